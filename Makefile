@@ -1,0 +1,49 @@
+# SteinSaksPapir research workbench. `make` prints this help.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help brief test lab lint system-deps synth env-yml bench clean-outputs
+
+help: ## Show this help
+	@echo "SteinSaksPapir research workbench"
+	@echo
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+brief: $(STAMP) ## Evidence brief for Trondheim, latest wave, Bokmål, on the shipped synthetic data
+	$(VENV)/bin/ssp brief
+
+test: $(STAMP) system-deps ## Install what is missing, then lint and run all tests (incl. notebooks, R references)
+	$(VENV)/bin/ruff check ssp_research tests benchmarks
+	$(PY) -m pytest -n 2 --dist loadscope tests ssp_research
+	$(PY) -m pytest --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:randomly notebooks
+
+system-deps: ## Debian packages the tests need (R with survey and psych, Chromium), installed when missing
+	@bash tests/install_system_deps.sh
+
+lab: $(STAMP) ## Open JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab notebooks
+
+lint: $(STAMP) ## ruff (E, W, F, I)
+	$(VENV)/bin/ruff check ssp_research tests benchmarks
+
+synth: $(STAMP) ## Regenerate the shipped synthetic data in data/synthetic
+	$(VENV)/bin/ssp synth --out data/synthetic
+
+env-yml: $(STAMP) ## Regenerate environment.yml from pyproject.toml (pyproject2conda, offline)
+	$(VENV)/bin/pyproject2conda yaml --pyproject pyproject.toml -e dev -p 3.11 -o environment.yml
+
+bench: $(STAMP) ## Run the benchmarks (prints ratios against baselines measured in the same run)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean-outputs: ## Remove generated briefs and batch runs (output/)
+	rm -rf output

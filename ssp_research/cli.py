@@ -1,0 +1,76 @@
+"""The ``ssp`` command: a thin layer over the library functions.
+
+Each sub-command parses its arguments and calls one documented library function. Every
+workbench error (:class:`ssp_research.errors.SSPError`) is printed as a readable message and
+exits with status 2; nothing is written half-way (the library writes atomically).
+
+Sub-commands are registered in :data:`COMMANDS`; each stage adds its own ``_add_<name>``
+(arguments) and ``_run_<name>`` (call) pair below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from ssp_research import __version__
+from ssp_research.errors import SSPError
+
+__all__ = ["main", "build_parser"]
+
+# name -> (help, add_arguments(parser), run(args) -> exit code)
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable]] = {}
+
+
+def command(name: str, help: str):
+    """Register ``_add`` / ``_run`` for a sub-command (decorates the ``_add`` function)."""
+
+    def decorate(add: Callable[[argparse.ArgumentParser], None]):
+        run = globals()[add.__name__.replace("_add_", "_run_")]
+        COMMANDS[name] = (help, add, run)
+        return add
+
+    return decorate
+
+
+# --- stage commands: each pair is owned by its stage -------------------------------------------
+# (handlers defined before their registration so that @command can find them)
+
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``ssp`` with all registered sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="ssp",
+        description="SteinSaksPapir research workbench: clean surveys, estimate, protect, brief.",
+    )
+    parser.add_argument("--version", action="version", version=f"ssp_research {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, add, _run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``ssp``; returns the exit status (0 ok, 1 findings/failures, 2 errors)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    _help, _add, run = COMMANDS[args.command]
+    try:
+        return int(run(args) or 0)
+    except SSPError as err:
+        print(f"ssp {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ssp {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
