@@ -1,0 +1,70 @@
+"""environment.yml is generated from pyproject.toml (pyproject2conda) and must not drift."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV_YML = ROOT / "environment.yml"
+PYPROJECT = ROOT / "pyproject.toml"
+FIX = "Run `make env-yml` and commit environment.yml together with pyproject.toml."
+
+
+def _pyproject2conda() -> str:
+    exe = Path(sys.executable).with_name("pyproject2conda")
+    if exe.exists():
+        return str(exe)
+    found = shutil.which("pyproject2conda")
+    if not found:
+        pytest.fail("pyproject2conda is missing; install the dev extra: pip install -e .[dev]")
+    return found
+
+
+def _body(text: str) -> list[str]:
+    """The YAML without the generated comment header (which names the output path)."""
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_environment_yml_matches_pyproject(tmp_path):
+    out = tmp_path / "environment.yml"
+    subprocess.run(
+        [_pyproject2conda(), "yaml", "--pyproject", str(PYPROJECT), "-e", "dev", "-p", "3.11",
+         "-o", str(out)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )
+    expected = _body(out.read_text(encoding="utf-8"))
+    actual = _body(ENV_YML.read_text(encoding="utf-8"))
+    missing = sorted(set(expected) - set(actual))
+    extra = sorted(set(actual) - set(expected))
+    assert actual == expected, (
+        f"environment.yml has drifted from pyproject.toml: missing {missing}, extra {extra}. {FIX}"
+    )
+
+
+def _names(deps: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~ ]", d, maxsplit=1)[0].lower() for d in deps}
+
+
+def test_environment_yml_structure():
+    env = yaml.safe_load(ENV_YML.read_text(encoding="utf-8"))
+    assert env["channels"] == ["conda-forge"]
+    deps = env["dependencies"]
+    assert all(isinstance(d, str) for d in deps), "no pip: section expected (all on conda-forge)"
+    assert "python=3.11" in deps
+    names = _names(deps)
+    # conda-forge's lean matplotlib (no Qt); plain "matplotlib" would pull a GUI toolkit.
+    assert "matplotlib-base" in names and "matplotlib" not in names
+    # every runtime dependency of pyproject.toml is in the conda environment
+    import tomllib
+
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    wanted = _names(project["dependencies"] + project["optional-dependencies"]["dev"])
+    wanted = {"matplotlib-base" if n == "matplotlib" else n for n in wanted}
+    assert wanted <= names, f"missing from environment.yml: {sorted(wanted - names)}. {FIX}"
