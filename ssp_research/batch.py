@@ -1,0 +1,534 @@
+"""Batch reruns: every unit's brief, in parallel, cached, resumable and reproducible.
+
+``ssp batch --by school`` plans one brief per unit of the data (every school, or district, or
+municipality) plus the whole city (or country), and runs them on an executor:
+
+* **Workers** are long-lived processes (default: one per core) that execute briefs in-process
+  with papermill (:func:`ssp_research.report.run_brief`). Each brief gets a fresh kernel by
+  default; ``mode="warm"`` reuses one kernel per worker (``%reset -f`` between briefs,
+  recycled every ``recycle`` briefs), which is 3-5x faster and meant for previews.
+* **Failure isolation**: a failing unit (a cell error, a dead kernel, even a crashed worker
+  process) is recorded and the others go on.
+* **Manifest**: ``<out>/manifest.json`` records per unit the status (``ok``, ``failed``,
+  ``cached``), the parameters, their hash, the cache key, outputs, the failing cell and error,
+  and timings. It is rewritten atomically after every unit, so an interrupted batch resumes:
+  units already done with the same cache key are skipped. ``retry_failed=True`` reruns only
+  the failed ones.
+* **Cache**: a unit is skipped when its cache key is unchanged. The key hashes everything a
+  brief depends on: the data file (sha256), the parameters, the template, the codebook and
+  framework files, the library's own source and the versions of the packages it uses.
+  ``force=True`` overrides.
+* **One publication**: before any brief runs, the disclosure-protected publication tables for
+  all units are computed once (secondary suppression sees every table of the batch); briefs
+  are staged, the disclosure audit runs over every staged output, and only then are the briefs
+  published (moved into place). A brief that fails the audit is not published.
+* **Executors**: anything with ``submit(fn, *args) -> future`` whose futures support
+  ``add_done_callback`` and ``result()``: :class:`concurrent.futures.ProcessPoolExecutor`
+  (the default) or a Dask ``distributed.Client`` (``executor="dask://HOST:PORT"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from ssp_research import paths
+from ssp_research.errors import ParameterError, ReportError
+
+__all__ = [
+    "Unit",
+    "plan_units",
+    "cache_key",
+    "run_batch",
+    "load_manifest",
+    "make_executor",
+    "BatchSummary",
+]
+
+#: Packages whose versions enter the cache key (a new version may change a brief).
+CACHE_PACKAGES = (
+    "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "papermill",
+    "nbconvert", "nbclient", "weasyprint",
+)
+LEVELS = ("school", "district", "municipality")
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One brief to produce: a unit of a level, with the brief parameters."""
+
+    unit_type: str
+    unit: str
+    params: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> str:
+        """Stable identifier of the unit in the manifest (``school:Nidelva skole``)."""
+        return f"{self.unit_type}:{self.unit}"
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did: counts, the manifest path and per-unit records."""
+
+    ok: int
+    failed: int
+    cached: int
+    seconds: float
+    manifest_path: Path
+    records: dict
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.failed + self.cached
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def plan_units(
+    data_path: str | Path,
+    by: str,
+    *,
+    wave: int | None = None,
+    base_params: Mapping | None = None,
+    top: str | None = None,
+) -> list[Unit]:
+    """List the units of ``data_path`` at level ``by``, plus the top unit (city or country).
+
+    Parameters
+    ----------
+    data_path
+        Tidy survey data (Parquet) with the grouping columns of ``docs/synthetic_data.md``.
+    by
+        ``"school"``, ``"district"`` or ``"municipality"``.
+    wave
+        Brief wave (default: the latest wave in the data).
+    base_params
+        Brief parameters shared by all units (framework, language, ...).
+    top
+        Name of the top unit; default: the single municipality in the data, or ``"Norge"``
+        when the data hold several municipalities.
+
+    Returns
+    -------
+    list of Unit
+        The top unit first, then the units sorted by name (a deterministic order).
+    """
+    import pyarrow.parquet as pq
+
+    if by not in LEVELS:
+        raise ParameterError(
+            f"unknown level {by!r}", rule=f"--by must be one of {', '.join(LEVELS)}",
+            hint="use --by school, --by district or --by municipality",
+        )
+    data_path = Path(data_path)
+    try:
+        schema_names = pq.read_schema(data_path).names
+    except (OSError, ValueError) as err:
+        raise ReportError(f"cannot read the batch data: {err}", file=data_path,
+                          hint="give a tidy Parquet file (see `ssp clean`)") from err
+    columns = [c for c in ("wave", "municipality", by) if c in schema_names]
+    if by not in schema_names:
+        raise ReportError(f"the data have no column {by!r}", file=data_path, column=by,
+                          hint=f"choose --by among the columns present: {schema_names[:12]}")
+    table = pq.read_table(data_path, columns=sorted(set(columns))).to_pandas()
+    if wave is None:
+        wave = int(table["wave"].max())
+    names = sorted(str(u) for u in table.loc[table["wave"] == wave, by].dropna().unique())
+    if not names:
+        raise ReportError(f"no respondents in wave {wave}", file=data_path, column="wave",
+                          hint="choose a wave present in the data")
+    municipalities = table["municipality"].dropna().unique() if "municipality" in table else []
+    if top is None:
+        top = str(municipalities[0]) if len(municipalities) == 1 else "Norge"
+    top_type = "city" if len(municipalities) <= 1 else "country"
+    base = dict(base_params or {})
+    base.update({"data_path": str(data_path), "wave": int(wave)})
+    units = [Unit(top_type, top, {**base, "unit_type": top_type, "unit": top})]
+    units += [Unit(by, name, {**base, "unit_type": by, "unit": name}) for name in names]
+    return units
+
+
+# --- cache ------------------------------------------------------------------------------------
+
+
+_SHA_MEMO: dict = {}  # (path, size, mtime) -> sha256, per process
+
+
+def _sha256_file(path: Path) -> str:
+    path = Path(path)
+    stat = path.stat()
+    memo_key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    _cache = _SHA_MEMO
+    if memo_key not in _cache:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        _cache[memo_key] = digest.hexdigest()
+    return _cache[memo_key]
+
+
+def _library_fingerprint() -> str:
+    """Hash of the library's own source files and resources (code version)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths.PACKAGE_DIR.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".yml", ".yaml", ".tpl", ".j2", ".css",
+                                              ".json", ".html"}:
+            digest.update(str(path.relative_to(paths.PACKAGE_DIR)).encode())
+            digest.update(_sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {}
+    for name in CACHE_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def params_hash(params: Mapping) -> str:
+    """sha256 of the parameters as canonical JSON."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cache_key(params: Mapping, *, template: Path, dependencies: Iterable[Path] = ()) -> str:
+    """The key that decides whether a brief must be rebuilt.
+
+    It hashes the parameters, the data file named by ``params["data_path"]``, the template,
+    every extra dependency file (codebook, framework), the library's source fingerprint and
+    the versions of :data:`CACHE_PACKAGES`.
+    """
+    parts = {
+        "params": params_hash(params),
+        "template": _sha256_file(Path(template)),
+        "library": _library_fingerprint(),
+        "packages": _package_versions(),
+        "deps": sorted(_sha256_file(Path(p)) for p in dependencies),
+    }
+    data = params.get("data_path")
+    if data:
+        parts["data"] = _sha256_file(Path(data))
+    for name in ("publication_path",):
+        if params.get(name):
+            parts[name] = _sha256_file(Path(params[name]))
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+# --- manifest ---------------------------------------------------------------------------------
+
+
+def _write_json_atomic(path: Path, payload: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str),
+                   encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_manifest(out_dir: str | Path) -> dict:
+    """The manifest of a batch directory (``{"units": {...}}``), or an empty one."""
+    path = Path(out_dir) / MANIFEST
+    if not path.exists():
+        return {"units": {}}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ReportError(f"the batch manifest is not valid JSON: {err}", file=path,
+                          hint="delete it (the next batch rebuilds every brief) or restore it")
+
+
+# --- workers ----------------------------------------------------------------------------------
+
+_WARM: dict = {}  # per worker process: the warm kernel (mode="warm")
+
+
+def _run_unit(params: dict, staging: str, mode: str, recycle: int) -> dict:
+    """Execute one brief in a worker; never raises (failures are data for the manifest)."""
+    from ssp_research import report
+
+    started = time.time()
+    try:
+        engine = {}
+        if mode == "warm":
+            from ssp_research.kernels import warm_engine_kwargs
+
+            engine = warm_engine_kwargs(_WARM, recycle=recycle)
+        result = report.run_brief(params, out_dir=Path(staging), **engine)
+        outputs = {
+            kind: str(getattr(result, f"{kind}_path"))
+            for kind in ("html", "pdf", "notebook")
+            if getattr(result, f"{kind}_path", None)
+        }
+        return {"status": "ok", "outputs": outputs, "seconds": time.time() - started,
+                "pid": os.getpid(), "mode": mode}
+    except BaseException as err:  # noqa: BLE001 - a failing unit must never stop the batch
+        if mode == "warm":
+            from ssp_research.kernels import discard_warm_kernel
+
+            discard_warm_kernel(_WARM)
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        return {
+            "status": "failed",
+            "error": f"{type(err).__name__}: {err}",
+            "cell": getattr(err, "cell_index", None),
+            "notebook": str(getattr(err, "notebook_path", "") or ""),
+            "seconds": time.time() - started,
+            "pid": os.getpid(),
+            "mode": mode,
+        }
+
+
+def make_executor(spec: str | object | None = None, *, jobs: int | None = None):
+    """An executor from a spec: None (process pool), ``"dask://HOST:PORT"``, or an object.
+
+    Any object with ``submit(fn, *args)`` returning futures with ``add_done_callback`` and
+    ``result()`` works; a Dask ``distributed.Client`` is such an object.
+    """
+    if spec is None or spec == "local":
+        return ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1)
+    if isinstance(spec, str):
+        if spec.startswith("dask://"):
+            try:
+                from distributed import Client
+            except ImportError as err:  # pragma: no cover - dask is a declared extra
+                raise ParameterError("the Dask executor needs `distributed`",
+                                     hint='pip install -e ".[dask]"') from err
+            return Client(spec.replace("dask://", "tcp://", 1), timeout=10)
+        raise ParameterError(f"unknown executor {spec!r}",
+                             rule="--executor is 'local' or dask://HOST:PORT",
+                             hint="e.g. --executor dask://127.0.0.1:8786")
+    if not hasattr(spec, "submit"):
+        raise ParameterError(f"executor {spec!r} has no submit() method",
+                             hint="pass a concurrent.futures executor or a distributed.Client")
+    return spec
+
+
+# --- the batch --------------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    import re
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "unit"
+
+
+def run_batch(
+    units: list[Unit],
+    out_dir: str | Path,
+    *,
+    template: str | Path | None = None,
+    dependencies: Iterable[Path] = (),
+    executor: object | str | None = None,
+    jobs: int | None = None,
+    mode: str = "fresh",
+    recycle: int = 20,
+    force: bool = False,
+    retry_failed: bool = False,
+    progress: bool = True,
+    prepare: Callable[[list[Unit], Path], dict] | None = None,
+    audit: Callable[[Path], list] | None = None,
+) -> BatchSummary:
+    """Run the brief of every unit; see the module docstring for the guarantees.
+
+    Parameters
+    ----------
+    units
+        From :func:`plan_units`.
+    out_dir
+        Batch directory: ``manifest.json``, ``briefs/`` (published), ``failed/`` (executed
+        notebooks of failed units, for debugging) and ``publication/``.
+    template
+        The brief notebook (default: ``notebooks/briefs/evidence_brief.ipynb``).
+    dependencies
+        Extra files the cache key covers (codebook, framework).
+    executor, jobs
+        See :func:`make_executor`; ``jobs`` defaults to the number of cores.
+    mode
+        ``"fresh"`` (a new kernel per brief) or ``"warm"`` (a kernel reused per worker).
+    force, retry_failed
+        Ignore the cache / run only the units that failed last time.
+    prepare
+        Called once with (units, out_dir) before any brief runs; returns parameters to add to
+        every unit (the protected publication tables for disclosure control).
+    audit
+        Called with the staging directory after all briefs ran; returns findings (objects with
+        a ``file`` attribute). Briefs with findings are not published.
+    """
+    if mode not in ("fresh", "warm"):
+        raise ParameterError(f"unknown mode {mode!r}", rule="mode is 'fresh' or 'warm'")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    template = Path(template or paths.notebooks_dir() / "briefs" / "evidence_brief.ipynb")
+    manifest = load_manifest(out_dir)
+    records: dict = manifest.setdefault("units", {})
+    started = time.time()
+
+    extra = prepare(units, out_dir) if prepare else {}
+    todo: list[tuple[Unit, dict, str]] = []
+    cached = 0
+    for unit in units:
+        params = {**unit.params, **extra}
+        key = cache_key(params, template=template, dependencies=dependencies)
+        old = records.get(unit.key, {})
+        outputs_exist = all(Path(p).exists() for p in old.get("outputs", {}).values())
+        if retry_failed and old.get("status") not in ("failed", None):
+            continue
+        if (not force and old.get("cache_key") == key and old.get("status") in ("ok", "cached")
+                and outputs_exist):
+            records[unit.key] = {**old, "status": "cached", "seconds": 0.0}
+            cached += 1
+            continue
+        todo.append((unit, params, key))
+
+    staging = out_dir / ".staging"
+    published = out_dir / "briefs"
+    failed_dir = out_dir / "failed"
+    results: dict[str, dict] = {}
+    if todo:
+        results = _execute_all(todo, staging, executor, jobs, mode, recycle, progress,
+                               cached, len(units))
+    findings_by_file: dict[str, list] = {}
+    if audit and staging.exists():
+        for finding in audit(staging):
+            findings_by_file.setdefault(str(Path(finding.file).resolve()), []).append(finding)
+
+    for unit, params, key in todo:
+        res = results[unit.key]
+        record = {"unit_type": unit.unit_type, "unit": unit.unit, "params": params,
+                  "params_hash": params_hash(params), "cache_key": key, **res}
+        outputs = res.get("outputs", {})
+        bad = [f for p in outputs.values()
+               for f in findings_by_file.get(str(Path(p).resolve()), [])]
+        if res["status"] == "ok" and bad:
+            record.update(status="failed", error="disclosure audit: " + "; ".join(
+                f"{Path(f.file).name}: {getattr(f, 'rule', '')} {getattr(f, 'detail', '')}"
+                for f in bad[:5]))
+        if record["status"] == "ok":
+            record["outputs"] = _publish(outputs, published)
+        else:
+            record["outputs"] = {}
+            nb = res.get("notebook") or outputs.get("notebook")
+            if nb and Path(nb).exists():
+                failed_dir.mkdir(parents=True, exist_ok=True)
+                target = failed_dir / f"{_slug(unit.key)}.ipynb"
+                os.replace(nb, target)
+                record["failed_notebook"] = str(target)
+        records[unit.key] = record
+    shutil.rmtree(staging, ignore_errors=True)
+
+    manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    manifest_path = out_dir / MANIFEST
+    _write_json_atomic(manifest_path, manifest)
+    statuses = [records[u.key]["status"] for u in units if u.key in records]
+    return BatchSummary(
+        ok=statuses.count("ok"), failed=statuses.count("failed"),
+        cached=statuses.count("cached"), seconds=time.time() - started,
+        manifest_path=manifest_path, records=records,
+    )
+
+
+def _publish(outputs: dict, published: Path) -> dict:
+    """Move staged outputs into the published folder (atomic renames on one file system)."""
+    published.mkdir(parents=True, exist_ok=True)
+    moved = {}
+    for kind, src in outputs.items():
+        src = Path(src)
+        target = published / src.name
+        os.replace(src, target)
+        moved[kind] = str(target)
+    return moved
+
+
+def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached, total):
+    """Submit every unit, collect results as they finish, survive crashed workers."""
+    from tqdm.auto import tqdm
+
+    own_pool = executor is None or executor == "local"
+    pool = make_executor(executor, jobs=jobs)
+    done: queue.Queue = queue.Queue()
+    results: dict[str, dict] = {}
+    attempts: dict[str, int] = {}
+    pending: dict[str, tuple] = {}  # key -> (unit, params, future)
+
+    def submit(unit, params):
+        unit_staging = staging / _slug(unit.key)
+        unit_staging.mkdir(parents=True, exist_ok=True)
+        attempts[unit.key] = attempts.get(unit.key, 0) + 1
+        future = pool.submit(_run_unit, params, str(unit_staging), mode, recycle)
+        pending[unit.key] = (unit, params, future)
+        future.add_done_callback(lambda f, k=unit.key: done.put((k, f)))
+
+    bar = tqdm(total=total, initial=cached, disable=not progress, unit="brief",
+               desc="briefs", dynamic_ncols=True)
+    counts = {"ok": 0, "failed": 0, "cached": cached}
+    bar.set_postfix(counts)
+    try:
+        for unit, params, _key in todo:
+            submit(unit, params)
+        while pending:
+            key, future = done.get()
+            if key not in pending or pending[key][2] is not future:
+                continue  # a stale future of a pool that was rebuilt
+            unit, params, _ = pending.pop(key)
+            try:
+                res = future.result()
+            except BrokenProcessPool as err:
+                # A worker process died (killed, out of memory): rebuild the pool and give
+                # every unit that was in flight one more try.
+                if own_pool and attempts[key] < 2:
+                    _shutdown(pool)
+                    pool = make_executor(executor, jobs=jobs)
+                    in_flight = [(unit, params)] + [(u, p) for u, p, _f in pending.values()]
+                    pending.clear()
+                    for retry_unit, retry_params in in_flight:
+                        submit(retry_unit, retry_params)
+                    continue
+                res = {"status": "failed", "error": f"worker process died: {err!r}",
+                       "seconds": 0.0}
+            except Exception as err:  # noqa: BLE001 - e.g. a Dask worker lost
+                res = {"status": "failed", "error": f"{type(err).__name__}: {err}",
+                       "seconds": 0.0}
+            results[key] = res
+            counts[res["status"]] += 1
+            bar.set_postfix(counts)
+            bar.update(1)
+    finally:
+        bar.close()
+        if own_pool:
+            _shutdown(pool)
+    return results
+
+
+def _shutdown(pool) -> None:
+    if isinstance(pool, ProcessPoolExecutor):
+        pool.shutdown(wait=True, cancel_futures=True)
+    elif hasattr(pool, "close"):
+        pool.close()
+
+
+def summary_records(summary: BatchSummary) -> list[dict]:
+    """Per-unit rows of a batch (unit, status, seconds, error) for printing."""
+    return [
+        {k: rec.get(k) for k in ("unit_type", "unit", "status", "seconds", "error")}
+        for rec in summary.records.values()
+    ]
+

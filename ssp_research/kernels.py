@@ -1,0 +1,87 @@
+"""Warm kernels for fast batch previews: one kernel per worker, reset between briefs.
+
+papermill starts a fresh kernel for every notebook (about 0.5 s of a 1.2 s brief here). In
+``mode="warm"`` a batch worker keeps one kernel and one client alive and lends them to papermill
+through the ``ssp-warm`` engine; before each brief the kernel's namespace is cleared
+(``%reset -f``) and open figures are closed, and the kernel is replaced every ``recycle`` briefs
+and after any failure. Modules already imported (and their global state: matplotlib rcParams,
+pandas options, random generators) persist between briefs: that is why the default mode is a
+fresh kernel, and warm mode is for previews.
+"""
+
+from __future__ import annotations
+
+from jupyter_client.manager import KernelManager
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.utils import merge_kwargs, remove_args
+
+__all__ = ["WarmEngine", "warm_engine_kwargs", "discard_warm_kernel", "RESET_CODE"]
+
+ENGINE_NAME = "ssp-warm"
+RESET_CODE = (
+    "%reset -f\n"
+    "import matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
+)
+
+
+class WarmEngine(NBClientEngine):
+    """papermill engine that runs a notebook on a kernel (and client) it is given."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                 stderr_file=None, start_timeout=60, execution_timeout=None,
+                                 **kwargs):
+        km = kwargs.pop("warm_km")
+        kc = kwargs.pop("warm_kc")
+        safe_kwargs = remove_args(["timeout", "startup_timeout", "input_path"], **kwargs)
+        final_kwargs = merge_kwargs(
+            safe_kwargs,
+            timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=nb_man.log if hasattr(nb_man, "log") else None,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+        )
+        final_kwargs = {k: v for k, v in final_kwargs.items() if v is not None}
+        client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+        client.kc = kc
+        kc.execute_interactive(RESET_CODE, timeout=30, store_history=False)
+        return client.execute()
+
+
+papermill_engines.register(ENGINE_NAME, WarmEngine)
+
+
+def _start(state: dict, kernel_name: str = "python3") -> None:
+    km = KernelManager(kernel_name=kernel_name)
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    state.update(km=km, kc=kc, runs=0)
+
+
+def discard_warm_kernel(state: dict) -> None:
+    """Shut the worker's warm kernel down (after a failure, or to recycle it)."""
+    kc, km = state.pop("kc", None), state.pop("km", None)
+    state.pop("runs", None)
+    if kc is not None:
+        kc.stop_channels()
+    if km is not None and km.has_kernel:
+        km.shutdown_kernel(now=True)
+
+
+def warm_engine_kwargs(state: dict, *, recycle: int = 20) -> dict:
+    """papermill keyword arguments that run the next brief on this worker's warm kernel.
+
+    Starts the kernel on first use and replaces it every ``recycle`` briefs or when it died.
+    """
+    km = state.get("km")
+    if km is None or not km.is_alive() or state.get("runs", 0) >= recycle:
+        discard_warm_kernel(state)
+        _start(state)
+    state["runs"] += 1
+    return {"engine_name": ENGINE_NAME, "warm_km": state["km"], "warm_kc": state["kc"]}
