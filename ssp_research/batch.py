@@ -258,7 +258,7 @@ def load_manifest(out_dir: str | Path) -> dict:
 _WARM: dict = {}  # per worker process: the warm kernel (mode="warm")
 
 
-def _run_unit(params: dict, staging: str, mode: str, recycle: int) -> dict:
+def _run_unit(params: dict, staging: str, mode: str, recycle: int, template: str) -> dict:
     """Execute one brief in a worker; never raises (failures are data for the manifest)."""
     from ssp_research import report
 
@@ -269,7 +269,7 @@ def _run_unit(params: dict, staging: str, mode: str, recycle: int) -> dict:
             from ssp_research.kernels import warm_engine_kwargs
 
             engine = warm_engine_kwargs(_WARM, recycle=recycle)
-        result = report.run_brief(params, out_dir=Path(staging), **engine)
+        result = report.run_brief(params, template=Path(template), out_dir=Path(staging), **engine)
         outputs = {
             kind: str(getattr(result, f"{kind}_path"))
             for kind in ("html", "pdf", "notebook")
@@ -405,7 +405,7 @@ def run_batch(
     results: dict[str, dict] = {}
     if todo:
         results = _execute_all(todo, staging, executor, jobs, mode, recycle, progress,
-                               cached, len(units))
+                               cached, len(units), template)
     findings_by_file: dict[str, list] = {}
     if audit and staging.exists():
         for finding in audit(staging):
@@ -458,7 +458,8 @@ def _publish(outputs: dict, published: Path) -> dict:
     return moved
 
 
-def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached, total):
+def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached, total,
+                 template):
     """Submit every unit, collect results as they finish, survive crashed workers."""
     from tqdm.auto import tqdm
 
@@ -473,7 +474,7 @@ def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
         unit_staging = staging / _slug(unit.key)
         unit_staging.mkdir(parents=True, exist_ok=True)
         attempts[unit.key] = attempts.get(unit.key, 0) + 1
-        future = pool.submit(_run_unit, params, str(unit_staging), mode, recycle)
+        future = pool.submit(_run_unit, params, str(unit_staging), mode, recycle, str(template))
         pending[unit.key] = (unit, params, future)
         future.add_done_callback(lambda f, k=unit.key: done.put((k, f)))
 
