@@ -1,0 +1,235 @@
+"""Export an executed brief notebook to self-contained HTML and to PDF.
+
+The HTML uses the project's nbconvert template ``resources/templates/ssp_brief`` (it extends
+nbconvert's ``lab`` cell rendering): no code cells' input, no prompts, no ``parameters`` or
+``injected-parameters`` cell, no stderr, **no ``<script src>`` and no URL outside the page**
+(nbconvert's own templates load require.js and MathJax from a CDN), images inline as data
+URIs with the alt text from the output metadata, ``<html lang>`` set, the parameters in the
+header and the provenance stamp at the end (visible, and as an
+``<script type="application/json" id="ssp-provenance">`` data block, which browsers never
+execute). The PDF is rendered from that HTML with weasyprint, offline.
+
+Cell tags understood by the export: ``lang-nb`` / ``lang-en`` (markdown kept only in that
+language), ``remove-cell``, ``remove-output``.
+
+Examples
+--------
+>>> import nbformat
+>>> nb = nbformat.v4.new_notebook()
+>>> md = nbformat.v4.new_markdown_cell
+>>> nb.cells = [md("## Funn"), md("## Findings")]
+>>> nb.cells[0].metadata["tags"] = ["lang-nb"]
+>>> nb.cells[1].metadata["tags"] = ["lang-en"]
+>>> html = export_html(nb, "en", {"unit_name": "Trondheim", "wave": 2025})
+>>> 'lang="en"' in html, "Findings" in html, "Funn" in html, "<script src" in html
+(True, True, False, False)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from ssp_research import paths
+from ssp_research.errors import ReportError
+
+__all__ = ["export_html", "export_pdf", "filter_notebook", "atomic_write", "TEXTS"]
+
+_TEMPLATE_DIR = paths.resource_path("templates")
+_LANGS = ("nb", "en")
+
+TEXTS = {
+    "nb": {"kicker": "Kunnskapsgrunnlag", "parameters": "Parametere",
+           "provenance": "Opphav og versjoner", "title": "Kunnskapsgrunnlag: {unit}, {wave}"},
+    "en": {"kicker": "Evidence brief", "parameters": "Parameters",
+           "provenance": "Provenance and versions", "title": "Evidence brief: {unit}, {wave}"},
+}  # fmt: skip
+
+_EXPORTER = None
+
+
+def atomic_write(path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder, then replace).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> atomic_write(p, "hei").read_text()
+    'hei'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def filter_notebook(nb, lang: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with only what a reader of the brief in ``lang`` should see.
+
+    Drops the ``parameters`` / ``injected-parameters`` / ``remove-cell`` cells, markdown
+    cells tagged for the other language, outputs of ``remove-output`` cells, stderr streams,
+    and papermill's error banner; keeps everything else in order.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook()
+    >>> c = nbformat.v4.new_code_cell("x = 1")
+    >>> c.metadata["tags"] = ["injected-parameters"]
+    >>> nb.cells = [c, nbformat.v4.new_markdown_cell("text")]
+    >>> [cell.source for cell in filter_notebook(nb, "nb").cells]
+    ['text']
+    """
+    other = {f"lang-{x}" for x in _LANGS if x != lang}
+    drop = {"parameters", "injected-parameters", "remove-cell"} | other
+    out = copy.deepcopy(nb)
+    cells = []
+    for cell in out.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & drop:
+            continue
+        if cell.cell_type == "markdown" and "papermill-error-cell-tag" in tags:
+            continue
+        if cell.cell_type == "code":
+            if "remove-output" in tags:
+                cell.outputs = []
+            else:
+                cell.outputs = [o for o in cell.outputs
+                                if not (o.output_type == "stream" and o.name == "stderr")]
+        cells.append(cell)
+    out.cells = cells
+    return out
+
+
+def _exporter():
+    global _EXPORTER
+    if _EXPORTER is None:
+        from nbconvert import HTMLExporter
+
+        _EXPORTER = HTMLExporter(
+            template_name="ssp_brief", extra_template_basedirs=[str(_TEMPLATE_DIR)],
+            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        )  # fmt: skip
+    return _EXPORTER
+
+
+def _show(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "–"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) or "–"
+    return "–" if value is None or value == "" else str(value)
+
+
+def _provenance_rows(stamp: dict) -> list[tuple[str, str]]:
+    rows = []
+    for key in ("data_file", "data_sha256", "template", "template_sha256", "code_version",
+                "git_commit", "python", "created_utc"):
+        if key in stamp:
+            rows.append((key, _show(stamp[key])))
+    if stamp.get("packages"):
+        rows.append(("packages", ", ".join(f"{k} {v}" for k, v in stamp["packages"].items())))
+    return rows
+
+
+def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = None,
+                title: str | None = None) -> str:
+    """Render an executed brief notebook as one self-contained HTML page.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode or path
+        The executed notebook.
+    lang : {"nb", "en"}
+        Language of the page (``<html lang>``, header texts, which ``lang-*`` cells are kept).
+    parameters : dict
+        Parameters shown in the header (``unit_name`` and ``wave`` also make the title).
+    provenance : dict, optional
+        The stamp from :func:`ssp_research.report.provenance`, shown at the end and embedded
+        as JSON (``<script type="application/json" id="ssp-provenance">``).
+    title : str, optional
+        Page title; default "Kunnskapsgrunnlag: <unit>, <wave>" / "Evidence brief: ...".
+
+    Returns
+    -------
+    str
+        The HTML document (UTF-8 text).
+    """
+    if lang not in _LANGS:
+        raise ReportError(f"unknown language {lang!r}", rule="lang is 'nb' or 'en'")
+    if not isinstance(nb, nbformat.NotebookNode):
+        nb = nbformat.read(Path(nb), as_version=4)
+    texts = TEXTS[lang]
+    title = title or texts["title"].format(unit=parameters.get("unit_name", ""),
+                                           wave=parameters.get("wave", ""))
+    stamp = provenance or {}
+    resources = {"ssp": {
+        "lang": lang, "title": title, "text": texts,
+        "css": (_TEMPLATE_DIR / "ssp_brief" / "brief.css").read_text(encoding="utf-8"),
+        "parameters": [(k, _show(v)) for k, v in parameters.items()],
+        "provenance": stamp, "provenance_rows": _provenance_rows(stamp),
+        # a JSON data block: "</" must not end the element early
+        "provenance_json": json.dumps(stamp, ensure_ascii=False, default=str)
+        .replace("</", "<\\/").replace("<!--", "<\\!--"),
+    }}  # fmt: skip
+    body, _ = _exporter().from_notebook_node(filter_notebook(nb, lang), resources=resources)
+    return body
+
+
+def export_pdf(html: str) -> bytes:
+    """Render brief HTML to PDF with weasyprint, offline.
+
+    Only ``data:`` URLs are loaded; any other URL in the page is an error, so a PDF can never
+    depend on the network.
+
+    Returns
+    -------
+    bytes
+        The PDF document.
+
+    Examples
+    --------
+    >>> export_pdf("<html><body><p>hei</p></body></html>")[:5]
+    b'%PDF-'
+    """
+    import logging
+
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    class _OfflineFetcher(URLFetcher):
+        def __init__(self):
+            super().__init__(allowed_protocols={"data"})
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):
+            if not url.startswith("data:"):
+                self.refused.append(url)
+            return super().fetch(url, headers)
+
+    fetcher = _OfflineFetcher()
+    log = logging.getLogger("weasyprint")
+    level = log.level
+    log.setLevel(logging.ERROR)  # unsupported-CSS chatter
+    try:
+        pdf = HTML(string=html, url_fetcher=fetcher).write_pdf()
+    finally:
+        log.setLevel(level)
+    if fetcher.refused:
+        raise ReportError(f"the page refers to external resources: {fetcher.refused[:5]}",
+                          rule="briefs are self-contained", hint="inline images as data: URLs")
+    return pdf
