@@ -1,0 +1,777 @@
+"""Survey designs and their Taylor-linearised variance, as R's ``survey`` package does them.
+
+A :class:`SurveyDesign` holds the data, the sampling weights and the sampling structure
+(clusters at one or more stages, strata, finite population corrections). Its variance engine,
+``SurveyDesign._vcov``, reproduces R's ``svyrecvar`` (``survey`` 4.1.1) exactly: ultimate
+cluster totals per stratum, the multistage recursion when fpc is given for every stage, and
+the four ``survey.lonely.psu`` options. The estimators live in :mod:`ssp_research.estimate`
+and are also available as methods (``d.mean("x", by="g")``).
+
+Examples
+--------
+>>> import pandas as pd
+>>> df = pd.DataFrame({"school": [1, 1, 2, 2, 3, 3], "w": [2.0, 2, 3, 3, 1, 1],
+...                    "y": [1.0, 3, 2, 4, 5, 7]})
+>>> d = SurveyDesign(df, ids="school", weights="w")
+>>> d.degf()
+2
+>>> d.mean("y")[["variable", "estimate", "n"]]
+  variable  estimate  n
+0        y       3.0  6
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ssp_research.errors import DataError, DesignError, ParameterError
+
+__all__ = ["SurveyDesign", "LONELY_PSU_OPTIONS"]
+
+#: R's ``options(survey.lonely.psu=)`` values.
+LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
+
+_CENSUS_F = 1e-7  # R: a stratum with (N - n) / N below this contributes no variance
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One sampling stage: cluster and stratum codes plus per-stratum constants."""
+
+    clu: np.ndarray  # (n,) cluster code, unique across strata (interaction with the stratum)
+    stra: np.ndarray  # (n,) stratum code
+    n_clu: int
+    clu_stra: np.ndarray  # (C,) stratum of each cluster
+    npsu: np.ndarray  # (H,) sampled clusters per stratum (counted on the full design)
+    f: np.ndarray  # (H,) 1 - sampling fraction, 1 without fpc
+    mult: np.ndarray  # (H,) product of n/N over earlier stages (multistage recursion)
+    parent: np.ndarray  # (H,) cluster code at the previous stage (0 at stage 1)
+    n_parent: int
+
+
+def _codes(*arrays: np.ndarray) -> tuple[np.ndarray, int]:
+    """Integer codes 0..k-1 of the combinations of the given 1-d arrays (R's interaction)."""
+    if len(arrays) == 1:
+        codes, uniq = pd.factorize(pd.Series(arrays[0]), sort=True)
+        return codes.astype(np.int64), len(uniq)
+    frame = pd.DataFrame({f"c{i}": a for i, a in enumerate(arrays)})
+    codes = frame.groupby(list(frame.columns), sort=True, dropna=False).ngroup().to_numpy()
+    return codes.astype(np.int64), int(codes.max()) + 1 if len(codes) else 0
+
+
+def _as_list(x) -> list:
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [x]
+    return list(x)
+
+
+def _missing_column(data: pd.DataFrame, name, role: str, error=DesignError):
+    close = difflib.get_close_matches(str(name), [str(c) for c in data.columns], n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else "check the column name"
+    return error(
+        f"{role} column {name!r} is not in the data",
+        column=name,
+        rule=f"{role} must name a column of the data",
+        hint=hint,
+    )
+
+
+class SurveyDesign:
+    """A complex survey design: clusters, strata, weights and finite population corrections.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent. Kept whole: domains (``subset``, ``by=``) give rows outside
+        the domain zero weight instead of dropping them, as R does.
+    ids : str, list of str or None
+        Cluster identifiers, one column per stage (``["dnum", "snum"]`` is two-stage).
+        ``None`` means no clusters (R's ``ids=~1``): each respondent is its own PSU.
+        Later-stage ids are nested in earlier ones automatically (R does the same).
+    strata : str, list of str or None
+        Stratum column(s), one per stage at most; later stages are stratified by the cluster
+        of the previous stage (crossed with the given stratum), as in R.
+    weights : str or None
+        Sampling-weight column. When neither ``weights`` nor ``probs`` is given, weights are
+        derived from ``fpc`` (product over stages of population / sample clusters), or are 1.
+    fpc : str, list of str or None
+        Finite population correction per stage: either population sizes (all values >= 1)
+        or sampling fractions (all values <= 1). Given for one stage, only the first stage
+        contributes variance (with-replacement approximation for later stages); given for
+        every stage, the variance is the full multistage sum (R's ``svyrecvar``).
+    probs : str, list of str or None
+        Sampling probabilities per stage instead of weights (weight = 1 / product).
+    nest : bool, default False
+        Cluster ids are reused across strata: make them unique within strata.
+    lonely_psu : {"fail", "remove", "certainty", "adjust", "average"}, default "fail"
+        Strata with a single PSU, as R's ``options(survey.lonely.psu=)``: "fail" raises
+        :class:`~ssp_research.errors.DesignError`; "remove" and "certainty" let the stratum
+        contribute no variance; "adjust" centres its PSU total at zero (the grand mean of
+        the scores) instead of the stratum mean; "average" drops it and scales the variance
+        up by (strata / strata with more than one PSU).
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        The full frame.
+    weights : numpy.ndarray
+        Float sampling weights, 0 for rows outside a ``subset`` domain.
+
+    Raises
+    ------
+    DesignError
+        Missing or negative weights, missing ids or strata, a PSU in two strata without
+        ``nest=True``, an fpc that mixes sizes and fractions or implies more than 100 %
+        sampling, a lonely PSU under ``lonely_psu="fail"``, a single PSU overall.
+
+    Notes
+    -----
+    For scores :math:`z_i` (already weighted) the variance at one stage is
+
+    .. math:: V = \\sum_h f_h \\frac{n_h}{n_h - 1} \\sum_{c \\in h} (z_c - \\bar z_h)
+              (z_c - \\bar z_h)^T,
+
+    with :math:`z_c` the cluster totals, :math:`n_h` the number of sampled clusters in the
+    stratum and :math:`f_h = (N_h - n_h)/N_h` (1 without fpc). With fpc at every stage the
+    variance of stage :math:`s` within each sampled unit of stage :math:`s-1` is added,
+    multiplied by the product of the earlier sampling fractions :math:`n/N`.
+
+    Degrees of freedom (:meth:`degf`) are R's ``degf()``: PSUs minus strata, counted over the
+    rows with non-zero weight (so a domain has the df of R's ``subset()`` design).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"st": ["a", "a", "b", "b", "b"], "pw": [10.0, 10, 5, 5, 5],
+    ...                    "N": [20.0, 20, 15, 15, 15], "y": [1.0, 2, 3, 4, 5]})
+    >>> d = SurveyDesign(df, ids=None, strata="st", weights="pw", fpc="N")
+    >>> d.degf()
+    3
+    >>> round(float(d.total("y")["se"].iloc[0]), 6)
+    17.320508
+
+    In R: ``svytotal(~y, svydesign(ids=~1, strata=~st, weights=~pw, fpc=~N, data=df))``.
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        ids=None,
+        strata=None,
+        weights: str | None = None,
+        fpc=None,
+        *,
+        probs=None,
+        nest: bool = False,
+        lonely_psu: str = "fail",
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DesignError(
+                "data must be a pandas DataFrame",
+                rule="SurveyDesign(data, ...)",
+                hint="pass the tidy frame from clean.apply or pandas.read_*",
+            )
+        if len(data) == 0:
+            raise DesignError("the data have no rows", hint="check the filter or the export")
+        if lonely_psu not in LONELY_PSU_OPTIONS:
+            raise ParameterError(
+                f"lonely_psu={lonely_psu!r} is not known",
+                rule=f"one of {', '.join(LONELY_PSU_OPTIONS)}",
+                hint='use "fail" (default), "remove", "certainty", "adjust" or "average"',
+            )
+        self.data = data
+        self.ids = _as_list(ids)
+        self.strata = _as_list(strata)
+        self.fpc = _as_list(fpc)
+        self.nest = bool(nest)
+        self.lonely_psu = lonely_psu
+        self._postcal: list = []
+        n = len(data)
+        for role, cols in (("ids", self.ids), ("strata", self.strata), ("fpc", self.fpc)):
+            for c in cols:
+                if c not in data.columns:
+                    raise _missing_column(data, c, role)
+                if data[c].isna().any():
+                    row = int(np.flatnonzero(data[c].isna().to_numpy())[0])
+                    raise DesignError(
+                        f"missing values in {role} column {c!r}",
+                        row=row,
+                        column=c,
+                        rule=f"{role} may not be missing",
+                        hint="drop or impute these rows before building the design",
+                    )
+        n_stages = max(len(self.ids), 1)
+        if len(self.strata) > n_stages:
+            raise DesignError(
+                "more strata columns than sampling stages",
+                rule="one strata column per stage at most",
+                hint="give one ids column per stage",
+            )
+        if self.fpc and len(self.fpc) != n_stages:
+            if not (len(self.fpc) == 1 and n_stages >= 1):
+                raise DesignError(
+                    f"{len(self.fpc)} fpc columns for {n_stages} stages",
+                    rule="fpc for the first stage or for every stage",
+                    hint="give one fpc column per ids column, or only the first",
+                )
+
+        # cluster ids per stage (R: later stages are the interaction with earlier ones)
+        raw_ids = [data[c].to_numpy() for c in self.ids] or [np.arange(n)]
+        if len(np.unique(_codes(raw_ids[0])[0])) == 1 and not (nest and self.strata):
+            raise DesignError(
+                "the design has only one primary sampling unit",
+                column=self.ids[0] if self.ids else None,
+                rule="at least two PSUs",
+                hint="check the ids column, or use ids=None for unclustered data",
+            )
+        raw_strata = [data[c].to_numpy() for c in self.strata] or [np.ones(n, dtype=np.int64)]
+        ids_codes = []
+        for s in range(n_stages):
+            code, _ = _codes(*raw_ids[: s + 1])
+            if self.nest and self.strata:
+                code, _ = _codes(*raw_strata[: min(s + 1, len(raw_strata))], code)
+            ids_codes.append(code)
+        if not self.nest and self.strata:
+            psu, ns = _codes(ids_codes[0])
+            st, _ = _codes(raw_strata[0])
+            pairs = np.unique(psu * (st.max() + 1) + st)
+            per_psu = np.bincount(pairs // (st.max() + 1), minlength=ns)
+            if (per_psu > 1).any():
+                bad = int(np.flatnonzero(per_psu > 1)[0])
+                row = int(np.flatnonzero(psu == bad)[0])
+                raise DesignError(
+                    "a PSU appears in more than one stratum",
+                    row=row,
+                    column=self.ids[0] if self.ids else None,
+                    rule="clusters nested in strata at the top level",
+                    hint="use nest=True if cluster ids are reused across strata",
+                )
+        strata_codes = [_codes(raw_strata[0])[0]]
+        for s in range(1, n_stages):
+            strata_codes.append(
+                _codes(raw_strata[min(s, len(raw_strata) - 1)], ids_codes[s - 1])[0]
+            )
+
+        # sample sizes per stratum and fpc (R's as.fpc)
+        sampsize, popsize = [], []
+        for s in range(n_stages):
+            clu, nc = _codes(strata_codes[s], ids_codes[s])
+            stra = strata_codes[s]
+            clu_stra = np.zeros(nc, dtype=np.int64)
+            clu_stra[clu] = stra
+            npsu = np.bincount(clu_stra, minlength=int(stra.max()) + 1).astype(float)
+            sampsize.append(npsu[stra])
+        fpc_cols = [data[c].to_numpy(dtype=float) for c in self.fpc]
+        if fpc_cols:
+            allv = np.concatenate(fpc_cols)
+            is_pop = bool((allv > 1).any())
+            if is_pop != bool((allv >= 1).all()):
+                raise DesignError(
+                    "fpc mixes population sizes (> 1) and sampling fractions (< 1)",
+                    column=", ".join(self.fpc),
+                    rule="all fpc >= 1 (sizes) or all fpc <= 1 (fractions)",
+                    hint="give either population counts or sampling fractions",
+                )
+            for s, v in enumerate(fpc_cols):
+                pop = v if is_pop else sampsize[s] / v
+                if (pop < sampsize[s] - 1e-9 * sampsize[s]).any():
+                    row = int(np.flatnonzero(pop < sampsize[s])[0])
+                    raise DesignError(
+                        "fpc implies more than 100 % sampling in a stratum",
+                        row=row,
+                        column=self.fpc[s],
+                        rule="population size >= sampled clusters in each stratum",
+                        hint="fpc is the number of PSUs in the population stratum, not people",
+                    )
+                popsize.append(pop)
+
+        # weights
+        if weights is not None and probs is not None:
+            raise DesignError(
+                "both weights and probs were given",
+                rule="one of weights= or probs=",
+                hint="drop one of them",
+            )
+        if weights is not None:
+            if weights not in data.columns:
+                raise _missing_column(data, weights, "weights")
+            w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            col = weights
+        elif probs is not None:
+            pcols = _as_list(probs)
+            for c in pcols:
+                if c not in data.columns:
+                    raise _missing_column(data, c, "probs")
+            p = np.prod([data[c].to_numpy(dtype=float, na_value=np.nan) for c in pcols], axis=0)
+            with np.errstate(divide="ignore"):
+                w = 1.0 / p
+            col = ", ".join(pcols)
+        elif popsize:
+            w = np.prod([popsize[s] / sampsize[s] for s in range(len(popsize))], axis=0)
+            col = None
+        else:
+            warnings.warn(
+                "No weights or probabilities supplied, assuming equal probability",
+                stacklevel=2,
+            )
+            w = np.ones(n)
+            col = None
+        if np.isnan(w).any():
+            row = int(np.flatnonzero(np.isnan(w))[0])
+            raise DesignError(
+                "missing sampling weights",
+                row=row,
+                column=col,
+                rule="weights must be present for every respondent",
+                hint="drop respondents without a weight, or set their weight to 0",
+            )
+        if (w < 0).any() or np.isinf(w).any():
+            row = int(np.flatnonzero((w < 0) | np.isinf(w))[0])
+            raise DesignError(
+                f"invalid sampling weight {w[row]!r}",
+                row=row,
+                column=col,
+                rule="weights must be finite and >= 0",
+                hint="check the weight column (probs must be > 0)",
+            )
+        self.weights = np.asarray(w, dtype=float)
+
+        # stages used by the variance (R: recursion only when fpc is given)
+        n_var = n_stages if (popsize and len(popsize) == n_stages) else 1
+        stages = []
+        mult_row = np.ones(n)
+        prev_clu = np.zeros(n, dtype=np.int64)
+        for s in range(n_var):
+            clu, nc = _codes(strata_codes[s], ids_codes[s])
+            stra, nh = _codes(strata_codes[s])
+            clu_stra = np.zeros(nc, dtype=np.int64)
+            clu_stra[clu] = stra
+            npsu = np.bincount(clu_stra, minlength=nh).astype(float)
+            first = np.zeros(nh, dtype=np.int64)
+            first[stra[::-1]] = np.arange(n)[::-1]
+            if popsize:
+                pop = popsize[s][first]
+                f = np.where(np.isinf(pop), 1.0, (pop - npsu) / pop)
+            else:
+                f = np.ones(nh)
+            stages.append(
+                _Stage(
+                    clu=clu,
+                    stra=stra,
+                    n_clu=nc,
+                    clu_stra=clu_stra,
+                    npsu=npsu,
+                    f=f,
+                    mult=mult_row[first].copy(),
+                    parent=prev_clu[first],
+                    n_parent=int(prev_clu.max()) + 1,
+                )
+            )
+            if popsize:
+                mult_row = mult_row * sampsize[s] / popsize[s]
+            prev_clu = clu
+            lonely = (npsu == 1) & (f >= _CENSUS_F)
+            if lonely.any() and lonely_psu == "fail":
+                h = int(np.flatnonzero(lonely)[0])
+                row = int(first[h])
+                label = data[self.strata[min(s, len(self.strata) - 1)]].iloc[row] if (
+                    self.strata
+                ) else None
+                raise DesignError(
+                    f"stratum {label!r} has only one PSU at stage {s + 1}"
+                    if label is not None
+                    else f"a stratum has only one PSU at stage {s + 1}",
+                    row=row,
+                    rule='lonely_psu="fail" (R: options(survey.lonely.psu="fail"))',
+                    hint='choose lonely_psu="adjust", "average", "certainty" or "remove", '
+                    "or merge the stratum with a neighbour",
+                )
+        self._stages: tuple[_Stage, ...] = tuple(stages)
+        self._agg = [
+            sp.csr_matrix((np.ones(n), (st.clu, np.arange(n))), shape=(st.n_clu, n))
+            for st in stages
+        ]
+
+    # ------------------------------------------------------------------ basics
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        st = self._stages[0]
+        return (
+            f"SurveyDesign({len(self.data)} rows, {st.n_clu} PSUs, {len(st.npsu)} strata, "
+            f"{len(self.ids) or 1} stage(s), df={self.degf()}, lonely_psu={self.lonely_psu!r}"
+            + (f", {len(self._postcal)} calibration step(s)" if self._postcal else "")
+            + ")"
+        )
+
+    @property
+    def calibrated(self) -> bool:
+        """True when post-stratification, raking or calibration steps are attached."""
+        return bool(self._postcal)
+
+    def degf(self, present: np.ndarray | None = None) -> int:
+        """Design degrees of freedom: PSUs minus strata over rows with non-zero weight.
+
+        Parameters
+        ----------
+        present : numpy.ndarray of bool, optional
+            Count only these rows (default: ``weights != 0``).
+
+        Returns
+        -------
+        int
+            R's ``degf(design)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"psu": [1, 1, 2, 3, 4, 4], "st": [1, 1, 1, 2, 2, 2]})
+        >>> SurveyDesign(df, ids="psu", strata="st", weights=None).degf()  # doctest: +SKIP
+        2
+        """
+        st = self._stages[0]
+        keep = self.weights != 0 if present is None else np.asarray(present, dtype=bool)
+        if not keep.any():
+            return 0
+        return int(len(np.unique(st.clu[keep])) - len(np.unique(st.stra[keep])))
+
+    def column(self, name, *, numeric: bool = True) -> np.ndarray:
+        """The values of one column (float with NaN for missing when ``numeric``).
+
+        Raises :class:`~ssp_research.errors.DataError` naming close matches when the column
+        does not exist, or when a numeric column holds text.
+        """
+        if name not in self.data.columns:
+            raise _missing_column(self.data, name, "variable", error=DataError)
+        s = self.data[name]
+        if not numeric:
+            return s.to_numpy()
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        if s.dtype == bool:
+            return s.to_numpy(dtype=float)
+        try:
+            return pd.to_numeric(s, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+        except (ValueError, TypeError) as exc:
+            raise DataError(
+                f"column {name!r} is not numeric",
+                column=name,
+                rule="estimators need numeric (or 0/1) values",
+                hint="recode it with the codebook, or make an indicator column",
+            ) from exc
+
+    # ------------------------------------------------------------------ copies
+    def _with(self, weights: np.ndarray | None = None, postcal: list | None = None):
+        """A shallow copy with new weights and/or calibration steps (shares the structure)."""
+        new = object.__new__(SurveyDesign)
+        new.__dict__.update(self.__dict__)
+        if weights is not None:
+            w = np.asarray(weights, dtype=float)
+            if w.shape != self.weights.shape:
+                raise DesignError(
+                    "new weights have the wrong length",
+                    rule=f"{len(self.weights)} weights",
+                    hint="pass one weight per row of the design",
+                )
+            new.weights = w
+        if postcal is not None:
+            new._postcal = list(postcal)
+        else:
+            new._postcal = list(self._postcal)
+        return new
+
+    def subset(self, mask) -> SurveyDesign:
+        """A domain: rows outside ``mask`` get weight 0; PSUs, strata and fpc are kept.
+
+        Parameters
+        ----------
+        mask : array-like of bool or pandas.Series
+            True for respondents in the domain (missing counts as False).
+
+        Returns
+        -------
+        SurveyDesign
+            R's ``subset(design, mask)``: the variance uses the whole design.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"s": [1, 1, 2, 2, 3, 3], "g": list("abab" "ab"),
+        ...                    "y": [1.0, 2, 3, 4, 5, 6]})
+        >>> d = SurveyDesign(df, ids="s", weights=None) # doctest: +SKIP
+        """
+        m = pd.Series(mask).fillna(False).to_numpy(dtype=bool) if not isinstance(
+            mask, np.ndarray
+        ) else mask.astype(bool)
+        if m.shape != self.weights.shape:
+            raise DesignError(
+                "subset mask has the wrong length",
+                rule=f"one value per row ({len(self.weights)})",
+                hint="build the mask from design.data",
+            )
+        return self._with(weights=np.where(m, self.weights, 0.0))
+
+    # ------------------------------------------------------------------ variance
+    def _adjust(self, scores: np.ndarray) -> np.ndarray:
+        for obj in self._postcal:
+            scores = obj.adjust(scores)
+        return scores
+
+    def _vcov(self, scores, present: np.ndarray | None = None) -> np.ndarray:
+        """Taylor-linearised covariance of weighted scores (R's ``svyrecvar``).
+
+        Parameters
+        ----------
+        scores : array-like, shape (n,) or (n, k)
+            Per-row linearised values already multiplied by the weights (rows outside the
+            domain or missing are 0).
+        present : numpy.ndarray of bool, optional
+            Rows R would keep in its design (only matters for ``lonely_psu="average"``, which
+            counts the strata present); default ``weights != 0``.
+
+        Returns
+        -------
+        numpy.ndarray, shape (k, k)
+            The covariance matrix. Each object in ``self._postcal`` first replaces the scores
+            by ``obj.adjust(scores)`` (residuals from post-strata/calibration, as R does).
+        """
+        x = np.asarray(scores, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        x = self._adjust(x)
+        if present is None:
+            present = self.weights != 0
+        if self._postcal:
+            present = np.ones(len(x), dtype=bool)  # R keeps all rows of calibrated designs
+        k = x.shape[1]
+        v = np.zeros((k, k))
+        for st, agg in zip(self._stages, self._agg):
+            tot = np.asarray(agg @ x)  # (C, k)
+            nh = len(st.npsu)
+            ssum = np.zeros((nh, k))
+            np.add.at(ssum, st.clu_stra, tot)
+            centred = tot - (ssum / st.npsu[:, None])[st.clu_stra]
+            scale, usable, factor = self._stratum_scale(st, present)
+            lonely_adj = (st.npsu == 1) & (self.lonely_psu == "adjust")
+            centred = np.where(lonely_adj[st.clu_stra][:, None], tot, centred)
+            wt = np.where(usable, scale * st.mult * factor, 0.0)[st.clu_stra]
+            if np.isnan(factor).any():
+                wt = np.where(np.isnan(factor[st.clu_stra]), np.nan, wt)
+            z = centred * np.sqrt(np.abs(wt))[:, None]
+            v += z.T @ z
+        return v
+
+    def _stratum_scale(self, st: _Stage, present: np.ndarray):
+        """Per-stratum scale f n/(n-1), which strata count, and the "average" factor."""
+        n = st.npsu
+        scale = np.where(n > 1, st.f * n / np.maximum(n - 1, 1), st.f)
+        census = st.f < _CENSUS_F
+        lonely = n == 1
+        usable = ~census
+        factor = np.ones(len(n))
+        if self.lonely_psu == "average" and lonely.any():
+            pres_h = np.bincount(st.stra[present], minlength=len(n)) > 0
+            usable = usable & ~lonely
+            g = st.parent
+            nstrat = np.bincount(g, weights=pres_h, minlength=st.n_parent)
+            nok = np.bincount(g, weights=pres_h & ~(lonely & ~census), minlength=st.n_parent)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = (nstrat / nok)[g]
+            factor = np.where(nok[g] == 0, np.where(pres_h, np.nan, 1.0), factor)
+        return scale, usable, factor
+
+    def _domain_var(
+        self, z: np.ndarray, dom: np.ndarray, ndom: int, present: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Variances of many domain estimators in one vectorised pass.
+
+        Parameters
+        ----------
+        z : numpy.ndarray, shape (n, m)
+            Weighted linearised scores of m estimators; row i contributes only to domain
+            ``dom[i]`` (0 where the row is not in the domain or missing).
+        dom : numpy.ndarray of int, shape (n,)
+            Domain code 0..ndom-1 of each row, -1 for rows in no domain.
+        ndom : int
+            Number of domains.
+        present : numpy.ndarray of bool, shape (n, m), optional
+            Rows R keeps per estimator (for ``lonely_psu="average"``).
+
+        Returns
+        -------
+        numpy.ndarray, shape (ndom, m)
+            The variance of each (domain, estimator): the diagonal of :meth:`_vcov` applied
+            to the columns ``z[:, j] * (dom == d)``, without building them.
+        """
+        z = np.asarray(z, dtype=float)
+        if z.ndim == 1:
+            z = z[:, None]
+        n, m = z.shape
+        out = np.zeros((ndom, m))
+        if ndom == 0:
+            return out
+        if self._postcal:
+            return self._domain_var_dense(z, dom, ndom)
+        ok = dom >= 0
+        dom_ok = dom[ok]
+        for st in self._stages:
+            nh = len(st.npsu)
+            key = st.clu[ok].astype(np.int64) * ndom + dom_ok
+            if st.n_clu * ndom <= 4_000_000:
+                inv = key
+                ukey = None
+                nkey = st.n_clu * ndom
+            else:
+                ukey, inv = np.unique(key, return_inverse=True)
+                nkey = len(ukey)
+            kclu = (np.arange(nkey) // ndom) if ukey is None else ukey // ndom
+            kdom = (np.arange(nkey) % ndom) if ukey is None else ukey % ndom
+            hd = st.clu_stra[kclu] * ndom + kdom  # (stratum, domain) of each key
+            nhd = nh * ndom
+            cnt_hd = np.bincount(hd, weights=np.bincount(inv, minlength=nkey) > 0, minlength=nhd)
+            if present is not None:
+                pres = present
+            else:
+                pres = None
+            npsu_hd = np.repeat(st.npsu, ndom)
+            for j in range(m):
+                tot = np.bincount(inv, weights=z[ok, j], minlength=nkey)
+                a = np.bincount(hd, weights=tot, minlength=nhd)
+                mean = a / npsu_hd
+                q = np.bincount(hd, weights=(tot - mean[hd]) ** 2, minlength=nhd)
+                # clusters with no row in this domain have total 0: (0 - mean)^2 each
+                dev = q + (npsu_hd - cnt_hd) * mean**2
+                lonely_hd = np.repeat(st.npsu == 1, ndom)
+                if self.lonely_psu == "adjust":
+                    q0 = np.bincount(hd, weights=tot**2, minlength=nhd)
+                    dev = np.where(lonely_hd, q0, dev)
+                pj = self.weights != 0 if pres is None else pres[:, j]
+                scale_hd, usable_hd, factor_hd = self._domain_scale(st, dom, ndom, pj)
+                contrib = np.where(usable_hd, dev * scale_hd * factor_hd, 0.0)
+                contrib = np.where(np.isnan(factor_hd) & usable_hd, np.nan, contrib)
+                mult_hd = np.repeat(st.mult, ndom)
+                out[:, j] += (contrib * mult_hd).reshape(nh, ndom).sum(axis=0)
+        return out
+
+    def _domain_scale(self, st: _Stage, dom, ndom, present):
+        n = st.npsu
+        scale = np.where(n > 1, st.f * n / np.maximum(n - 1, 1), st.f)
+        census = st.f < _CENSUS_F
+        lonely = n == 1
+        nh = len(n)
+        usable = np.repeat(~census, ndom)
+        factor = np.ones(nh * ndom)
+        if self.lonely_psu == "average" and lonely.any():
+            ok = present & (dom >= 0)
+            pres_hd = (
+                np.bincount(st.stra[ok] * ndom + dom[ok], minlength=nh * ndom) > 0
+            )
+            lon_hd = np.repeat(lonely & ~census, ndom)
+            usable = usable & ~np.repeat(lonely, ndom)
+            gd = np.repeat(st.parent, ndom) * ndom + np.tile(np.arange(ndom), nh)
+            ng = st.n_parent * ndom
+            nstrat = np.bincount(gd, weights=pres_hd, minlength=ng)
+            nok = np.bincount(gd, weights=pres_hd & ~lon_hd, minlength=ng)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = (nstrat / nok)[gd]
+            factor = np.where(nok[gd] == 0, np.where(pres_hd, np.nan, 1.0), factor)
+        return np.repeat(scale, ndom), usable, factor
+
+    def _domain_var_dense(self, z, dom, ndom, chunk: int = 64):
+        """Fallback of :meth:`_domain_var` for calibrated designs (scores are adjusted)."""
+        n, m = z.shape
+        out = np.zeros((ndom, m))
+        cols = [(d, j) for j in range(m) for d in range(ndom)]
+        for start in range(0, len(cols), chunk):
+            part = cols[start : start + chunk]
+            x = np.zeros((n, len(part)))
+            for c, (d, j) in enumerate(part):
+                x[:, c] = np.where(dom == d, z[:, j], 0.0)
+            v = np.diag(self._vcov(x))
+            for c, (d, j) in enumerate(part):
+                out[d, j] = v[c]
+        return out
+
+    # ------------------------------------------------------------------ estimators
+    def mean(self, variables, by=None, **kwargs) -> pd.DataFrame:
+        """Design-based means; see :func:`ssp_research.estimate.mean`."""
+        from ssp_research import estimate
+
+        return estimate.mean(self, variables, by=by, **kwargs)
+
+    def total(self, variables, by=None, **kwargs) -> pd.DataFrame:
+        """Design-based totals; see :func:`ssp_research.estimate.total`."""
+        from ssp_research import estimate
+
+        return estimate.total(self, variables, by=by, **kwargs)
+
+    def proportion(self, variables, by=None, **kwargs) -> pd.DataFrame:
+        """Proportions with R's ``svyciprop`` intervals; see :func:`estimate.proportion`."""
+        from ssp_research import estimate
+
+        return estimate.proportion(self, variables, by=by, **kwargs)
+
+    def ratio(self, numerator, denominator, by=None, **kwargs) -> pd.DataFrame:
+        """Ratios of totals; see :func:`ssp_research.estimate.ratio`."""
+        from ssp_research import estimate
+
+        return estimate.ratio(self, numerator, denominator, by=by, **kwargs)
+
+    def quantile(self, variables, quantiles=(0.5,), by=None, **kwargs) -> pd.DataFrame:
+        """Quantiles with Woodruff intervals; see :func:`ssp_research.estimate.quantile`."""
+        from ssp_research import estimate
+
+        return estimate.quantile(self, variables, quantiles, by=by, **kwargs)
+
+    # ------------------------------------------------------------------ weighting / models (C2)
+    def poststratify(self, *args, **kwargs) -> SurveyDesign:
+        """Post-stratify; see :func:`ssp_research.weights.poststratify`."""
+        from ssp_research import weights
+
+        return weights.poststratify(self, *args, **kwargs)
+
+    def rake(self, *args, **kwargs) -> SurveyDesign:
+        """Rake; see :func:`ssp_research.weights.rake`."""
+        from ssp_research import weights
+
+        return weights.rake(self, *args, **kwargs)
+
+    def calibrate(self, *args, **kwargs) -> SurveyDesign:
+        """Calibrate; see :func:`ssp_research.weights.calibrate`."""
+        from ssp_research import weights
+
+        return weights.calibrate(self, *args, **kwargs)
+
+    def glm(self, formula, family="gaussian", **kwargs):
+        """Design-based GLM; see :func:`ssp_research.models.svyglm`."""
+        from ssp_research import models
+
+        return models.svyglm(self, formula, family=family, **kwargs)
+
+    def ttest(self, *args, **kwargs):
+        """Design-based t-test; see :func:`ssp_research.models.svyttest`."""
+        from ssp_research import models
+
+        return models.svyttest(self, *args, **kwargs)
+
+    def contrast(self, *args, **kwargs):
+        """Linear/nonlinear contrasts; see :func:`ssp_research.models.svycontrast`."""
+        from ssp_research import models
+
+        return models.svycontrast(self, *args, **kwargs)
+
+    def chisq(self, *args, **kwargs):
+        """Rao-Scott tests of association; see :func:`ssp_research.models.svychisq`."""
+        from ssp_research import models
+
+        return models.svychisq(self, *args, **kwargs)
+
