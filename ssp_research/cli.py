@@ -37,6 +37,43 @@ def command(name: str, help: str):
 # --- stage commands: each pair is owned by its stage -------------------------------------------
 # (handlers defined before their registration so that @command can find them)
 
+
+def _run_brief(args) -> int:
+    from ssp_research import report
+
+    template = args.template or report.DEFAULT_TEMPLATE
+    params = report.parse_cli_parameters(template, args.param)
+    for name, value in (("unit_type", args.unit_type), ("unit", args.unit), ("wave", args.wave),
+                        ("lang", args.lang), ("framework", args.framework),
+                        ("data_path", args.data)):
+        if value is not None:
+            params[name] = value
+    result = report.run_brief(params, template=template, out_dir=args.out, pdf=not args.no_pdf,
+                              progress=args.progress)
+    print(result.html_path)
+    if result.pdf_path:
+        print(result.pdf_path)
+    print(f"({result.seconds:.1f} s; executed notebook: {result.notebook_path})", file=sys.stderr)
+    return 0
+
+
+@command("brief", "Execute the evidence-brief notebook for one unit and write HTML + PDF")
+def _add_brief(p) -> None:
+    p.add_argument("--unit-type", choices=["city", "district", "school"], default=None,
+                   help="level of the unit (default: city)")
+    p.add_argument("--unit", default=None, help="unit name (default: Trondheim)")
+    p.add_argument("--wave", type=int, default=None, help="survey wave (default: the latest)")
+    p.add_argument("--lang", choices=["nb", "en"], default=None, help="language (default: nb)")
+    p.add_argument("--framework", default=None, help="strategy framework (default: trondheim_ssp)")
+    p.add_argument("--data", default=None,
+                   help="tidy data (default: data/synthetic/trondheim.parquet)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="any other template parameter (repeatable), e.g. -p pool=3")
+    p.add_argument("--template", default=None, help="notebook template (default: evidence brief)")
+    p.add_argument("--out", default=None, help="output folder (default: output/briefs)")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    p.add_argument("--progress", action="store_true", help="per-cell progress bar")
+
 # ---------------------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ Examples
 >>> nb.cells = [md("## Funn"), md("## Findings")]
 >>> nb.cells[0].metadata["tags"] = ["lang-nb"]
 >>> nb.cells[1].metadata["tags"] = ["lang-en"]
->>> html = export_html(nb, "en", {"unit_name": "Trondheim", "wave": 2025})
+>>> html = export_html(nb, "en", {"unit": "Trondheim", "wave": 2025})
 >>> 'lang="en"' in html, "Findings" in html, "Funn" in html, "<script src" in html
 (True, True, False, False)
 """
@@ -157,7 +157,7 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
     lang : {"nb", "en"}
         Language of the page (``<html lang>``, header texts, which ``lang-*`` cells are kept).
     parameters : dict
-        Parameters shown in the header (``unit_name`` and ``wave`` also make the title).
+        Parameters shown in the header (``unit`` and ``wave`` also make the title).
     provenance : dict, optional
         The stamp from :func:`ssp_research.report.provenance`, shown at the end and embedded
         as JSON (``<script type="application/json" id="ssp-provenance">``).
@@ -174,7 +174,7 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(Path(nb), as_version=4)
     texts = TEXTS[lang]
-    title = title or texts["title"].format(unit=parameters.get("unit_name", ""),
+    title = title or texts["title"].format(unit=parameters.get("unit", ""),
                                            wave=parameters.get("wave", ""))
     stamp = provenance or {}
     resources = {"ssp": {

@@ -357,7 +357,7 @@ def parse_cli_parameters(template, items) -> dict:
 
 
 def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "python3",
-            cwd=None, progress: bool = False) -> nbformat.NotebookNode:
+            cwd=None, progress: bool = False, **engine_kwargs) -> nbformat.NotebookNode:
     """Execute a template with papermill in this process, in a fresh kernel.
 
     Parameters
@@ -374,6 +374,9 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         Working directory of the kernel (default: the project directory).
     progress : bool
         Show papermill's per-cell progress bar.
+    **engine_kwargs
+        Passed to ``papermill.execute_notebook`` (e.g. ``engine_name`` and the warm kernel of
+        :mod:`ssp_research.kernels`); without them a fresh kernel is started.
 
     Returns
     -------
@@ -399,24 +402,30 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     out_notebook = Path(out_notebook)
     out_notebook.parent.mkdir(parents=True, exist_ok=True)
     ipc_dir = tempfile.mkdtemp(prefix="ssp-kernel-")
-    km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(ipc_dir, "k"))
+    if "engine_name" not in engine_kwargs:
+        engine_kwargs["km"] = KernelManager(kernel_name=kernel_name, transport="ipc",
+                                            ip=os.path.join(ipc_dir, "k"))
+        engine_kwargs["shutdown_kernel"] = "immediate"
     try:
         return pm.execute_notebook(
             str(template), str(out_notebook), parameters=params, kernel_name=kernel_name,
-            progress_bar=progress, cwd=str(cwd or paths.PROJECT_DIR), km=km,
-            shutdown_kernel="immediate", log_output=False,
+            progress_bar=progress, cwd=str(cwd or paths.PROJECT_DIR), log_output=False,
+            **engine_kwargs,
         )  # fmt: skip
     except PapermillExecutionError as err:
         first = next((ln for ln in (err.source or "").splitlines() if ln.strip()), "")
         cells = _load_nb(template).cells
         index = next((i for i, c in enumerate(cells) if c.source == err.source), err.cell_index)
-        raise ReportError(
+        error = ReportError(
             f"cell {index} of the template (In [{err.exec_count}]) failed: "
             f"{err.ename}: {err.evalue}"
             f" | source: {first[:120]}",
             file=out_notebook, rule="every cell of the brief must run",
             hint=f"open the executed notebook {out_notebook} to see the traceback",
-        ) from None
+        )  # fmt: skip
+        error.cell_index, error.ename, error.evalue = index, err.ename, err.evalue
+        error.notebook_path = out_notebook
+        raise error from None
     finally:
         shutil.rmtree(ipc_dir, ignore_errors=True)
 
@@ -502,11 +511,11 @@ def brief_stem(params: dict) -> str:
 
     Examples
     --------
-    >>> brief_stem({"unit_name": "Østbyen skole", "wave": 2025, "lang": "nb"})
+    >>> brief_stem({"unit": "Østbyen skole", "wave": 2025, "lang": "nb"})
     'ostbyen-skole_2025_nb'
     """
     table = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"})
-    slug = re.sub(r"[^a-z0-9]+", "-", str(params.get("unit_name", "unit")).translate(table)
+    slug = re.sub(r"[^a-z0-9]+", "-", str(params.get("unit", "unit")).translate(table)
                   .lower()).strip("-") or "unit"
     return f"{slug}_{params.get('wave')}_{params.get('lang')}"
 
@@ -581,7 +590,7 @@ def _audit(paths_: list[Path]) -> list:
 
 
 def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=None,
-              pdf: bool = True, progress: bool = False) -> BriefResult:
+              pdf: bool = True, progress: bool = False, **engine_kwargs) -> BriefResult:
     """Execute, export, audit and publish one evidence brief.
 
     Parameters
@@ -597,6 +606,8 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
         Also write the PDF.
     progress : bool
         Per-cell progress bar.
+    **engine_kwargs
+        Passed to :func:`execute` (batch runs use them for warm kernels).
 
     Returns
     -------
@@ -624,13 +635,16 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     try:
         nb_path = stage / f"{stem}.ipynb"
         try:
-            nb = execute(template, params, nb_path, progress=progress)
+            nb = execute(template, params, nb_path, progress=progress, **engine_kwargs)
         except ReportError as err:
             failed = out_dir / f"{stem}.failed.ipynb"
             if nb_path.exists():
                 os.replace(nb_path, failed)
-            raise ReportError(err.message, file=failed, rule=err.rule,
-                              hint=f"open {failed} to see the traceback") from None
+            error = ReportError(err.message, file=failed, rule=err.rule,
+                                hint=f"open {failed} to see the traceback")
+            error.cell_index = getattr(err, "cell_index", None)
+            error.notebook_path = failed
+            raise error from None
         stamp = provenance(params, params.get("data_path", ""), template)
         html = export_html(nb, params.get("lang", "nb"), params, provenance=stamp)
         outputs = {"html": stage / f"{stem}.html", "ipynb": nb_path}
