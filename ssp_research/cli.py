@@ -74,6 +74,49 @@ def _add_brief(p) -> None:
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--progress", action="store_true", help="per-cell progress bar")
 
+
+def _run_clean(args) -> int:
+    from ssp_research import clean, io
+
+    survey = io.read_survey(args.input)
+    result = clean.apply(survey, args.codebook, strict=True if args.strict else None)
+    data_path, log_path = clean.write_clean(result, args.out)
+    print(data_path)
+    print(log_path)
+    print(f"({result.rows_in} rows in, {len(result.data)} out; {len(result.log)} log entries)",
+          file=sys.stderr)
+    return 0
+
+
+@command("clean", "Clean a raw survey export with a codebook; write Parquet + log JSON")
+def _add_clean(p) -> None:
+    p.add_argument("input", help="raw export: .sav, .csv, .xlsx or .parquet")
+    p.add_argument("--codebook", required=True, help="built-in codebook name or a .yml path")
+    p.add_argument("--out", required=True, help="output .parquet (log beside it: .log.json)")
+    p.add_argument("--strict", action="store_true",
+                   help="codes outside the codebook are an error (default: the codebook's)")
+
+
+def _run_codebook(args) -> int:
+    from ssp_research import codebook
+
+    if args.action == "draft":
+        sys.stdout.write(codebook.draft_codebook(args.target))
+    elif args.action == "list":
+        print("\n".join(codebook.list_codebooks()))
+    else:
+        cb = codebook.load_codebook(args.target)
+        print(f"{cb.instrument} {cb.version}: {len(cb.items)} items, {len(cb.scales)} scales, "
+              f"{len(cb.indicators)} indicators: OK")
+    return 0
+
+
+@command("codebook", "Draft a codebook from an SPSS file, list or check codebooks")
+def _add_codebook(p) -> None:
+    p.add_argument("action", choices=["draft", "list", "check"],
+                   help="draft FILE.sav > codebook.yml | list | check NAME_OR_PATH")
+    p.add_argument("target", nargs="?", default=None, help="the .sav file or the codebook")
+
 # ---------------------------------------------------------------------------------------------
 
 
