@@ -1,0 +1,584 @@
+"""Indicator tables: every indicator of an instrument for a unit against a comparison, by wave.
+
+One call gives, for each indicator and wave, the unit's estimate with its CI, the comparison's
+estimate (the city, the unit's own district, a fixed unit, or published reference figures), the
+difference with its CI and a design-based test, the number of respondents, the series-break
+marker from the codebook, and a ``reason`` where a number cannot be given. Rolling pooling of
+consecutive waves (as the public-health profiles do) and direct standardisation by
+grade x gender are options of the same call.
+
+The design of the city data
+---------------------------
+Trondheim's own survey asks every lower-secondary school, so schools are not sampled: they are
+**strata**, and pupils are the sampling units within each school and wave. :func:`city_design`
+therefore uses ``strata = wave x school``, ``ids = pupil``, ``weights = weight`` (R:
+``svydesign(ids = ~1, strata = ~interaction(wave, school), weights = ~weight)``). Treating
+schools as PSUs (``ids = ~school``) would give every school estimate a standard error of exactly
+zero (a domain inside one PSU has a linearised PSU total of zero), a silent wrong number. A
+stratum with a single respondent is handled as R's ``survey.lonely.psu = "adjust"`` (centred at
+zero, which is the grand mean of domain scores).
+
+Variance
+--------
+Domain ratio estimates p = sum(w y) / sum(w) are Taylor-linearised with row scores
+z = w (y - p) / W on the domain; with standardisation the scores are weighted by the standard
+shares (see :func:`indicator_table`). PSU totals t of the scores give
+Var = sum_h n_h / (n_h - 1) sum_i (t_hi - tbar_h)^2, and the covariance of a unit with its
+comparison is the same sum over the products of their PSU totals (R: ``svyby(...,
+covmat = TRUE)`` then ``svycontrast``), so the overlap of a school with its city is accounted for.
+The computation is vectorised over all units and indicators with sparse group matrices.
+
+Examples
+--------
+>>> from ssp_research.indicators import indicator_table
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"wave": 2025, "district": rng.choice(["A", "B"], 400),
+...                    "weight": 1.0, "ind_x": rng.binomial(1, 0.3, 400).astype(float)})
+>>> df["school"] = df["district"] + rng.choice(["1", "2"], 400)
+>>> t = indicator_table(df, indicators=["x"], unit="district", compare="city")
+>>> t[["indicator", "wave", "district", "n", "cmp_n"]]
+  indicator  wave district    n  cmp_n
+0         x  2025        A  209    400
+1         x  2025        B  191    400
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from ssp_research.errors import DataError, ParameterError
+
+__all__ = ["city_design", "indicator_table", "RESULT_COLUMNS"]
+
+RESULT_COLUMNS = [
+    "estimate", "se", "ci_low", "ci_high", "df", "n", "count",
+    "cmp_estimate", "cmp_se", "cmp_ci_low", "cmp_ci_high", "cmp_n",
+    "diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value",
+    "series_break", "higher_is_better", "reason",
+]  # fmt: skip
+
+
+def city_design(df: pd.DataFrame, *, weights: str = "weight", wave: str = "wave",
+                school: str = "school"):
+    """The survey design of the city data: schools x waves as strata, pupils as units.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Tidy survey data with ``wave``, ``school`` and ``weight`` columns.
+    weights, wave, school : str
+        Column names.
+
+    Returns
+    -------
+    SurveyDesign
+        ``SurveyDesign(df, ids=None, strata="_stratum", weights=weights, lonely_psu="adjust")``
+        with ``_stratum`` = wave|school added to the data.
+
+    Notes
+    -----
+    Every school takes part, so schools are strata, not sampled clusters (see the module notes).
+    In R: ``svydesign(ids = ~1, strata = ~interaction(wave, school), weights = ~weight,
+    data = df)`` with ``options(survey.lonely.psu = "adjust")``.
+    """
+    from ssp_research.design import SurveyDesign  # helper C1's module, imported lazily
+
+    data = df.assign(_stratum=df[wave].astype(str) + "|" + df[school].astype(str))
+    return SurveyDesign(data, ids=None, strata="_stratum", weights=weights, lonely_psu="adjust")
+
+
+# --- the design as arrays ---------------------------------------------------------------------
+
+
+class _Spec:
+    """Weights, stratum codes, PSU codes (None: every row its own PSU) and PSUs per stratum."""
+
+    def __init__(self, data: pd.DataFrame, w: np.ndarray, strata: np.ndarray,
+                 psu: np.ndarray | None) -> None:
+        self.data, self.w, self.strata, self.psu = data, w, strata, psu
+        if psu is None:
+            self.n_h = np.bincount(strata).astype(float)
+        else:
+            pairs = np.unique(np.stack([strata, psu]), axis=1)
+            self.n_h = np.bincount(pairs[0], minlength=strata.max() + 1).astype(float)
+        self.degf = float(self.n_h.sum() - (self.n_h > 0).sum())
+
+
+def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
+    return pd.factorize(pd.Series(np.asarray(values)), sort=True)[0].astype(np.int64)
+
+
+def _spec_from(obj: Any, weights: str, wave: str, school: str) -> _Spec:
+    if isinstance(obj, pd.DataFrame):
+        df = obj
+        for col in (wave, school):
+            if col not in df.columns:
+                raise DataError(
+                    f"the data has no {col!r} column", column=col,
+                    rule="city design: strata = wave x school",
+                    hint="pass a SurveyDesign, or name the columns with wave=/school=",
+                )
+        if weights in df.columns:
+            w = pd.to_numeric(df[weights], errors="coerce").to_numpy("float64")
+        else:
+            w = np.ones(len(df))
+        if np.isnan(w).any() or (w < 0).any():
+            raise DataError(
+                "weights are missing or negative", column=weights, rule="weights >= 0",
+                hint="fix the weights or drop respondents without a weight",
+            )
+        strata = _codes(df[wave].astype(str) + "|" + df[school].astype(str))
+        return _Spec(df, w, strata, None)
+    # a SurveyDesign from ssp_research.design (duck-typed on its documented attributes)
+    data = obj.data
+    w = np.asarray(obj.weights, dtype="float64")
+    strata = getattr(obj, "_strata_codes", None)
+    psu = getattr(obj, "_psu_codes", None)
+    if strata is None:
+        strata = np.zeros(len(data), dtype=np.int64)
+    strata = _codes(np.asarray(strata))
+    if psu is not None:
+        psu = _codes(np.asarray(psu))
+        if len(np.unique(psu)) == len(psu):
+            psu = None
+    return _Spec(data, w, strata, psu)
+
+
+# --- the vectorised engine --------------------------------------------------------------------
+
+
+def _gmat(codes: np.ndarray, ngroups: int) -> sparse.csr_matrix:
+    keep = np.nonzero(codes >= 0)[0]
+    return sparse.csr_matrix(
+        (np.ones(len(keep)), (codes[keep], keep)), shape=(ngroups, len(codes))
+    )
+
+
+class _Level:
+    """Ratio (or standardised) estimates of K variables for a partition of rows into groups,
+    with the PSU totals of their linearised scores."""
+
+    def __init__(self, spec: _Spec, rows: np.ndarray, group: np.ndarray, ngroups: int,
+                 cell: np.ndarray, shares: np.ndarray, y: np.ndarray, valid: np.ndarray):
+        ncell = len(shares)
+        w = spec.w[rows][:, None] * valid
+        yz = np.where(valid > 0, y, 0.0)
+        sg = np.where(group >= 0, group * ncell + cell, -1)
+        m = _gmat(sg, ngroups * ncell)
+        wsum = np.asarray(m @ w)
+        wy = np.asarray(m @ (w * yz))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = wy / wsum
+        k = y.shape[1]
+        p3 = p.reshape(ngroups, ncell, k)
+        active = shares > 0
+        empty = (wsum.reshape(ngroups, ncell, k)[:, active, :] <= 0).any(axis=1)
+        self.estimate = np.where(empty, np.nan, np.nansum(p3 * shares[None, :, None], axis=1))
+        self.n = np.asarray(_gmat(group, ngroups) @ valid)
+        self.count = np.asarray(_gmat(group, ngroups) @ (yz * valid))
+        self.empty_cell = empty & (self.n > 0)
+        # row scores z = s_c w (y - p_gc) / W_gc
+        safe_p = np.nan_to_num(p)
+        safe_w = np.where(wsum > 0, wsum, 1.0)
+        inside = sg >= 0
+        sgi = np.where(inside, sg, 0)
+        z = (shares[cell][:, None] * w * (yz - safe_p[sgi]) / safe_w[sgi]) * inside[:, None]
+        # PSU x group cells
+        strata = spec.strata[rows]
+        psu = rows if spec.psu is None else spec.psu[rows]
+        key = np.where(inside, psu.astype(np.int64) * ngroups + group, -1)
+        ukey, inv = np.unique(key[inside], return_inverse=True)
+        mc = sparse.csr_matrix(
+            (np.ones(inside.sum()), (inv, np.nonzero(inside)[0])), shape=(len(ukey), len(rows))
+        )
+        t = np.asarray(mc @ z)
+        first = np.zeros(len(ukey), dtype=np.int64)
+        first[inv] = np.nonzero(inside)[0]
+        self.cell_key = ukey  # psu * ngroups + group, sorted
+        self.cell_group = ukey % ngroups
+        self.cell_stratum = strata[first]
+        self.t = t
+        self.ngroups = ngroups
+        # stratum x group sums of t and t^2
+        hg = self.cell_stratum * ngroups + self.cell_group
+        self.hg_key, hinv = np.unique(hg, return_inverse=True)
+        mh = _gmat(hinv, len(self.hg_key))
+        self.s1 = np.asarray(mh @ t)
+        s2 = np.asarray(mh @ (t * t))
+        nh = spec.n_h[self.hg_key // ngroups][:, None]
+        f = np.where(nh > 1, nh / np.maximum(nh - 1, 1), 1.0)
+        centred = np.where(nh > 1, self.s1**2 / nh, 0.0)
+        var = f * (s2 - centred)
+        self.var = np.asarray(_gmat(self.hg_key % ngroups, ngroups) @ var)
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """values[keys == want] (rows of zeros where ``want`` is not among the sorted ``keys``)."""
+    pos = np.searchsorted(keys, want)
+    pos = np.clip(pos, 0, max(len(keys) - 1, 0))
+    hit = (len(keys) > 0) & (keys[pos] == want) if len(keys) else np.zeros(len(want), bool)
+    out = np.zeros((len(want), values.shape[1]))
+    out[hit] = values[pos[hit]]
+    return out
+
+
+def _cross_cov(spec: _Spec, a: _Level, b: _Level, partner: np.ndarray) -> np.ndarray:
+    """Cov(estimate of group g in ``a``, estimate of group partner[g] in ``b``)."""
+    psu = a.cell_key // a.ngroups
+    pg = partner[a.cell_group]
+    ok = pg >= 0
+    tb = _lookup(b.cell_key, b.t, np.where(ok, psu * b.ngroups + pg, -1))
+    prod = a.t * tb * ok[:, None]
+    hg = a.cell_stratum * a.ngroups + a.cell_group
+    cross = np.asarray(_gmat(np.searchsorted(a.hg_key, hg), len(a.hg_key)) @ prod)
+    h = a.hg_key // a.ngroups
+    g = a.hg_key % a.ngroups
+    pgh = partner[g]
+    s1b = _lookup(b.hg_key, b.s1, np.where(pgh >= 0, h * b.ngroups + pgh, -1))
+    nh = spec.n_h[h][:, None]
+    f = np.where(nh > 1, nh / np.maximum(nh - 1, 1), 1.0)
+    centred = np.where(nh > 1, a.s1 * s1b / nh, 0.0)
+    cov = f * (cross - centred)
+    return np.asarray(_gmat(g, a.ngroups) @ cov)
+
+
+# --- the public call --------------------------------------------------------------------------
+
+
+def _resolve_indicators(df: pd.DataFrame, codebook: Any, indicators: Sequence[str] | None):
+    """(names, data columns, higher_is_better, {name: first wave of a new series})."""
+    breaks: dict[str, list[int]] = {}
+    if codebook is not None:
+        from ssp_research.codebook import load_codebook
+
+        cb = load_codebook(codebook)
+        names = list(indicators) if indicators is not None else list(cb.indicators)
+        cols = [cb.indicator_column(n) for n in names]  # CodebookError for unknown names
+        hib = [bool(cb.indicators[n].higher_is_better) for n in names]
+        for ind, wave, _note in cb.series_breaks:
+            breaks.setdefault(ind, []).append(int(wave))
+        for name in names:  # a break declared on the source item applies to the indicator
+            src = cb.indicators[name].source
+            if src in breaks and name not in breaks:
+                breaks[name] = breaks[src]
+    else:
+        if not indicators:
+            raise ParameterError(
+                "no indicators given and no codebook to take them from",
+                rule="indicators= or codebook=",
+                hint="pass codebook='ungdata' or a list of indicator names",
+            )
+        names = list(indicators)
+        cols = [("ind_" + n) if ("ind_" + n) in df.columns else n for n in names]
+        hib = [np.nan] * len(names)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"indicator columns not in the data: {missing}", column=missing[0],
+            rule="each indicator has a column ind_<name>",
+            hint="clean the data with the codebook (clean.apply) or check the names",
+        )
+    return names, cols, hib, breaks
+
+
+def _unit_codes(df: pd.DataFrame, unit: Any, city: str) -> tuple[str, np.ndarray, list]:
+    """(output column, group code per row (-1 outside), unit labels)."""
+    if unit is None:
+        col = city if city in df.columns else "unit"
+        values = df[city].astype(str) if city in df.columns else pd.Series("all", index=df.index)
+        codes, labels = pd.factorize(values, sort=True)
+        return col, codes.astype(np.int64), list(labels)
+    if isinstance(unit, str):
+        _need_column(df, unit, "unit")
+        codes, labels = pd.factorize(df[unit].astype(str), sort=True)
+        return unit, codes.astype(np.int64), list(labels)
+    col, value = unit
+    _need_column(df, col, "unit")
+    hit = (df[col].astype(str) == str(value)).to_numpy()
+    if not hit.any():
+        raise DataError(
+            f"no respondents in unit {col}={value!r} in any wave", column=col,
+            rule="the unit exists in the data",
+            hint=f"use one of {sorted(df[col].astype(str).unique())[:10]}",
+        )
+    return col, np.where(hit, 0, -1).astype(np.int64), [str(value)]
+
+
+def _need_column(df: pd.DataFrame, col: str, what: str) -> None:
+    if col not in df.columns:
+        raise DataError(
+            f"{what} column {col!r} is not in the data", column=col,
+            rule=f"{what} names a data column", hint=f"use one of {list(df.columns)[:12]}",
+        )
+
+
+def _standard_shares(df: pd.DataFrame, standardise: Any, by: Sequence[str]):
+    """(cell code per row, shares per cell; the last cell has share 0 for rows outside)."""
+    if standardise is None:
+        return np.zeros(len(df), dtype=np.int64), np.array([1.0])
+    std = pd.DataFrame(standardise)
+    for c in by:
+        _need_column(df, c, "standardisation")
+        if c not in std.columns:
+            raise ParameterError(
+                f"the standard population has no {c!r} column", column=c,
+                rule="standard population by " + " x ".join(by),
+                hint="give a table with columns " + ", ".join(by) + " and pupils (or share)",
+            )
+    size = next((c for c in ("share", "pupils", "population", "n") if c in std.columns), None)
+    if size is None:
+        raise ParameterError(
+            "the standard population needs a 'pupils' or 'share' column",
+            rule="standard population size column", hint="add pupils= counts per cell",
+        )
+    tab = std.groupby([std[c].astype(str) for c in by])[size].sum()
+    tab = tab[tab > 0]
+    keys = pd.MultiIndex.from_frame(pd.DataFrame({c: df[c].astype(str) for c in by}))
+    cell = tab.index.get_indexer(keys)
+    cell = np.where(cell < 0, len(tab), cell).astype(np.int64)
+    shares = np.append(tab.to_numpy("float64") / tab.sum(), 0.0)
+    return cell, shares
+
+
+def _partner(unit_codes: np.ndarray, cmp_codes: np.ndarray, nunits: int) -> np.ndarray:
+    """The comparison group of each unit (from its first row); -1 if none."""
+    out = np.full(nunits, -1, dtype=np.int64)
+    ok = (unit_codes >= 0) & (cmp_codes >= 0)
+    idx = np.nonzero(ok)[0][::-1]  # reversed so the first row wins
+    out[unit_codes[idx]] = cmp_codes[idx]
+    return out
+
+
+def _ci(est, se, df, level, binary, n):
+    """CI: logit (svyciprop's default) for shares, exact binomial at 0 or 1; Wald for means."""
+    q = stats.t.ppf(0.5 + level / 2, df) if np.isfinite(df) and df > 0 else np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = est - q * se, est + q * se
+        lg = np.log(est / (1 - est))
+        sl = se / (est * (1 - est))
+        llo = 1 / (1 + np.exp(-(lg - q * sl)))
+        lhi = 1 / (1 + np.exp(-(lg + q * sl)))
+        a = (1 - level) / 2
+        edge = np.where(n > 0, 1 - a ** (1 / np.maximum(n, 1)), np.nan)
+    b = np.broadcast_to(binary, est.shape)
+    lo = np.where(b, np.where(est <= 0, 0.0, np.where(est >= 1, 1 - edge, llo)), lo)
+    hi = np.where(b, np.where(est <= 0, edge, np.where(est >= 1, 1.0, lhi)), hi)
+    return lo, hi
+
+
+def _window(all_waves: list[int], target: int, pool: int) -> list[int]:
+    before = [w for w in all_waves if w <= target]
+    return before[-pool:] if before and before[-1] == target else []
+
+
+def indicator_table(
+    data: Any,
+    codebook: Any = None,
+    *,
+    indicators: Sequence[str] | None = None,
+    unit: str | tuple[str, Any] | None = None,
+    compare: str | tuple[str, Any] | pd.DataFrame | None = "city",
+    waves: Sequence[int] | None = None,
+    pool: int = 1,
+    standardise: pd.DataFrame | None = None,
+    standardise_by: Sequence[str] = ("grade", "gender"),
+    level: float = 0.95,
+    weights: str = "weight",
+    wave: str = "wave",
+    school: str = "school",
+    city: str = "municipality",
+) -> pd.DataFrame:
+    """Every indicator by wave for a unit (or all units of a level) against a comparison.
+
+    Parameters
+    ----------
+    data : DataFrame or SurveyDesign
+        Tidy survey data (the city design of :func:`city_design` is used) or a design.
+    codebook : str, Codebook or path, optional
+        The instrument: gives the indicators (all by default), their data columns
+        (``ind_<name>``), ``higher_is_better`` and the series breaks.
+    indicators : list of str, optional
+        Indicator names (default: all of the codebook). An unknown name is a CodebookError.
+    unit : None, str or (column, value)
+        None: the city (``municipality`` column, or all rows); a column name such as
+        ``"school"``: every unit of that level at once; ``("school", "X")``: one unit.
+    compare : "city", column name, (column, value), DataFrame or None
+        "city": the unit's municipality; a column such as ``"district"``: each unit's own
+        group in that column (school vs its district); ``(column, value)``: one fixed unit;
+        a DataFrame of published reference figures with columns ``indicator, wave, estimate``
+        and optionally ``se``, ``n`` (treated as independent of the survey; se 0 if absent).
+    waves : list of int, optional
+        Waves to report (default: all in the data).
+    pool : int
+        Rolling window of consecutive waves (3 as in the public-health profiles); the estimate
+        is sum(w y) / sum(w) over the window and ``n`` the pooled n. A window never crosses an
+        indicator's series break (earlier waves are left out of it).
+    standardise : DataFrame, optional
+        A standard population by ``standardise_by`` (default grade x gender) with a ``pupils``
+        (or ``share``) column: direct standardisation of unit and comparison.
+    level : float
+        Confidence level.
+    weights, wave, school, city : str
+        Column names used when ``data`` is a DataFrame.
+
+    Returns
+    -------
+    DataFrame
+        One row per indicator x wave x unit: ``indicator``, ``wave``, the unit column (named by
+        the level, e.g. ``school``; ``municipality`` for the city), ``pooled_from`` (first wave
+        of the window; only when ``pool > 1``), ``estimate``, ``se``, ``ci_low``, ``ci_high`` (logit CI with design df,
+        as ``svyciprop``; exact binomial bound at 0 or 1; Wald for non-binary columns), ``df``
+        (design df), ``n`` (respondents with an answer), ``count`` (of them with the
+        attribute), ``cmp_estimate``, ``cmp_se``, ``cmp_ci_low``, ``cmp_ci_high``, ``cmp_n``,
+        ``diff`` (unit - comparison), ``diff_se``, ``diff_ci_low``, ``diff_ci_high``,
+        ``p_value`` (t test of diff = 0 with design df), ``series_break`` (this wave starts a
+        new series), ``higher_is_better`` and ``reason`` (empty, or why a value is NaN).
+
+    Notes
+    -----
+    Standardised estimate: sum_c s_c p_uc over grade x gender cells c with standard shares
+    s_c; its linearised row scores are s_c w (y - p_uc) / W_uc. The difference's variance is
+    Var(u) + Var(c) - 2 Cov(u, c), with the covariance from the joint PSU totals (a school is
+    part of its city). In R: ``svyby(~ind, ~school, design, svymean, covmat = TRUE)`` and
+    ``svycontrast`` against ``svymean`` of the city.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> df = pd.DataFrame({"wave": np.repeat([2023, 2025], 300), "weight": 1.0,
+    ...                    "school": rng.choice(["S1", "S2", "S3"], 600),
+    ...                    "ind_y": rng.binomial(1, 0.2, 600).astype(float)})
+    >>> t = indicator_table(df, indicators=["y"], unit=("school", "S1"), compare="city")
+    >>> t[["wave", "school", "n", "cmp_n"]].to_string(index=False)
+    ' wave school   n  cmp_n\\n 2023     S1 101    300\\n 2025     S1 104    300'
+    """
+    if not isinstance(pool, int | np.integer) or pool < 1:
+        raise ParameterError(
+            f"pool must be a positive integer, got {pool!r}", rule="pool >= 1",
+            hint="pool=1 (single waves) or pool=3 (rolling three waves)",
+        )
+    spec = _spec_from(data, weights, wave, school)
+    df = spec.data
+    _need_column(df, wave, "wave")
+    names, cols, hib, breaks = _resolve_indicators(df, codebook, indicators)
+    y = df[cols].apply(pd.to_numeric, errors="coerce").to_numpy("float64")
+    binary = np.array([np.isin(y[:, k][np.isfinite(y[:, k])], (0.0, 1.0)).all()
+                       for k in range(len(cols))])
+    wv = pd.to_numeric(df[wave]).to_numpy()
+    all_waves = sorted(int(v) for v in np.unique(wv))
+    report_waves = all_waves if waves is None else [int(v) for v in waves]
+    ucol, ucodes, ulabels = _unit_codes(df, unit, city)
+    nunits = len(ulabels)
+    cell, shares = _standard_shares(df, standardise, list(standardise_by))
+
+    reference = None
+    ccodes = partner = None
+    if isinstance(compare, pd.DataFrame):
+        reference = compare
+        need = {"indicator", "wave", "estimate"} - set(reference.columns)
+        if need:
+            raise ParameterError(
+                f"the reference table lacks columns {sorted(need)}",
+                rule="reference columns indicator, wave, estimate [, se, n]",
+                hint="give published figures as a tidy table",
+            )
+    elif compare is not None:
+        if compare == "city":
+            _, ccodes, _ = _unit_codes(df, None, city)
+        else:
+            _, ccodes, _ = _unit_codes(df, compare, city)
+        partner = _partner(ucodes, ccodes, nunits)
+        if isinstance(compare, tuple):
+            partner = np.zeros(nunits, dtype=np.int64)
+        ncmp = int(ccodes.max()) + 1 if (ccodes >= 0).any() else 1
+
+    k = len(cols)
+    frames = []
+    for target in report_waves:
+        win = _window(all_waves, target, pool)
+        rows = np.nonzero(np.isin(wv, win))[0] if win else np.zeros(0, dtype=np.int64)
+        valid = np.isfinite(y[rows]).astype(float)
+        for j, name in enumerate(names):  # a pooled window never crosses a series break
+            first = max([b for b in breaks.get(name, []) if b <= target], default=None)
+            if first is not None:
+                valid[:, j] *= wv[rows] >= first
+        yr = y[rows]
+        unit_lv = _Level(spec, rows, ucodes[rows], nunits, cell[rows], shares, yr, valid)
+        est, var = unit_lv.estimate, unit_lv.var
+        out = {
+            "estimate": est, "se": np.sqrt(var), "n": unit_lv.n, "count": unit_lv.count,
+        }  # fmt: skip
+        reason = np.where(unit_lv.n == 0, "no respondents", "")
+        reason = np.where(unit_lv.empty_cell, "empty standardisation cell", reason)
+        if partner is not None:
+            cmp_lv = _Level(spec, rows, ccodes[rows], ncmp, cell[rows], shares, yr, valid)
+            pidx = np.clip(partner, 0, None)
+            has = (partner >= 0)[:, None]
+            c_est = np.where(has, cmp_lv.estimate[pidx], np.nan)
+            c_var = np.where(has, cmp_lv.var[pidx], np.nan)
+            cov = _cross_cov(spec, unit_lv, cmp_lv, partner)
+            out.update(cmp_estimate=c_est, cmp_se=np.sqrt(c_var),
+                       cmp_n=np.where(has, cmp_lv.n[pidx], 0.0))
+            d_var = np.maximum(var + c_var - 2 * cov, 0.0)
+            reason = np.where((reason == "") & (out["cmp_n"] == 0),
+                              "comparison has no respondents", reason)
+        elif reference is not None:
+            ref = reference[reference["wave"].astype(int) == target].drop_duplicates("indicator")
+            ref = ref.set_index(ref["indicator"].astype(str))
+            r_est = ref["estimate"].reindex(names).to_numpy("float64")
+            r_se = (ref["se"].reindex(names).to_numpy("float64") if "se" in ref
+                    else np.zeros(k))
+            r_n = (ref["n"].reindex(names).to_numpy("float64") if "n" in ref
+                   else np.full(k, np.nan))
+            c_est = np.broadcast_to(r_est, (nunits, k))
+            c_var = np.broadcast_to(np.nan_to_num(r_se) ** 2, (nunits, k))
+            out.update(cmp_estimate=c_est, cmp_se=np.broadcast_to(r_se, (nunits, k)),
+                       cmp_n=np.broadcast_to(r_n, (nunits, k)))
+            d_var = var + c_var
+            reason = np.where((reason == "") & np.isnan(c_est), "no reference figure", reason)
+        else:
+            c_est = np.full((nunits, k), np.nan)
+            c_var = d_var = c_est
+            out.update(cmp_estimate=c_est, cmp_se=c_est, cmp_n=c_est)
+        out.update(diff=est - c_est, diff_se=np.sqrt(d_var))
+        out["reason"] = reason
+        frame = {key: np.asarray(val).T.ravel() for key, val in out.items()}
+        frame["indicator"] = np.repeat(names, nunits)
+        frame["wave"] = target
+        frame[ucol] = np.tile(ulabels, k)
+        frame["pooled_from"] = win[0] if win else target
+        frame["binary"] = np.repeat(binary, nunits)
+        frame["series_break"] = np.repeat([target in breaks.get(n, []) for n in names], nunits)
+        frame["higher_is_better"] = np.repeat(hib, nunits)
+        frames.append(pd.DataFrame(frame))
+    res = pd.concat(frames, ignore_index=True)
+    dfree = spec.degf
+    res["df"] = dfree
+    n = res["n"].to_numpy("float64")
+    est = res["estimate"].to_numpy("float64")
+    binr = res.pop("binary").to_numpy(bool)
+    res["ci_low"], res["ci_high"] = _ci(est, res["se"].to_numpy("float64"), dfree, level, binr, n)
+    cmp_n = res["cmp_n"].to_numpy("float64")
+    cmp_est = res["cmp_estimate"].to_numpy("float64")
+    res["cmp_ci_low"], res["cmp_ci_high"] = _ci(
+        cmp_est, res["cmp_se"].to_numpy("float64"), dfree, level, binr,
+        np.where(np.isnan(cmp_n), np.inf, cmp_n),
+    )
+    q = stats.t.ppf(0.5 + level / 2, dfree)
+    d, dse = res["diff"].to_numpy("float64"), res["diff_se"].to_numpy("float64")
+    res["diff_ci_low"], res["diff_ci_high"] = d - q * dse, d + q * dse
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tstat = np.where(dse > 0, d / dse, np.where(d == 0, 0.0, np.inf))
+    res["p_value"] = np.where(np.isnan(d), np.nan, 2 * stats.t.sf(np.abs(tstat), dfree))
+    res["n"] = res["n"].astype("int64")
+    res["count"] = np.where(binr, res["count"], np.nan)
+    extra = [] if pool == 1 else ["pooled_from"]
+    order = np.lexsort((res["wave"].to_numpy(), pd.Categorical(res["indicator"], names).codes))
+    res = res.iloc[order].reset_index(drop=True)
+    return res[["indicator", "wave", ucol, *extra, *RESULT_COLUMNS]]
