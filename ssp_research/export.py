@@ -182,9 +182,9 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
         "css": (_TEMPLATE_DIR / "ssp_brief" / "brief.css").read_text(encoding="utf-8"),
         "parameters": [(k, _show(v)) for k, v in parameters.items()],
         "provenance": stamp, "provenance_rows": _provenance_rows(stamp),
-        # a JSON data block: "</" must not end the element early
+        # a JSON data block: no "<" or ">" at all, so nothing can end the element early
         "provenance_json": json.dumps(stamp, ensure_ascii=False, default=str)
-        .replace("</", "<\\/").replace("<!--", "<\\!--"),
+        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
     }}  # fmt: skip
     body, _ = _exporter().from_notebook_node(filter_notebook(nb, lang), resources=resources)
     return body

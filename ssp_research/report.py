@@ -51,6 +51,7 @@ import ast
 import base64
 import hashlib
 import io
+import logging
 import os
 import platform
 import re
@@ -166,8 +167,9 @@ def template_parameters(template) -> dict[str, Parameter]:
     Notes
     -----
     The cell is parsed with :mod:`ast`, never executed. Every statement must be an annotated
-    assignment of a literal (``name: type = literal  # comment``); anything else is a
-    :class:`~ssp_research.errors.ParameterError`, because papermill would silently accept it.
+    assignment of a literal (``name: type = literal  # comment``) or ``from typing import
+    ...``; anything else is a :class:`~ssp_research.errors.ParameterError`, because papermill
+    would silently accept it.
 
     Examples
     --------
@@ -196,6 +198,8 @@ def template_parameters(template) -> dict[str, Parameter]:
                              file=where, row=err.lineno) from None
     spec: dict[str, Parameter] = {}
     for stmt in tree.body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "typing":
+            continue  # `from typing import Literal` is allowed (annotations are evaluated)
         if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
                 and stmt.value is not None):
             raise ParameterError(
@@ -406,6 +410,10 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         engine_kwargs["km"] = KernelManager(kernel_name=kernel_name, transport="ipc",
                                             ip=os.path.join(ipc_dir, "k"))
         engine_kwargs["shutdown_kernel"] = "immediate"
+    quiet = [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
+    levels = [q.level for q in quiet]
+    for q in quiet:  # papermill's own type guessing warns about annotations it cannot read
+        q.setLevel(logging.ERROR)
     try:
         return pm.execute_notebook(
             str(template), str(out_notebook), parameters=params, kernel_name=kernel_name,
@@ -427,6 +435,8 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         error.notebook_path = out_notebook
         raise error from None
     finally:
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)
         shutil.rmtree(ipc_dir, ignore_errors=True)
 
 

@@ -1,0 +1,356 @@
+"""Tests of the brief executor and exporter (ssp_research.report / ssp_research.export).
+
+A small template is written per session (parameters cell, bilingual markdown, a figure with
+alt text, a stderr line, a cell that fails on request) and executed with real kernels: once
+successfully, once failing. Everything else (export, PDF, run_brief, CLI) reuses the runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ssp_research import cli, report
+from ssp_research.errors import ParameterError, ReportError
+from ssp_research.export import atomic_write, export_html, export_pdf, filter_notebook
+
+PARAMS_SOURCE = '''\
+from typing import Literal
+unit_type: str = "city"  # city, district or school
+unit: str = "Trondheim"  # unit name
+wave: int | None = 2025  # survey wave; None = latest
+lang: Literal["nb", "en"] = "nb"  # language of the brief
+share: float = 0.5  # a share
+overrides: dict[str, int] = {}  # disclosure overrides
+fail: bool = False  # fail on purpose (tests)'''
+
+
+def _md(text, tag):
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.metadata["tags"] = [tag]
+    return cell
+
+
+@pytest.fixture(scope="session")
+def mini_template(tmp_path_factory) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(PARAMS_SOURCE)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        _md("## Hovedfunn", "lang-nb"),
+        _md("## Main findings", "lang-en"),
+        nbformat.v4.new_code_cell(
+            "import sys\nimport matplotlib\nmatplotlib.use('agg')\n"
+            "import matplotlib.pyplot as plt\nfrom ssp_research import report\n"
+            "print('SECRET-STDERR-LINE', file=sys.stderr)"
+        ),
+        nbformat.v4.new_code_cell(
+            "fig, ax = plt.subplots(figsize=(2, 1.5))\nax.plot([1, 2, 3])\n"
+            "report.show_figure(ax, alt='A line rising from 1 to 3')"
+        ),
+        nbformat.v4.new_code_cell(
+            "if fail:\n    raise ValueError('planned failure for ' + unit)\n"
+            "print(f'unit={unit} wave={wave} share={share}')"
+        ),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = tmp_path_factory.mktemp("tpl") / "mini.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def executed(mini_template, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "mini_out.ipynb"
+    nb = report.execute(mini_template, {"wave": 2023, "lang": "en", "share": 1}, out)
+    return nb, out
+
+
+@pytest.fixture(scope="session")
+def failed(mini_template, tmp_path_factory):
+    """run_brief on a failing template: one kernel run checks execute() and run_brief()."""
+    out_dir = tmp_path_factory.mktemp("fail")
+    with pytest.raises(ReportError) as info:
+        report.run_brief({"fail": True, "unit": "Heimdal"}, template=mini_template,
+                         out_dir=out_dir)
+    return info.value, out_dir
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+
+def test_template_parameters_types_defaults_comments(mini_template):
+    spec = report.template_parameters(mini_template)
+    assert list(spec) == ["unit_type", "unit", "wave", "lang", "share", "overrides", "fail"]
+    assert spec["unit"] == report.Parameter(str, "Trondheim", "unit name")
+    assert spec["wave"].default == 2025 and spec["wave"].comment == "survey wave; None = latest"
+    assert spec["overrides"].default == {}
+    t, d, c = spec["fail"]
+    assert (t, d, c) == (bool, False, "fail on purpose (tests)")
+
+
+def test_validate_merges_defaults_and_converts_int_to_float(mini_template):
+    out = report.validate_parameters(mini_template, {"share": 1, "wave": None,
+                                                     "overrides": {"min_n": 10}})
+    assert out["share"] == 1.0 and isinstance(out["share"], float)
+    assert out["wave"] is None and out["unit"] == "Trondheim"
+    assert out["overrides"] == {"min_n": 10}
+    assert list(out) == list(report.template_parameters(mini_template))
+
+
+def test_unknown_parameter_lists_valid_ones(mini_template):
+    with pytest.raises(ParameterError) as info:
+        report.validate_parameters(mini_template, {"untt": "Heimdal"})
+    text = str(info.value)
+    assert "unknown parameter 'untt'" in text
+    for name in ("unit_type: str", "unit: str", "wave: int | None", "share: float"):
+        assert name in text
+
+
+@pytest.mark.parametrize("bad", [
+    {"wave": "2025"}, {"wave": 2025.0}, {"unit": 7}, {"lang": "de"}, {"fail": 1},
+    {"overrides": {"min_n": "10"}}, {"share": True},
+])  # fmt: skip
+def test_wrong_types_are_errors(mini_template, bad):
+    name = next(iter(bad))
+    with pytest.raises(ParameterError, match=f"parameter '{name}' must be"):
+        report.validate_parameters(mini_template, bad)
+
+
+def test_parameters_cell_must_hold_annotated_literals(tmp_path):
+    for source, message in [
+        ("wave = 2025  # no annotation", "annotated literal assignments"),
+        ("wave: int = 2020 + 5  # computed", "non-literal default"),
+        ("wave: Wave = 2025  # unknown type", "unsupported type annotation"),
+        ("wave: str = 2025  # mismatch", "does not match its type"),
+    ]:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells = [cell]
+        with pytest.raises(ParameterError, match=message):
+            report.template_parameters(nb)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x: int = 1")]
+    with pytest.raises(ParameterError, match="0 cells tagged 'parameters'"):
+        report.template_parameters(nb)
+
+
+def test_parse_cli_parameters(mini_template):
+    got = report.parse_cli_parameters(mini_template, ["unit=Østbyen skole", "wave=None",
+                                                      "overrides={'min_n': 10}", "share=0.25"])
+    assert got == {"unit": "Østbyen skole", "wave": None, "overrides": {"min_n": 10},
+                   "share": 0.25}
+    with pytest.raises(ParameterError, match="name=value"):
+        report.parse_cli_parameters(mini_template, ["wave"])
+    with pytest.raises(ParameterError, match="'wave' must be"):
+        report.validate_parameters(mini_template,
+                                   report.parse_cli_parameters(mini_template, ["wave=abc"]))
+
+
+# --- execution ----------------------------------------------------------------------------------
+
+
+def test_execute_injects_parameters_and_keeps_outputs(executed):
+    nb, out = executed
+    assert out.is_file()
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    assert ["injected-parameters"] in tags
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs if o.output_type == "stream")
+    assert "unit=Trondheim wave=2023 share=1.0" in text
+    figs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if "image/png" in o.get("data", {})]
+    assert len(figs) == 1
+    assert figs[0].metadata["image/png"]["alt"] == "A line rising from 1 to 3"
+
+
+def test_failure_names_cell_and_keeps_notebook(failed):
+    err, out_dir = failed
+    text = str(err)
+    assert "cell 5 of the template" in text
+    assert "ValueError: planned failure for Heimdal" in text
+    assert "source: if fail:" in text
+    assert err.cell_index == 5
+    kept = out_dir / "heimdal_2025_nb.failed.ipynb"
+    assert err.notebook_path == kept and str(kept) in text
+    assert [p.name for p in out_dir.iterdir()] == [kept.name]  # nothing else published
+    nb = nbformat.read(kept, as_version=4)
+    assert any(o.output_type == "error" for c in nb.cells if c.cell_type == "code"
+               for o in c.outputs)
+
+
+def test_bad_parameters_fail_before_a_kernel_starts(mini_template, tmp_path):
+    out = tmp_path / "never.ipynb"
+    with pytest.raises(ParameterError):
+        report.execute(mini_template, {"unit": 3}, out)
+    assert not out.exists()
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(html: str) -> _Collect:
+    p = _Collect()
+    p.feed(html)
+    return p
+
+
+@pytest.fixture(scope="session")
+def html_en(executed, mini_template):
+    nb, _ = executed
+    params = report.validate_parameters(mini_template, {"wave": 2023, "lang": "en"})
+    stamp = report.provenance(params, "data/none.parquet", mini_template)
+    return export_html(nb, "en", params, provenance=stamp)
+
+
+def test_html_is_self_contained_without_code(html_en):
+    p = _parse(html_en)
+    html_tag = next(a for t, a in p.tags if t == "html")
+    assert html_tag["lang"] == "en"
+    scripts = [a for t, a in p.tags if t == "script"]
+    assert scripts == [{"type": "application/json", "id": "ssp-provenance"}]
+    for tag, attrs in p.tags:
+        for key in ("src", "href"):
+            value = attrs.get(key) or ""
+            assert not re.match(r"(https?:)?//", value), (tag, key, value)
+            assert not value or value.startswith(("data:", "#")), (tag, key, value[:40])
+    assert "<link" not in html_en
+    body = "".join(p.text)
+    assert "Main findings" in body and "Hovedfunn" not in body
+    assert "import matplotlib" not in html_en and "report.show_figure" not in html_en
+    assert "SECRET-STDERR-LINE" not in html_en
+    assert "fail on purpose" not in html_en  # parameters cell source is gone
+    assert "unit=Trondheim wave=2023 share=1.0" in body
+
+
+def test_html_header_images_and_provenance(html_en):
+    p = _parse(html_en)
+    imgs = [a for t, a in p.tags if t == "img"]
+    assert len(imgs) == 1
+    assert imgs[0]["alt"] == "A line rising from 1 to 3"
+    assert imgs[0]["src"].startswith("data:image/png;base64,")
+    title = re.search(r"<title>(.*?)</title>", html_en).group(1)
+    assert title == "Evidence brief: Trondheim, 2023"
+    header = re.search(r'<dl[^>]*id="ssp-parameters".*?</dl>', html_en, re.S).group(0)
+    assert "<dt>wave</dt><dd>2023</dd>" in header and "<dt>unit</dt><dd>Trondheim</dd>" in header
+    block = re.search(r'<script id="ssp-provenance" type="application/json">(.*?)</script>',
+                      html_en, re.S).group(1)
+    stamp = json.loads(block)
+    assert stamp["parameters"]["wave"] == 2023
+    assert stamp["template"] == "mini.ipynb" and len(stamp["template_sha256"]) == 64
+    assert stamp["packages"]["papermill"]
+    assert 'id="provenance"' in html_en
+
+
+def test_html_nb_keeps_norwegian_cells(executed):
+    html = export_html(executed[0], "nb", {"unit": "Heimdal", "wave": 2025})
+    assert 'lang="nb"' in html and "Hovedfunn" in html and "Main findings" not in html
+    assert "<title>Kunnskapsgrunnlag: Heimdal, 2025</title>" in html
+    with pytest.raises(ReportError, match="unknown language"):
+        export_html(executed[0], "de", {})
+
+
+def test_provenance_json_cannot_break_out_of_its_block(executed):
+    html = export_html(executed[0], "en", {"unit": "x"},
+                       provenance={"note": "</script><script src='http://evil'>"})
+    assert html.count("</script>") == 1 and "http://evil" in html
+    assert "<script src" not in html
+    block = re.search(r'id="ssp-provenance" type="application/json">(.*?)</script>', html).group(1)
+    assert json.loads(block)["note"] == "</script><script src='http://evil'>"
+
+
+def test_filter_notebook_tags():
+    nb = nbformat.v4.new_notebook()
+    keep = nbformat.v4.new_code_cell("1")
+    keep.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ok"),
+                    nbformat.v4.new_output("stream", name="stderr", text="warn")]
+    drop_out = nbformat.v4.new_code_cell("2")
+    drop_out.metadata["tags"] = ["remove-output"]
+    drop_out.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hidden")]
+    gone = nbformat.v4.new_code_cell("3")
+    gone.metadata["tags"] = ["remove-cell"]
+    nb.cells = [keep, drop_out, gone]
+    out = filter_notebook(nb, "nb")
+    assert [c.source for c in out.cells] == ["1", "2"]
+    assert [o.text for o in out.cells[0].outputs] == ["ok"]
+    assert out.cells[1].outputs == []
+    assert len(nb.cells) == 3  # the input is not modified
+
+
+def test_pdf_is_rendered_offline(html_en):
+    pdf = export_pdf(html_en)
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 2000
+    with pytest.raises(ReportError, match="external resources"):
+        export_pdf('<html><body><img src="http://example.invalid/x.png"></body></html>')
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    target = tmp_path / "a" / "b.bin"
+    atomic_write(target, b"abc")
+    atomic_write(target, "def")
+    assert target.read_text() == "def"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["b.bin"]
+
+
+def test_brief_stem_slug():
+    assert report.brief_stem({"unit": "Åsvang/Ørnes skole", "wave": 2023, "lang": "en"}) == \
+        "asvang-ornes-skole_2023_en"
+
+
+# --- run_brief and the CLI ---------------------------------------------------------------------
+
+
+def test_run_brief_publishes_after_a_clean_audit(mini_template, tmp_path, monkeypatch):
+    audited = []
+    monkeypatch.setattr(report, "_audit", lambda ps: audited.extend(ps) or [])
+    res = report.run_brief({"unit": "Østbyen", "lang": "en"}, template=mini_template,
+                           out_dir=tmp_path)
+    assert res.html_path == tmp_path / "ostbyen_2025_en.html"
+    assert res.pdf_path.read_bytes().startswith(b"%PDF-")
+    assert res.notebook_path.is_file() and res.seconds > 0
+    assert sorted(p.suffix for p in audited) == [".html", ".ipynb", ".pdf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ostbyen_2025_en.html", "ostbyen_2025_en.ipynb", "ostbyen_2025_en.pdf"]
+    assert res.provenance["parameters"]["unit"] == "Østbyen"
+    assert 'lang="en"' in res.html_path.read_text(encoding="utf-8")
+
+
+def test_run_brief_refuses_to_publish_on_findings(mini_template, tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "_audit", lambda ps: ["brief.html: table 1 row 2: n=4 < 20"])
+    with pytest.raises(ReportError, match=r"(?s)audit found 1 problem.*n=4 < 20"):
+        report.run_brief({"unit": "Heimdal"}, template=mini_template, out_dir=tmp_path, pdf=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_brief_prints_paths(mini_template, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(report, "_audit", lambda ps: [])
+    code = cli.main(["brief", "--template", str(mini_template), "--out", str(tmp_path),
+                     "--unit", "Lerkendal", "--lang", "en", "--wave", "2021", "--no-pdf",
+                     "-p", "share=0.75"])
+    assert code == 0
+    out = capsys.readouterr().out.split()
+    assert out == [str(tmp_path / "lerkendal_2021_en.html")]
+    code = cli.main(["brief", "--template", str(mini_template), "-p", "bogus=1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown parameter 'bogus'" in err and "share: float" in err
