@@ -1,0 +1,915 @@
+"""Disclosure control: primary, series and secondary suppression of published tables.
+
+A brief is about children, so no published number may reveal what a small group answered,
+neither directly (a 0 % among 6 girls) nor by subtraction (the total minus the boys gives the
+girls). :func:`protect` applies three steps, after the public health profiles (FHI/Hdir
+``khfunctions``: ``pvern``, ``serieprikket``, ``naboprikket``); :mod:`ssp_research.audit`
+checks every written output afterwards.
+
+Contracts (other stages depend on these)
+----------------------------------------
+**Rules** (:class:`Rules`, one place for all limits): ``min_n=20, min_count=3, weak_n=40,
+series_weak_share=0.5, series_suppressed_share=0.2, series_min_length=3``. Overrides per
+publication with ``Rules.from_overrides({...})``; ``Rules.describe(lang)`` is the text of the
+brief's method section.
+
+**Input table**: any estimator table (``variable``, by columns, ``estimate, se, ci_low,
+ci_high, df, n`` and, for proportions, ``count``). A whole publication (a batch of briefs) is
+one long table: unit columns ``level`` (city/district/school), ``unit``, ``parent`` (the unit
+above, empty for the top) and margins as rows whose by value is ``"all"`` (gender "all",
+grade "all"). :func:`publication_cube` builds such a table of unweighted counts from tidy data.
+
+**Output** (:func:`protect`): the same rows in the same order plus ``suppressed`` (bool),
+``reason`` (``"n"``, ``"count"``, ``"series"``, ``"secondary"`` or None) and ``marker``
+(``"*"`` for suppressed, ``"⚡"`` appended for rows with ``series_break`` True). Suppressed rows
+have ``estimate, se, ci_low, ci_high, count`` (and ``deff``) set to NaN; ``n`` and ``df`` are
+kept: the protection is computed assuming every ``n`` is known to an attacker (pupil numbers
+per school, grade and gender are public in Udir's GSI), so showing ``n`` gives nothing away
+that the safety check did not already grant.
+
+**HTML** (for the brief stage, checked by ``ssp audit``): every published table is a
+``<table class="ssp-table">``; each data ``<tr>`` carries ``data-ssp-n`` (int) and
+``data-ssp-status`` (``"shown"`` or ``"suppressed"``) and, for proportions on shown rows,
+``data-ssp-count``; cells holding statistics are ``<td class="ssp-value">`` and carry no digit
+on suppressed rows. :func:`to_html` renders this; :func:`table_html_attrs` gives the row
+attributes to anyone rendering by hand. Tables that hold no statistics (provenance) use
+``<table class="ssp-meta">``. Any other table with numbers is an audit finding.
+
+Secondary suppression (the algorithm)
+-------------------------------------
+Cells are grouped into additive systems: same ``variable`` and the same values of every
+identifying column that is not a hierarchy dimension (so each wave is its own system). In a
+system every cell whose coordinate on a dimension has children (city -> districts, district
+-> schools, "all" -> girl/boy, "all" -> each grade) gives a relation
+``parent = sum(children) + rest``, where ``rest`` is the part not published (respondents with a
+missing gender, a school left out), ``0 <= rest <= n_parent - sum(n_children)``.
+
+1. *Greedy*: in every relation with exactly one suppressed cell, also suppress the shown member
+   that keeps the pair's range widest enough at the least cost (smallest ``n``, children before
+   totals); repeat to a fixed point (suppression in one relation can expose another).
+2. *Verify*: for every suppressed cell, solve ``min`` and ``max`` of its count by linear
+   programming (``scipy.optimize.linprog``, HiGHS) given all shown counts, ``0 <= count <= n``
+   and all relations. The cell is safe when ``floor(max) - ceil(min) >= min(min_count, n)``
+   (``n < min_count`` cannot have a wider range; for it the whole ``[0, n]`` is required).
+3. *Repair*: for each unsafe cell, suppress the cheapest shown member of one of its relations
+   (preferring members with at least ``min_count`` on both sides, then small ``n``), and go
+   back to 1 until every suppressed cell is safe.
+
+Tables without ``count`` (means) get steps 1 only, using ``n``: no published sum has exactly
+one hidden term, so no hidden mean can be recovered exactly by subtraction.
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = pd.DataFrame({"variable": "lonely", "gender": ["all", "girl", "boy"],
+...                   "estimate": [0.32, 0.0, 0.4], "n": [50, 10, 40],
+...                   "count": [16, 0, 16]})
+>>> p = protect(t, series_by=())
+>>> p["reason"].tolist(), p["marker"].tolist()
+([None, 'n', 'secondary'], ['', '*', '*'])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from ssp_research.errors import DisclosureError
+
+__all__ = [
+    "Rules",
+    "protect",
+    "publication_cube",
+    "attack",
+    "table_html_attrs",
+    "to_html",
+    "MARK_SUPPRESSED",
+    "MARK_BREAK",
+    "VALUE_COLUMNS",
+]
+
+MARK_SUPPRESSED = "*"
+MARK_BREAK = "⚡"
+TOTAL = "all"
+VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "df", "n", "count", "deff")
+_HIDDEN = ("estimate", "se", "ci_low", "ci_high", "count", "deff")
+_META = ("level", "parent", "series_break", "suppressed", "reason", "marker", "label")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The suppression limits of one publication (defaults as the public health profiles).
+
+    Parameters
+    ----------
+    min_n : int
+        Suppress a cell answered by fewer than ``min_n`` respondents (unweighted).
+    min_count : int
+        Suppress a proportion when fewer than ``min_count`` respondents have the attribute or
+        fewer than ``min_count`` do not (so 0 % and 100 % in small groups never appear); also
+        the narrowest range a suppressed count may be narrowed to by subtraction.
+    weak_n : int
+        A cell is *weak* when ``n < weak_n`` (default ``2 * min_n``) or it is suppressed.
+        FHI's series rule counts "svake" cells with a per-cube limit that is not public; a
+        sample twice the minimum is our documented stand-in (the CI half-width of a 50 % share
+        at n = 40 is about 15 points).
+    series_weak_share, series_suppressed_share : float
+        Suppress a whole time series when more than this share of its cells are weak, or are
+        suppressed by the primary rule (FHI: ``anon_svakandel`` 0.5, ``anon_hullandel`` 0.2).
+    series_min_length : int
+        The series rule applies to series of at least this many waves (a single wave is not a
+        series; without this a one-wave brief would suppress every weak cell).
+
+    Examples
+    --------
+    >>> Rules.from_overrides({"min_n": 30}).min_n
+    30
+    >>> Rules.from_overrides({"min_nn": 30})
+    Traceback (most recent call last):
+    ...
+    ssp_research.errors.DisclosureError: unknown disclosure rule 'min_nn' [rule: valid rules: \
+min_n, min_count, weak_n, series_weak_share, series_suppressed_share, series_min_length]
+      What to do: fix the spelling in the publication's rule overrides
+    """
+
+    min_n: int = 20
+    min_count: int = 3
+    weak_n: int = 40
+    series_weak_share: float = 0.5
+    series_suppressed_share: float = 0.2
+    series_min_length: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("min_n", "min_count", "weak_n", "series_min_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise DisclosureError(f"rule {name}={value!r} must be a whole number >= 0",
+                                      rule=name, hint="give a non-negative integer")
+        for name in ("series_weak_share", "series_suppressed_share"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise DisclosureError(f"rule {name}={value!r} must be a share in [0, 1]",
+                                      rule=name, hint="give a number between 0 and 1")
+        if self.min_n < 1 or self.min_count < 1:
+            raise DisclosureError("min_n and min_count must be at least 1", rule="min_n",
+                                  hint="a limit of 0 would publish single respondents")
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, object] | None = None) -> Rules:
+        """The default rules with a publication's ``overrides`` (unknown keys are errors)."""
+        valid = [f.name for f in dataclasses.fields(cls)]
+        overrides = dict(overrides or {})
+        for key in overrides:
+            if key not in valid:
+                raise DisclosureError(f"unknown disclosure rule {key!r}",
+                                      rule="valid rules: " + ", ".join(valid),
+                                      hint="fix the spelling in the publication's rule overrides")
+        if "min_n" in overrides and "weak_n" not in overrides:
+            overrides["weak_n"] = 2 * int(overrides["min_n"])
+        return cls(**overrides)
+
+    def as_dict(self) -> dict[str, object]:
+        """The rules as a plain dict (for provenance)."""
+        return dataclasses.asdict(self)
+
+    def describe(self, lang: str = "nb") -> str:
+        """The method-section text of these rules in Bokmål (``"nb"``) or English (``"en"``).
+
+        Examples
+        --------
+        >>> print(Rules().describe("en").splitlines()[0])
+        Small groups are protected (suppression, marked *): a number is not shown when fewer \
+than 20 pupils answered, or when fewer than 3 had or did not have the attribute (so 0 % and \
+100 % never appear for small groups).
+        """
+        weak = f"{self.series_weak_share:.0%}"
+        hole = f"{self.series_suppressed_share:.0%}"
+        if lang == "nb":
+            weak, hole = weak.replace("%", " %"), hole.replace("%", " %")
+            return (
+                f"Små grupper er skjermet (prikking, merket {MARK_SUPPRESSED}): et tall vises "
+                f"ikke når færre enn {self.min_n} elever svarte, eller når færre enn "
+                f"{self.min_count} hadde eller ikke hadde kjennetegnet (så 0 % og 100 % "
+                "vises aldri for små grupper).\n"
+                f"En hel tidsserie skjules når mer enn {weak} av tallene bygger på færre enn "
+                f"{self.weak_n} svar, eller mer enn {hole} av dem er prikket (serier med minst "
+                f"{self.series_min_length} undersøkelsesår).\n"
+                "Flere tall skjules der et prikket tall ellers kunne regnes ut eller anslås "
+                "nært fra andre publiserte tall (totalen minus guttene gir jentene; by, bydeler "
+                "og skoler; alle trinn og hvert trinn), i hele publiseringen samlet; at ingen "
+                f"prikket andel kan avgrenses til et spenn på færre enn {self.min_count} elever "
+                "er kontrollert med lineær programmering.\n"
+                f"{MARK_BREAK} markerer brudd i tidsserien (ikke sammenlignbart med tidligere år)."
+            )
+        if lang == "en":
+            return (
+                f"Small groups are protected (suppression, marked {MARK_SUPPRESSED}): a number "
+                f"is not shown when fewer than {self.min_n} pupils answered, or when fewer than "
+                f"{self.min_count} had or did not have the attribute (so 0 % and 100 % never "
+                "appear for small groups).\n"
+                f"A whole time series is hidden when more than {weak} of its numbers rest on "
+                f"fewer than {self.weak_n} answers, or more than {hole} of them are suppressed "
+                f"(series of at least {self.series_min_length} waves).\n"
+                "Further numbers are hidden where a suppressed number could otherwise be "
+                "computed or closely bounded from other published numbers (the total minus the "
+                "boys gives the girls; city, districts and schools; all grades and each grade), "
+                "across the whole publication; linear programming checks that no suppressed "
+                f"count can be narrowed to a range of fewer than {self.min_count} pupils.\n"
+                f"{MARK_BREAK} marks a break in the time series (not comparable with earlier "
+                "waves)."
+            )
+        raise DisclosureError(f"unknown language {lang!r}", rule="lang in {'nb', 'en'}",
+                              hint="use 'nb' (Bokmål) or 'en' (English)")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _key(value: object) -> str:
+    """A hashable, type-tolerant coordinate: 8, 8.0 and "8" are the same grade."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _id_columns(table: pd.DataFrame, value_cols: Sequence[str]) -> list[str]:
+    return [c for c in table.columns if c not in value_cols and c not in _META]
+
+
+def _auto_hierarchy(table: pd.DataFrame, id_cols: Sequence[str],
+                    series_by: Sequence[str], total: str) -> dict[str, dict[str, str]]:
+    hierarchy: dict[str, dict[str, str]] = {}
+    if "unit" in table.columns and "parent" in table.columns:
+        pairs = {_key(u): _key(p) for u, p in zip(table["unit"], table["parent"]) if _key(p)}
+        if pairs:
+            hierarchy["unit"] = pairs
+    for col in id_cols:
+        if col in hierarchy or col in series_by or col == "variable":
+            continue
+        values = {_key(v) for v in table[col]}
+        if total in values and len(values) > 1:
+            hierarchy[col] = {v: total for v in values if v != total}
+    return hierarchy
+
+
+# --- primary and series ------------------------------------------------------------------------
+
+
+def _primary(table: pd.DataFrame, rules: Rules) -> pd.Series:
+    n = pd.to_numeric(table["n"], errors="coerce").fillna(0).to_numpy(float)
+    reason = np.full(len(table), None, dtype=object)
+    if "count" in table.columns:
+        count = pd.to_numeric(table["count"], errors="coerce").to_numpy(float)
+        bad = np.isnan(count) | (count < rules.min_count) | (n - count < rules.min_count)
+        reason[bad] = "count"
+    reason[n < rules.min_n] = "n"
+    return pd.Series(reason, index=table.index, dtype=object)
+
+
+def _series(table: pd.DataFrame, reason: pd.Series, rules: Rules, id_cols: Sequence[str],
+            series_by: Sequence[str]) -> pd.Series:
+    series_by = [c for c in series_by if c in table.columns]
+    keys = [c for c in id_cols if c not in series_by]
+    if not series_by:
+        return reason
+    n = pd.to_numeric(table["n"], errors="coerce").fillna(0)
+    frame = pd.DataFrame({
+        "weak": (n < rules.weak_n) | reason.notna(),
+        "hole": reason.notna(),
+    }, index=table.index)
+    groups = ([table[c].map(_key) for c in keys] if keys
+              else [pd.Series(0, index=table.index)])
+    out = reason.copy()
+    for _, idx in frame.groupby(groups, dropna=False).groups.items():
+        part = frame.loc[idx]
+        if len(part) < rules.series_min_length:
+            continue
+        if (part["weak"].mean() > rules.series_weak_share
+                or part["hole"].mean() > rules.series_suppressed_share):
+            fill = out.loc[idx].isna()
+            out.loc[fill[fill].index] = "series"
+    return out
+
+
+# --- secondary -----------------------------------------------------------------------------------
+
+
+class _System:
+    """One additive system: cells (positions in the table) and relations among them."""
+
+    def __init__(self, rows: np.ndarray, coords: list[tuple[str, ...]], n: np.ndarray,
+                 count: np.ndarray | None, parents: list[dict[str, list[str]]], where: str,
+                 check: bool = True) -> None:
+        self.rows, self.n, self.count = rows, n, count
+        pos = {c: i for i, c in enumerate(coords)}
+        if len(pos) != len(coords):
+            raise DisclosureError("two rows describe the same cell", rule="one row per cell",
+                                  file=None, row=where,
+                                  hint="drop duplicates or add the column that tells them apart")
+        self.relations: list[tuple[int, list[int], float, float]] = []
+        for i, coord in enumerate(coords):
+            for d, kids_of in enumerate(parents):
+                kids = kids_of.get(coord[d])
+                if not kids:
+                    continue
+                members = [pos[k] for k in (coord[:d] + (kid,) + coord[d + 1:] for kid in kids)
+                           if k in pos]
+                if not members:
+                    continue
+                rest_n = n[i] - n[members].sum()
+                rest_c = (np.nan if count is None else count[i] - np.nansum(count[members]))
+                if check and (rest_n < -1e-9 or (count is not None and not np.isnan(rest_c)
+                                      and (rest_c < -1e-9 or rest_c > rest_n + 1e-9))):
+                    raise DisclosureError(
+                        f"margins do not add up: {coord} has n={n[i]:g}"
+                        + ("" if count is None else f", count={count[i]:g}")
+                        + f" but its parts on dimension {d} sum to more",
+                        row=where, rule="total = sum of its parts (n and count)",
+                        hint="build totals from the same respondents as their parts")
+                self.relations.append((i, members, float(rest_n), float(rest_c)))
+        self.member_of: list[list[int]] = [[] for _ in coords]
+        for r, (p, kids, _, _) in enumerate(self.relations):
+            for m in (p, *kids):
+                self.member_of[m].append(r)
+
+    # cost of suppressing a cell: children (small n) first; totals last
+    def _cost(self, j: int, tight: bool) -> tuple:
+        return (tight, self.n[j], j)
+
+    def _tight(self, j: int, need: float) -> bool:
+        if self.count is None:
+            return False
+        c = self.count[j]
+        return bool(c < need or self.n[j] - c < need)
+
+    def _pair_width(self, s: int, j: int, rel: int) -> float:
+        """Width of cell s's count range when s and j are the only unknowns of relation rel."""
+        if self.count is None:
+            return math.inf
+        p, _, rest_n, _ = self.relations[rel]
+        sign_s = 1.0 if s == p else -1.0
+        sign_j = 1.0 if j == p else -1.0
+        # sign_s x_s + sign_j x_j = b  with  0 <= x_j <= n_j
+        t = sign_j * (sign_s * self.count[s] + sign_j * self.count[j])
+        if sign_s == sign_j:
+            lo, hi = t - self.n[j], t
+        else:
+            lo, hi = -t, self.n[j] - t
+        lo, hi = max(lo, 0.0), min(hi, self.n[s])
+        return hi - lo + max(rest_n, 0.0)
+
+    def need(self, i: int, rules: Rules) -> float:
+        return float(min(rules.min_count, self.n[i]))
+
+    def greedy(self, sup: np.ndarray, rules: Rules) -> list[int]:
+        added: list[int] = []
+        changed = True
+        while changed:
+            changed = False
+            for r, (p, kids, rest_n, _) in enumerate(self.relations):
+                members = [p, *kids]
+                hidden = [m for m in members if sup[m]]
+                if len(hidden) != 1 or rest_n >= max(rules.min_count, 1):
+                    continue
+                s = hidden[0]
+                need = self.need(s, rules)
+                cands = [m for m in members if not sup[m]]
+                if not cands:
+                    continue
+                best = min(cands, key=lambda j: (self._pair_width(s, j, r) < need,
+                                                 j == p, *self._cost(j, self._tight(j, need))))
+                sup[best] = True
+                added.append(best)
+                changed = True
+        return added
+
+    def ranges(self, sup: np.ndarray, cells: Iterable[int], need: np.ndarray | None = None,
+               ) -> dict[int, tuple[float, float]]:
+        """LP range [min, max] of each suppressed cell's count given everything shown.
+
+        Solved per connected component of hidden cells (two hidden cells are connected when
+        they share a relation). With ``need`` (the width each cell needs) a few LPs over the
+        whole component (min/max of the sum and of random weightings, plus the true counts)
+        first give feasible points; a cell whose values over those points already spread by
+        ``need`` is safe, and its returned range is that inner bound. Only the others get
+        their own two LPs (exact range).
+        """
+        nrel = len(self.relations)
+        hidden = [int(h) for h in np.flatnonzero(sup)]
+        # union-find over hidden cells and relation nodes (offset by len(n))
+        root = {h: h for h in hidden}
+        root.update({len(self.n) + r: len(self.n) + r for r in range(nrel)})
+
+        def find(a: int) -> int:
+            while root[a] != a:
+                root[a] = root[root[a]]
+                a = root[a]
+            return a
+
+        for r, (p, kids, _, _) in enumerate(self.relations):
+            for m in (p, *kids):
+                if sup[m]:
+                    root[find(m)] = find(len(self.n) + r)
+        out: dict[int, tuple[float, float]] = {}
+        cells = [int(i) for i in cells]
+        by_comp: dict[int, list[int]] = {}
+        for i in cells:
+            by_comp.setdefault(find(i), []).append(i)
+        for comp, targets in by_comp.items():
+            members = [h for h in hidden if find(h) == comp]
+            rels = [r for r in range(nrel) if find(len(self.n) + r) == comp]
+            col = {h: k for k, h in enumerate(members)}
+            rests = [r for r in rels if self.relations[r][2] > 0]
+            rest_col = {r: len(members) + k for k, r in enumerate(rests)}
+            nvar = len(members) + len(rests)
+            a_eq = np.zeros((len(rels), nvar))
+            b_eq = np.zeros(len(rels))
+            for k, r in enumerate(rels):
+                p, kids, _, _ = self.relations[r]
+                for m, sign in ((p, 1.0), *((c, -1.0) for c in kids)):
+                    if sup[m]:
+                        a_eq[k, col[m]] += sign
+                    else:
+                        b_eq[k] -= sign * self.count[m]
+                if r in rest_col:
+                    a_eq[k, rest_col[r]] = -1.0
+            bounds = ([(0.0, float(self.n[h])) for h in members]
+                      + [(0.0, self.relations[r][2]) for r in rests])
+            a_arg = a_eq if len(rels) else None
+            b_arg = b_eq if len(rels) else None
+            if need is not None:
+                rng = np.random.default_rng(len(members))
+                points = [self.count[members]]
+                for k in range(6):
+                    obj = np.ones(nvar) if k < 2 else rng.standard_normal(nvar)
+                    res = linprog(obj * (-1) ** k, A_eq=a_arg, b_eq=b_arg, bounds=bounds,
+                                  method="highs")
+                    if res.status == 0:
+                        points.append(res.x[: len(members)])
+                pts = np.array(points)
+                lo_in, hi_in = pts.min(axis=0), pts.max(axis=0)
+                rest = []
+                for i in targets:
+                    k = col[i]
+                    if math.floor(hi_in[k] + 1e-7) - math.ceil(lo_in[k] - 1e-7) >= need[i]:
+                        out[i] = (float(lo_in[k]), float(hi_in[k]))
+                    else:
+                        rest.append(i)
+                targets = rest
+            for i in targets:
+                obj = np.zeros(nvar)
+                obj[col[i]] = 1.0
+                ends = []
+                for sign in (1.0, -1.0):
+                    res = linprog(sign * obj, A_eq=a_arg, b_eq=b_arg, bounds=bounds,
+                                  method="highs")
+                    if res.status != 0:
+                        raise DisclosureError(
+                            f"the range of a suppressed cell could not be solved ({res.message})",
+                            rule="secondary LP check",
+                            hint="check that totals and parts are consistent")
+                    ends.append(sign * res.fun)
+                out[i] = (ends[0], ends[1])
+        return out
+
+    def repair(self, sup: np.ndarray, unsafe: list[int], rules: Rules) -> list[int]:
+        added = []
+        for i in unsafe:
+            need = self.need(i, rules)
+            cands = {m for r in self.member_of[i] for m in (self.relations[r][0],
+                                                            *self.relations[r][1]) if not sup[m]}
+            if not cands:  # widen through the relations of other hidden cells
+                cands = {m for r, (p, kids, _, _) in enumerate(self.relations)
+                         for m in (p, *kids) if not sup[m] and (sup[p] or sup[kids].any())}
+            if not cands:
+                raise DisclosureError("a suppressed cell stays recoverable with every cell hidden",
+                                      rule="secondary LP check", hint="report this as a bug")
+            best = min(cands, key=lambda j: self._cost(j, self._tight(j, need)))
+            sup[best] = True
+            added.append(best)
+        return added
+
+
+def _secondary(table: pd.DataFrame, reason: pd.Series, rules: Rules,
+               hierarchy: Mapping[str, Mapping[object, object]], id_cols: Sequence[str],
+               ) -> pd.Series:
+    dims = [d for d in hierarchy if d in table.columns]
+    if not dims:
+        return reason
+    maps = [{_key(k): _key(v) for k, v in hierarchy[d].items()} for d in dims]
+    parents: list[dict[str, list[str]]] = []
+    for m in maps:
+        kids: dict[str, list[str]] = {}
+        for child, parent in m.items():
+            kids.setdefault(parent, []).append(child)
+        parents.append(kids)
+    keys = [c for c in id_cols if c not in dims]
+    coords_all = list(zip(*[table[d].map(_key) for d in dims]))
+    n_all = pd.to_numeric(table["n"], errors="coerce").fillna(0).to_numpy(float)
+    has_count = "count" in table.columns and table["count"].notna().any()
+    c_all = (pd.to_numeric(table["count"], errors="coerce").to_numpy(float)
+             if has_count else None)
+    if c_all is not None:
+        c_all = np.where(np.isnan(c_all) & (n_all == 0), 0.0, c_all)
+    sup_all = reason.notna().to_numpy().copy()
+    groups = ([table[c].map(_key) for c in keys] if keys
+              else [pd.Series(0, index=table.index)])
+    out = reason.copy()
+    for gkey, idx in pd.Series(range(len(table)), index=table.index).groupby(
+            groups, dropna=False):
+        rows = idx.to_numpy()
+        count = None if c_all is None else c_all[rows]
+        if count is not None and np.isnan(count[~sup_all[rows]]).any():
+            raise DisclosureError("a shown proportion has no count", rule="count column",
+                                  row=str(gkey), hint="give the unweighted count of every cell")
+        system = _System(rows, [coords_all[r] for r in rows], n_all[rows], count, parents,
+                         where=str(gkey))
+        sup = sup_all[rows].copy()
+        checked: dict[int, tuple[float, float]] = {}
+        while True:
+            system.greedy(sup, rules)
+            if count is None:
+                break
+            todo = [int(i) for i in np.flatnonzero(sup)]
+            need = np.minimum(rules.min_count, system.n)
+            checked = system.ranges(sup, todo, need)
+            unsafe = [i for i, (lo, hi) in checked.items()
+                      if math.floor(hi + 1e-7) - math.ceil(lo - 1e-7) < system.need(i, rules)]
+            if not unsafe:
+                break
+            system.repair(sup, unsafe, rules)
+        new = sup & ~sup_all[rows]
+        out.iloc[rows[new]] = "secondary"
+    return out
+
+
+# --- protect ------------------------------------------------------------------------------
+
+
+def protect(table: pd.DataFrame, rules: Rules | None = None, *,
+            hierarchy: Mapping[str, Mapping[object, object]] | None = None,
+            series_by: Sequence[str] = ("wave",), value_cols: Sequence[str] = VALUE_COLUMNS,
+            total: str = TOTAL) -> pd.DataFrame:
+    """Suppress every cell that could reveal a small group: primary, series, secondary.
+
+    Parameters
+    ----------
+    table : DataFrame
+        An estimator table (columns as in the module contract), or the long table of a whole
+        publication. Every column that is not a value column (``value_cols``) nor a meta
+        column (``level, parent, series_break, label``) identifies the cell.
+    rules : Rules, optional
+        The limits; ``Rules()`` by default.
+    hierarchy : dict, optional
+        Additive dimensions: ``{column: {child: parent}}``, for example
+        ``{"gender": {"girl": "all", "boy": "all"}, "unit": {"Midtbyen": "Trondheim"}}``.
+        By default taken from the data: ``unit`` with its ``parent`` column, and every other
+        identifying column that has a ``total`` value (its other values are its children).
+        ``{}`` switches secondary suppression off (only for tables published alone).
+    series_by : sequence of str
+        Columns that make a time series (``("wave",)``); ``()`` switches the series rule off.
+    value_cols : sequence of str
+        Columns holding statistics (not identifying a cell).
+    total : str
+        The margin value meaning "all" in by columns.
+
+    Returns
+    -------
+    DataFrame
+        The same rows (same index and order) plus ``suppressed`` (bool), ``reason`` (``"n"``:
+        ``n < min_n``; ``"count"``: ``count < min_count`` or ``n - count < min_count``;
+        ``"series"``; ``"secondary"``; None when shown) and ``marker`` (``"*"`` when suppressed,
+        with ``"⚡"`` appended where ``series_break`` is True). ``estimate, se, ci_low,
+        ci_high, count, deff`` are NaN on suppressed rows; ``n`` and ``df`` are kept.
+
+    Notes
+    -----
+    Primary: ``n < min_n`` or ``min(count, n - count) < min_count``. Series: a series (all
+    waves of one cell) of at least ``series_min_length`` waves is hidden when the share of weak
+    cells (``n < weak_n`` or primary-suppressed) exceeds ``series_weak_share`` or the share of
+    primary-suppressed cells exceeds ``series_suppressed_share``. Secondary: see the module
+    docstring; every suppressed count ``x`` ends with an LP range ``[lo, hi]`` given all shown
+    counts and relations such that ``floor(hi) - ceil(lo) >= min(min_count, n)``.
+
+    Examples
+    --------
+    The classic subtraction attack: 50 pupils, 10 girls of whom 0 lonely. Suppressing only the
+    girls leaves ``16 - 16 = 0`` recoverable, so the boys go too; the total stays:
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"variable": "lonely", "gender": ["all", "girl", "boy"],
+    ...                   "estimate": [0.32, 0.0, 0.4], "n": [50, 10, 40], "count": [16, 0, 16]})
+    >>> p = protect(t, series_by=())
+    >>> p[["gender", "estimate", "n", "count", "reason"]]
+      gender  estimate   n  count     reason
+    0    all      0.32  50   16.0       None
+    1   girl       NaN  10    NaN          n
+    2    boy       NaN  40    NaN  secondary
+    """
+    rules = rules or Rules()
+    if "suppressed" in table.columns:
+        raise DisclosureError("the table is already protected", rule="protect once",
+                              hint="protect the estimator table, not its protected copy")
+    if "n" not in table.columns:
+        raise DisclosureError("the table has no 'n' column", column="n",
+                              rule="estimator tables carry n (unweighted respondents)",
+                              hint="pass an estimator table from ssp_research.estimate")
+    id_cols = _id_columns(table, value_cols)
+    if table.duplicated(subset=id_cols).any() if id_cols else len(table) > 1:
+        first = table.index[table.duplicated(subset=id_cols)][0] if id_cols else table.index[1]
+        raise DisclosureError("two rows describe the same cell", row=first,
+                              rule="one row per cell (identifying columns: "
+                              + ", ".join(id_cols) + ")",
+                              hint="add the column that tells the rows apart")
+    reason = _primary(table, rules)
+    reason = _series(table, reason, rules, id_cols, series_by)
+    if hierarchy is None:
+        hierarchy = _auto_hierarchy(table, id_cols, series_by, total)
+    reason = _secondary(table, reason, rules, hierarchy, id_cols)
+    out = table.copy()
+    suppressed = reason.notna()
+    for col in _HIDDEN:
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+            out.loc[suppressed, col] = np.nan
+    out["suppressed"] = suppressed.astype(bool)
+    out["reason"] = reason.astype(object)
+    marker = np.where(suppressed, MARK_SUPPRESSED, "").astype(object)
+    if "series_break" in out.columns:
+        brk = out["series_break"].fillna(False).astype(bool).to_numpy()
+        marker = np.where(brk, marker + MARK_BREAK, marker)
+    out["marker"] = pd.Series(marker, index=out.index, dtype=object)
+    return out
+
+
+# --- a publication of counts -------------------------------------------------------------------
+
+
+def publication_cube(data: pd.DataFrame, indicator: str, *,
+                     geo: Sequence[str] = ("municipality", "district", "school"),
+                     levels: Sequence[str] = ("city", "district", "school"),
+                     by: Sequence[str] = ("gender", "grade"), wave: str = "wave",
+                     total: str = TOTAL) -> pd.DataFrame:
+    """Unweighted counts of a 0/1 indicator for every unit x by-margin x wave.
+
+    The shape of a whole publication (a batch of briefs), for :func:`protect` and tests.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Tidy respondent data with the ``geo``, ``by`` and ``wave`` columns.
+    indicator : str
+        A column with values 0/1/NaN.
+    geo, levels : sequence of str
+        Unit columns from the top down, and the level name of each.
+    by : sequence of str
+        Breakdowns; each also gets the margin ``total``.
+
+    Returns
+    -------
+    DataFrame
+        ``variable, wave, level, unit, parent, <by...>`` (by values as str, margins
+        ``"all"``), ``estimate`` (count / n), ``se`` (binomial), ``ci_low, ci_high`` (normal,
+        95 %), ``df`` (n - 1), ``n`` (non-missing answers), ``count`` (answers == 1).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"municipality": "T", "district": ["D"] * 4, "school": ["S"] * 4,
+    ...                   "gender": ["girl", "boy", "boy", "girl"], "grade": 8, "wave": 2025,
+    ...                   "x": [1.0, 0.0, 1.0, None]})
+    >>> cube = publication_cube(d, "x")
+    >>> len(cube), cube.query("level == 'city' and gender == 'all' and grade == 'all'")["n"].item()
+    (18, 3)
+    """
+    x = pd.to_numeric(data[indicator], errors="coerce")
+    base = data[[*geo, *by, wave]].copy()
+    for col in by:
+        base[col] = base[col].map(_key)
+    base["_n"] = x.notna().astype(int)
+    base["_c"] = (x == 1).astype(int)
+    parts = []
+    for li, (col, level) in enumerate(zip(geo, levels)):
+        for mask in range(2 ** len(by)):
+            keep = [b for k, b in enumerate(by) if not mask >> k & 1]
+            keys = [wave, col] + ([geo[li - 1]] if li else []) + keep
+            g = base.groupby(keys, dropna=False)[["_n", "_c"]].sum().reset_index()
+            g["level"] = level
+            g["unit"] = g[col].astype(str)
+            g["parent"] = g[geo[li - 1]].astype(str) if li else ""
+            for b in by:
+                if b not in keep:
+                    g[b] = total
+            g = g[(g[keep] != "").all(axis=1)] if keep else g
+            parts.append(g[[wave, "level", "unit", "parent", *by, "_n", "_c"]])
+    out = pd.concat(parts, ignore_index=True)
+    units = out.drop_duplicates(["level", "unit"])
+    if units["unit"].duplicated().any():
+        raise DisclosureError("a unit name is used on two levels", column="unit",
+                              rule="unit names unique across levels",
+                              hint="prefix school names with their district")
+    n, c = out.pop("_n").to_numpy(float), out.pop("_c").to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(n > 0, c / n, np.nan)
+        se = np.sqrt(p * (1 - p) / n)
+    out.insert(0, "variable", indicator)
+    out["estimate"], out["se"] = p, se
+    out["ci_low"], out["ci_high"] = p - 1.959964 * se, p + 1.959964 * se
+    out["df"] = np.maximum(n - 1, 0)
+    out["n"], out["count"] = n.astype(int), c.astype(int)
+    for b in by:
+        out[b] = out[b].astype(str)
+    return out
+
+
+def attack(protected: pd.DataFrame, original: pd.DataFrame, rules: Rules | None = None, *,
+           hierarchy: Mapping[str, Mapping[object, object]] | None = None,
+           series_by: Sequence[str] = ("wave",), total: str = TOTAL) -> pd.DataFrame:
+    """The attacker's LP range of every suppressed count, from everything published.
+
+    Parameters
+    ----------
+    protected : DataFrame
+        The output of :func:`protect` (what is published).
+    original : DataFrame
+        The same table before protection (supplies the true counts, for the report only).
+
+    Returns
+    -------
+    DataFrame
+        One row per suppressed cell: its identifying columns, ``n``, ``count`` (true),
+        ``reason``, ``lo``, ``hi`` (LP range given shown counts, 0 <= count <= n and all
+        relations), ``width`` (``floor(hi) - ceil(lo)``) and ``safe``
+        (``width >= min(min_count, n)``).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"variable": "x", "gender": ["all", "girl", "boy"],
+    ...                   "estimate": [0.32, 0.0, 0.4], "n": [50, 10, 40], "count": [16, 0, 16]})
+    >>> attack(protect(t, series_by=()), t)[["gender", "lo", "hi", "safe"]]
+      gender   lo    hi  safe
+    0   girl  0.0  10.0  True
+    1    boy  6.0  16.0  True
+    """
+    rules = rules or Rules()
+    value_cols = VALUE_COLUMNS
+    id_cols = _id_columns(original, value_cols)
+    if hierarchy is None:
+        hierarchy = _auto_hierarchy(original, id_cols, series_by, total)
+    dims = [d for d in hierarchy if d in original.columns]
+    maps = [{_key(k): _key(v) for k, v in hierarchy[d].items()} for d in dims]
+    parents = []
+    for m in maps:
+        kids: dict[str, list[str]] = {}
+        for child, parent in m.items():
+            kids.setdefault(parent, []).append(child)
+        parents.append(kids)
+    keys = [c for c in id_cols if c not in dims]
+    sup_all = protected["suppressed"].to_numpy(bool)
+    shown_count = pd.to_numeric(protected["count"], errors="coerce").to_numpy(float)
+    n_all = pd.to_numeric(original["n"], errors="coerce").fillna(0).to_numpy(float)
+    coords_all = list(zip(*[original[d].map(_key) for d in dims]))
+    records = []
+    groups = [original[c].map(_key) for c in keys] or [pd.Series(0, index=original.index)]
+    for _, idx in pd.Series(range(len(original)), index=original.index).groupby(groups):
+        rows = idx.to_numpy()
+        sup = sup_all[rows]
+        if not sup.any():
+            continue
+        # the attacker sees shown counts only; hidden ones enter the LP as unknowns
+        count = np.where(sup, np.nan, shown_count[rows])
+        system = _System(rows, [coords_all[r] for r in rows], n_all[rows], count, parents,
+                         where="attack", check=False)
+        for i, (lo, hi) in system.ranges(sup, [int(i) for i in np.flatnonzero(sup)]).items():
+            r = rows[i]
+            width = math.floor(hi + 1e-7) - math.ceil(lo - 1e-7)
+            records.append({**{c: original.iloc[r][c] for c in id_cols},
+                            "n": n_all[r], "count": original.iloc[r]["count"],
+                            "reason": protected.iloc[r]["reason"], "lo": round(lo, 6),
+                            "hi": round(hi, 6), "width": width,
+                            "safe": bool(width >= min(rules.min_count, n_all[r]))})
+    return pd.DataFrame.from_records(records)
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def table_html_attrs(row: Mapping[str, object]) -> dict[str, str]:
+    """The ``<tr>`` attributes of one protected row (the audit contract).
+
+    Examples
+    --------
+    >>> table_html_attrs({"n": 25, "count": 5.0, "suppressed": False})
+    {'data-ssp-n': '25', 'data-ssp-status': 'shown', 'data-ssp-count': '5'}
+    >>> table_html_attrs({"n": 12, "count": float("nan"), "suppressed": True})
+    {'data-ssp-n': '12', 'data-ssp-status': 'suppressed'}
+    """
+    if "suppressed" not in row:
+        raise DisclosureError("row is not protected", column="suppressed",
+                              rule="only protected tables are rendered",
+                              hint="pass the table through disclosure.protect first")
+    suppressed = bool(row["suppressed"])
+    n = row.get("n")
+    attrs = {"data-ssp-n": _key(n if n is not None and not pd.isna(n) else 0),
+             "data-ssp-status": "suppressed" if suppressed else "shown"}
+    count = row.get("count")
+    if not suppressed and count is not None and not pd.isna(count):
+        attrs["data-ssp-count"] = _key(float(count))
+    return attrs
+
+
+def _format(value: object, col: str, lang: str, proportion: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    if isinstance(value, (float, np.floating)):
+        if col in ("estimate", "ci_low", "ci_high", "se") and proportion:
+            text = f"{100 * value:.1f}"
+            return text.replace(".", ",") + " %" if lang == "nb" else text + "%"
+        if col in ("n", "count", "df") and float(value).is_integer():
+            return str(int(value))
+        text = f"{value:.2f}"
+        return text.replace(".", ",") if lang == "nb" else text
+    return str(value)
+
+
+def to_html(protected: pd.DataFrame, columns: Sequence[str],
+            labels: Mapping[str, str] | None = None, lang: str = "nb", *,
+            caption: str | None = None,
+            formatters: Mapping[str, Callable[[object], str]] | None = None) -> str:
+    """Render a protected table as ``<table class="ssp-table">`` (the audit contract).
+
+    Parameters
+    ----------
+    protected : DataFrame
+        Output of :func:`protect`.
+    columns : sequence of str
+        Columns to show, in order. Statistic columns (``estimate, se, ci_low, ci_high, count,
+        deff``) become ``<td class="ssp-value">`` and show the marker on suppressed rows.
+    labels : dict, optional
+        Header text per column.
+    lang : str
+        ``"nb"`` (decimal comma, ``12,3 %``) or ``"en"`` for the default number format.
+    formatters : dict, optional
+        ``{column: function(value) -> str}`` replacing the default format.
+
+    Returns
+    -------
+    str
+        The HTML. A last column holds the marker (``*``, ``⚡``).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"variable": "x", "gender": ["all", "girl", "boy"],
+    ...                   "estimate": [0.32, 0.0, 0.4], "n": [50, 10, 40], "count": [16, 0, 16]})
+    >>> lines = to_html(protect(t, series_by=()), ["gender", "estimate", "n"]).splitlines()
+    >>> print(lines[1])  # doctest: +NORMALIZE_WHITESPACE
+    <tr data-ssp-n="50" data-ssp-status="shown" data-ssp-count="16"><td>all</td><td
+    class="ssp-value">32,0 %</td><td class="ssp-n">50</td><td class="ssp-marker"></td></tr>
+    >>> print(lines[2])  # doctest: +NORMALIZE_WHITESPACE
+    <tr data-ssp-n="10" data-ssp-status="suppressed"><td>girl</td><td
+    class="ssp-value">*</td><td class="ssp-n">10</td><td class="ssp-marker">*</td></tr>
+    """
+    if "suppressed" not in protected.columns:
+        raise DisclosureError("refusing to render an unprotected table", column="suppressed",
+                              rule="only protected tables are rendered",
+                              hint="pass the table through disclosure.protect first")
+    missing = [c for c in columns if c not in protected.columns]
+    if missing:
+        raise DisclosureError(f"columns not in the table: {missing}", column=missing[0],
+                              rule="columns to show exist", hint="check the column names")
+    labels, formatters = dict(labels or {}), dict(formatters or {})
+    proportion = "count" in protected.columns
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(labels.get(c, c)))}</th>" for c in columns) + "<th></th>"
+    parts = ['<table class="ssp-table">'
+             + (f"<caption>{esc(caption)}</caption>" if caption else "")
+             + f"<thead><tr>{head}</tr></thead><tbody>"]
+    for row in protected.to_dict("records"):
+        attrs = " ".join(f'{k}="{esc(v)}"' for k, v in table_html_attrs(row).items())
+        cells = []
+        for c in columns:
+            value = row[c]
+            if c in _HIDDEN:
+                text = (MARK_SUPPRESSED if row["suppressed"] else
+                        formatters[c](value) if c in formatters
+                        else _format(value, c, lang, proportion))
+                cells.append(f'<td class="ssp-value">{esc(text)}</td>')
+            else:
+                text = formatters[c](value) if c in formatters else _format(value, c, lang,
+                                                                             proportion)
+                klass = ' class="ssp-n"' if c == "n" else ""
+                cells.append(f"<td{klass}>{esc(text)}</td>")
+        cells.append(f'<td class="ssp-marker">{esc(str(row.get("marker", "")))}</td>')
+        parts.append(f"<tr {attrs}>" + "".join(cells) + "</tr>")
+    parts.append("</tbody></table>")
+    return "\n".join(parts)
