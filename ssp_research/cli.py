@@ -38,6 +38,28 @@ def command(name: str, help: str):
 # (handlers defined before their registration so that @command can find them)
 
 
+def _run_synth(args) -> int:
+    from ssp_research import synth
+
+    rows = args.rows if args.rows is not None else (1_000_000 if args.national else None)
+    result = synth.generate(rows=rows, national=args.national, seed=args.seed)
+    for _role, path in synth.write(result, args.out).items():
+        print(path)
+    print(f"({len(result.data)} respondents, {result.data['school'].nunique()} schools)",
+          file=sys.stderr)
+    return 0
+
+
+@command("synth", "Generate the synthetic survey with planted truth (default: data/synthetic)")
+def _add_synth(p) -> None:
+    p.add_argument("--out", default=None, help="output folder (default: data/synthetic)")
+    p.add_argument("--seed", type=int, default=20261122, help="random seed (default: 20261122)")
+    p.add_argument("--rows", type=int, default=None,
+                   help="total respondents over the four waves (default: 26000; national 1e6)")
+    p.add_argument("--national", action="store_true",
+                   help="~350 municipalities, ~2,000 schools, no raw exports (benchmarks)")
+
+
 def _run_brief(args) -> int:
     from ssp_research import report
 

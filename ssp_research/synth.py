@@ -1,0 +1,746 @@
+"""Synthetic pupil surveys with planted, documented truth (the embedded default dataset).
+
+``generate`` builds a Trondheim-like city (four districts, 25 fictional lower-secondary
+schools, grades 8-10, waves 2019-2025, about 6,500 respondents a wave) or, with
+``national=True``, a country-like set of ~350 municipalities for benchmarks. ``write`` stores
+the tidy data, the population table, the truth file and (for the city) two messy raw exports.
+The column contract is ``docs/synthetic_data.md``; the codebook is the built-in ``ungdata``.
+
+The planted model
+-----------------
+For indicator *k* and pupil *i* in school *s*, wave *w* (``wave_step = (w - 2019) / 2``)::
+
+    eta_ik = a_k + b_girl*girl + b_grade*(grade - 9) + b_econ*(family_economy - 3)
+             + b_trend*wave_step + u_ks + b_pilot*pilot_school*(w >= 2023)   [lonely only]
+             + c_pilot*pilot_school                                           [lonely only]
+    P(indicator = 1) = expit(eta_ik),   u_ks ~ N(0, sigma_k^2)
+
+The item is drawn from a cumulative-logit model on the latent ``eta_ik + logistic noise`` whose
+threshold at the indicator's boundary is 0, so the indicator rule of the codebook holds exactly;
+the other thresholds reproduce the target answer distribution. The intercept ``a_k`` is
+calibrated so that the mean of ``expit(eta_ik)`` over the respondents equals the target.
+The latent ICC is ``sigma_k^2 / (sigma_k^2 + pi^2/3)``. The six depressive items are noisy
+copies of one latent score ``D = eta + logistic noise`` (``dep_j = cut(lambda_j*D + delta_j +
+N(0, sd_e^2))``); ``a`` is calibrated so that *mean >= 3* holds for the target share. The five
+school-climate items load on ``C = v_s + N(0, 1)`` (``climate4`` is negatively worded: the raw
+code is ``6 - code``). ``family_economy`` comes from a cumulative-logit model with a school
+(socio-economic) effect. Every parameter, the school effects, the expected prevalences and
+every planted anomaly count go to ``truth``.
+
+Respondent ids in the tidy data are ``HMAC-SHA256(key, raw_id).hexdigest()`` with the public
+synthetic key :data:`SYNTHETIC_KEY` (set ``SSP_PSEUDONYM_KEY`` to it to clean the raw exports
+into the same ids); the raw exports carry plain ids such as ``T2025-000123``.
+
+Examples
+--------
+>>> res = generate(rows=2000, seed=1)
+>>> len(res.data), res.data["wave"].unique().tolist()
+(2000, [2019, 2021, 2023, 2025])
+>>> round(res.truth["indicators"]["lonely"]["target_prevalence"], 2)
+0.22
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from tqdm.auto import tqdm
+
+from ssp_research import paths
+from ssp_research.errors import ParameterError
+
+__all__ = ["SynthResult", "generate", "write", "pseudonymise", "SYNTHETIC_KEY", "WAVES"]
+
+SYNTHETIC_KEY = "ssp-synthetic-demo-key"
+WAVES = (2019, 2021, 2023, 2025)
+PILOT_START = 2023
+DISTRICTS = ("Midtbyen", "Østbyen", "Lerkendal", "Heimdal")
+ITEMS = (
+    ["lonely"] + [f"dep{j}" for j in range(1, 7)]
+    + ["bullied", "close_friend", "school_thrive", "local_env", "phys_active", "screen_time",
+       "family_economy", "health"] + [f"climate{j}" for j in range(1, 6)]
+)
+DEP = [f"dep{j}" for j in range(1, 7)]
+CLIMATE = [f"climate{j}" for j in range(1, 6)]
+
+# (indicator, item, codes in latent-ascending order, n codes in the event (top of that order),
+#  target answer distribution in that order, effects: girl, grade, econ, trend, latent ICC)
+_IND = {
+    "lonely": ("lonely", [1, 2, 3, 4], 2, [0.50, 0.28, 0.13, 0.09],
+               dict(girl=0.55, grade=0.08, econ=-0.25, trend=-0.04, icc=0.03)),
+    "bullied": ("bullied", [1, 2, 3, 4, 5, 6], 3, [0.70, 0.15, 0.07, 0.03, 0.025, 0.025],
+                dict(girl=-0.05, grade=-0.10, econ=-0.20, trend=0.15, icc=0.04)),
+    "close_friend": ("close_friend", [4, 3, 2, 1], 2, [0.04, 0.06, 0.30, 0.60],
+                     dict(girl=0.20, grade=0.0, econ=0.20, trend=0.0, icc=0.02)),
+    "thriving": ("school_thrive", [4, 3, 2, 1], 2, [0.05, 0.10, 0.40, 0.45],
+                 dict(girl=-0.10, grade=-0.15, econ=0.20, trend=-0.06, icc=0.05)),
+    "local_env": ("local_env", [5, 4, 3, 2, 1], 2, [0.03, 0.05, 0.10, 0.37, 0.45],
+                  dict(girl=0.0, grade=-0.05, econ=0.25, trend=0.0, icc=0.05)),
+    "inactive": ("phys_active", [5, 4, 3, 2, 1], 2, [0.25, 0.40, 0.23, 0.07, 0.05],
+                 dict(girl=0.25, grade=0.15, econ=-0.20, trend=0.03, icc=0.03)),
+    "screen_4h": ("screen_time", [1, 2, 3, 4, 5], 1, [0.08, 0.20, 0.24, 0.20, 0.28],
+                  dict(girl=-0.20, grade=0.20, econ=-0.10, trend=0.08, icc=0.03)),
+    "good_health": ("health", [5, 4, 3, 2, 1], 2, [0.01, 0.04, 0.17, 0.40, 0.38],
+                    dict(girl=-0.45, grade=-0.10, econ=0.30, trend=-0.03, icc=0.02)),
+}
+_PILOT_EFFECT = -0.40  # log-odds on loneliness, pilot schools, waves >= 2023
+_PILOT_BASELINE = 0.15  # pilot schools were chosen for higher loneliness (all waves)
+_DEP = dict(target=0.11, girl=0.95, grade=0.10, econ=-0.30, trend=0.04, icc=0.03,
+            sd_e=1.5, lam=[1.0, 0.9, 1.1, 1.0, 0.85, 1.0], delta=[0.2, 0.3, 0.0, -0.1, -0.2, 0.4],
+            cuts=[0.0, 1.9, 3.8])
+_CLIM = dict(school_sd=0.27, econ=0.10, girl=-0.05, sd_e=1.1, shift=[0.3, 0.5, 0.2, -0.4, 0.1],
+             cuts=[-2.2, -1.2, -0.3, 0.8])
+_ECON = dict(dist=[0.02, 0.05, 0.18, 0.40, 0.35], school_sd=0.35,
+             district={"Midtbyen": 0.25, "Østbyen": 0.0, "Lerkendal": 0.1, "Heimdal": -0.25})
+_MISS = {  # item: (share code 99, share code 98)
+    "family_economy": (0.02, 0.06), "health": (0.015, 0.015), "screen_time": (0.02, 0.02),
+    "close_friend": (0.015, 0.01), "phys_active": (0.02, 0.01),
+}
+_OOR = {"lonely": [5, 5, 7], "dep3": [5, 5], "bullied": [7, 7, 7, 0], "close_friend": [5, 5, 6],
+        "local_env": [6, 6], "health": [0, 6], "climate2": [6, 7, 6]}
+_SCHOOLS = [  # fictional names: (school, district, pupils per grade)
+    ("Bjørkelia skole", "Midtbyen", 95), ("Elvetun skole", "Midtbyen", 130),
+    ("Fjordgløtt skole", "Midtbyen", 28), ("Kirkebakken skole", "Midtbyen", 110),
+    ("Månelyset skole", "Midtbyen", 85), ("Sølvsmia skole", "Midtbyen", 120),
+    ("Granlia skole", "Østbyen", 140), ("Havørn skole", "Østbyen", 105),
+    ("Kvernbekken skole", "Østbyen", 22), ("Lyngmyra skole", "Østbyen", 115),
+    ("Nordlys skole", "Østbyen", 90), ("Åkerlund skole", "Østbyen", 125),
+    ("Lerkehaugen skole", "Lerkendal", 150), ("Løvåsen skole", "Lerkendal", 100),
+    ("Rognebakken skole", "Lerkendal", 35), ("Steinrøysa skole", "Lerkendal", 120),
+    ("Storlia skole", "Lerkendal", 135), ("Tyttebærlia skole", "Lerkendal", 80),
+    ("Vårsol skole", "Lerkendal", 110), ("Ørnereiret skole", "Heimdal", 145),
+    ("Furuhaugen skole", "Heimdal", 125), ("Kløverenga skole", "Heimdal", 40),
+    ("Bekkedalen skole", "Heimdal", 115), ("Solhøgda skole", "Heimdal", 130),
+    ("Tiurleiken skole", "Heimdal", 105),
+]
+_PILOT_SCHOOLS = ["Elvetun skole", "Fjordgløtt skole", "Granlia skole", "Lyngmyra skole",
+                  "Løvåsen skole", "Ørnereiret skole", "Kløverenga skole"]
+_CITY_ROWS_PER_WAVE = 6500
+
+
+@dataclass
+class SynthResult:
+    """A generated survey: tidy data, population table, truth, and the messy raw frame.
+
+    Attributes
+    ----------
+    data : DataFrame
+        Tidy, clean data (columns of ``docs/synthetic_data.md``), one row per respondent.
+    population : DataFrame
+        ``wave, district, school, grade, gender, pupils`` (with ``municipality`` when national).
+    truth : dict
+        Every planted parameter and anomaly count (JSON-serialisable).
+    raw : DataFrame or None
+        The messy raw export of all waves (plain ids, numeric codes, missing codes 98/99,
+        out-of-range codes, duplicate rows, ``climate4`` unreversed); None when national.
+    name : str
+        ``"trondheim"`` or ``"national"`` (the stem of the written files).
+    """
+
+    data: pd.DataFrame
+    population: pd.DataFrame
+    truth: dict
+    raw: pd.DataFrame | None = None
+    name: str = "trondheim"
+
+
+def pseudonymise(ids, key: str = SYNTHETIC_KEY) -> list[str]:
+    """Keyed hash of respondent ids: ``HMAC-SHA256(key, id).hexdigest()``.
+
+    Parameters
+    ----------
+    ids : iterable of str
+        Plain ids such as ``"T2025-000123"``.
+    key : str
+        The key (the public synthetic key by default; real data take it from the environment).
+
+    Returns
+    -------
+    list of str
+        64-character lower-case hex digests.
+
+    Examples
+    --------
+    >>> pseudonymise(["T2025-000001"])[0][:12]
+    '0929a2aebf72'
+    """
+    k = key.encode("utf-8")
+    return [hmac.digest(k, str(i).encode("utf-8"), hashlib.sha256).hex() for i in ids]
+
+
+def _solve_shift(rest: np.ndarray, target: float) -> float:
+    """The s with mean(expit(rest + s)) = target (Newton on a monotone function)."""
+    s = math.log(target / (1 - target)) - float(np.mean(rest))
+    for _ in range(50):
+        p = expit(rest + s)
+        f = p.mean() - target
+        step = f / max((p * (1 - p)).mean(), 1e-12)
+        s -= step
+        if abs(step) < 1e-12:
+            break
+    return float(s)
+
+
+def _calib_sample(n: int, rng: np.random.Generator, cap: int = 200_000) -> np.ndarray:
+    return np.arange(n) if n <= cap else np.sort(rng.choice(n, cap, replace=False))
+
+
+def _schools(national: bool, rng: np.random.Generator) -> pd.DataFrame:
+    """The school table: municipality, district, school, per-grade size, pilot, response rate."""
+    if not national:
+        sch = pd.DataFrame(_SCHOOLS, columns=["school", "district", "size"])
+        sch.insert(0, "municipality", "Trondheim")
+        sch["pilot"] = sch["school"].isin(_PILOT_SCHOOLS)
+        sch["econ_shift"] = sch["district"].map(_ECON["district"]).astype(float)
+    else:
+        n_mun, n_reg = 350, 20
+        mun_size = rng.lognormal(0, 1.1, n_mun)
+        n_sch = np.maximum(1, np.round(mun_size / mun_size.sum() * 2100)).astype(int)
+        mun = np.repeat(np.arange(n_mun), n_sch)
+        region = rng.integers(0, n_reg, n_mun)[mun]
+        sch = pd.DataFrame({
+            "municipality": [f"Kommune {m + 1:03d}" for m in mun],
+            "district": [f"Region {r + 1:02d}" for r in region],
+            "school": [f"Skole {j + 1:04d}" for j in range(len(mun))],
+            "size": np.clip(rng.lognormal(np.log(60), 0.6, len(mun)), 8, 250),
+        })
+        sch["pilot"] = rng.random(len(sch)) < 0.05
+        sch["econ_shift"] = rng.normal(0, 0.2, n_reg)[region]
+    sch["rr"] = rng.uniform(0.80, 0.92, len(sch))
+    return sch
+
+
+def _cells(sch: pd.DataFrame, rows: int | None, rng: np.random.Generator) -> pd.DataFrame:
+    """Population and respondents by wave x school x grade x gender (exact total ``rows``)."""
+    w, s, g, k = np.meshgrid(np.arange(len(WAVES)), np.arange(len(sch)), [8, 9, 10], [0, 1],
+                             indexing="ij")
+    w, s, g, k = w.ravel(), s.ravel(), g.ravel(), k.ravel()
+    base = sch["size"].to_numpy(float)[s] * np.where(k == 1, 0.49, 0.51) * (1 + 0.015 * w)
+    base = base * rng.lognormal(0, 0.06, base.size)
+    rr = np.clip(sch["rr"].to_numpy()[s] + rng.normal(0, 0.03, base.size), 0.70, 0.95)
+    expected = base * rr
+    total = rows if rows is not None else _CITY_ROWS_PER_WAVE * len(WAVES)
+    scale = total / expected.sum()
+    exp_resp = expected * scale
+    resp = np.floor(exp_resp).astype(np.int64)  # largest remainder: exact total
+    short = int(total - resp.sum())
+    if short > 0:
+        resp[np.argsort(-(exp_resp - resp), kind="stable")[:short]] += 1
+    pupils = np.maximum(np.round(base * scale).astype(np.int64), resp)
+    cells = pd.DataFrame({
+        "wave": np.asarray(WAVES)[w], "s": s, "grade": g, "girl": k,
+        "pupils": pupils, "respondents": resp,
+    })
+    return cells
+
+
+def _cumlogit(rest, dist, n_event, rng, idx):
+    """Draw positions 0..K-1 of a cumulative-logit item; return (positions, a, thresholds)."""
+    tails = np.cumsum(np.asarray(dist)[::-1])[::-1][1:]  # P(position >= j), j = 1..K-1
+    shifts = np.array([_solve_shift(rest[idx], q) for q in tails])
+    a = shifts[len(dist) - n_event - 1]
+    thr = a - shifts  # threshold at the event boundary is 0
+    latent = a + rest + rng.logistic(size=rest.size)
+    return (latent[:, None] > thr[None, :]).sum(axis=1), float(a), thr
+
+
+def _prev_table(p: np.ndarray, data: pd.DataFrame) -> dict:
+    """Expected (weighted) population prevalence overall, by wave and by gender."""
+    w = data["weight"].to_numpy()
+    out = {"overall": float((p * w).sum() / w.sum())}
+    for key, col in (("by_wave", "wave"), ("by_gender", "gender")):
+        lev, idx = np.unique(data[col].to_numpy(), return_inverse=True)
+        num = np.bincount(idx, weights=p * w)
+        den = np.bincount(idx, weights=w)
+        out[key] = {str(k): float(a / b) for k, a, b in zip(lev, num, den)}
+    return out
+
+
+def generate(*, rows: int | None = None, national: bool = False,
+             seed: int = 20261122) -> SynthResult:
+    """Generate a synthetic survey with planted, documented truth.
+
+    Parameters
+    ----------
+    rows : int, optional
+        Total respondents over the four waves (exact). Default: 26,000 for the city
+        (about 6,500 a wave) and 1,000,000 when ``national``.
+    national : bool
+        ~350 municipalities (``municipality``), 20 regions (``district``), ~2,000 schools;
+        no raw export (benchmarks).
+    seed : int
+        Seed of the generator: the same seed gives the same bytes.
+
+    Returns
+    -------
+    SynthResult
+        ``data`` (tidy, columns of ``docs/synthetic_data.md``), ``population``
+        (``wave, [municipality,] district, school, grade, gender, pupils``), ``truth`` and
+        ``raw`` (city only).
+
+    Notes
+    -----
+    The model is in the module docstring; ``weight = pupils / respondents`` in the
+    wave x school x grade x gender cell, so the weights of a cell sum to its pupils.
+
+    Examples
+    --------
+    >>> res = generate(rows=3000, seed=7)
+    >>> by_wave = res.data.groupby("wave")["weight"].sum()
+    >>> pupils = res.population.groupby("wave")["pupils"].sum()
+    >>> bool(((by_wave - pupils).abs() < 1e-6).all())
+    True
+    """
+    if rows is not None and (int(rows) != rows or rows < 200):
+        raise ParameterError(f"rows must be an integer >= 200, got {rows!r}", column="rows",
+                             hint="give the total number of respondents over all four waves")
+    if rows is None and national:
+        rows = 1_000_000
+    rng = np.random.default_rng(seed)
+    sch = _schools(national, rng)
+    cells = _cells(sch, rows, rng)
+    n_sch = len(sch)
+    rep = np.repeat(np.arange(len(cells)), cells["respondents"].to_numpy())
+    n = rep.size
+    wave = cells["wave"].to_numpy()[rep]
+    s = cells["s"].to_numpy()[rep]
+    grade = cells["grade"].to_numpy()[rep]
+    girl = cells["girl"].to_numpy()[rep]
+    weight = (cells["pupils"] / cells["respondents"]).to_numpy()[rep]
+    step = (wave - WAVES[0]) / 2.0
+    pilot_school = sch["pilot"].to_numpy()[s]
+    cal = _calib_sample(n, rng)
+    truth_ind: dict = {}
+    codes: dict[str, np.ndarray] = {}
+    probs: dict[str, np.ndarray] = {}
+
+    # family economy: cumulative logit with a school (socio-economic) effect
+    u_econ = rng.normal(0, _ECON["school_sd"], n_sch) + sch["econ_shift"].to_numpy()
+    pos, a_e, thr_e = _cumlogit(u_econ[s], _ECON["dist"], 2, rng, cal)
+    codes["family_economy"] = pos + 1
+    econ_c = codes["family_economy"] - 3.0
+    truth_econ = {"item": "family_economy", "target_distribution": _ECON["dist"],
+                  "thresholds": thr_e.tolist(), "school_sd": _ECON["school_sd"],
+                  "district_shift": _ECON["district"] if not national else "random N(0, 0.2)"}
+
+    for name, (item, order, n_ev, dist, eff) in tqdm(_IND.items(), desc="synth indicators",
+                                                    disable=not national, leave=False):
+        sd = math.sqrt(eff["icc"] * (math.pi**2 / 3) / (1 - eff["icc"]))
+        u = rng.normal(0, sd, n_sch)
+        rest = (eff["girl"] * girl + eff["grade"] * (grade - 9) + eff["econ"] * econ_c
+                + eff["trend"] * step + u[s])
+        if name == "lonely":
+            rest = rest + _PILOT_BASELINE * pilot_school + _PILOT_EFFECT * (
+                pilot_school & (wave >= PILOT_START))
+        pos, a, thr = _cumlogit(rest, dist, n_ev, rng, cal)
+        codes[item] = np.asarray(order)[pos]
+        probs[name] = expit(a + rest)
+        truth_ind[name] = {
+            "item": item, "event_codes": sorted(order[len(order) - n_ev:]),
+            "target_prevalence": float(sum(dist[len(dist) - n_ev:])),
+            "target_distribution": dict(zip(map(str, order), dist)),
+            "intercept": a, "thresholds": thr.tolist(),
+            "effects": {"girl": eff["girl"], "grade_step": eff["grade"],
+                        "family_economy_step": eff["econ"], "wave_step": eff["trend"]},
+            "school_sd": sd, "latent_icc": eff["icc"],
+            "school_effects": dict(zip(sch["school"], map(float, u))) if not national else None,
+        }
+    truth_ind["lonely"]["pilot_effect"] = _PILOT_EFFECT
+    truth_ind["lonely"]["pilot_baseline"] = _PILOT_BASELINE
+
+    # depressive: latent D -> 6 noisy items; calibrate a so that mean >= 3 hits the target
+    dsd = math.sqrt(_DEP["icc"] * (math.pi**2 / 3) / (1 - _DEP["icc"]))
+    u_dep = rng.normal(0, dsd, n_sch)
+    rest_d = (_DEP["girl"] * girl + _DEP["grade"] * (grade - 9) + _DEP["econ"] * econ_c
+              + _DEP["trend"] * step + u_dep[s] + rng.logistic(size=n))
+    noise = rng.normal(0, _DEP["sd_e"], (n, 6))
+    lam, delta, cuts = (np.asarray(_DEP[k]) for k in ("lam", "delta", "cuts"))
+
+    def dep_items(a, idx=slice(None)):
+        y = lam * (a + rest_d[idx, None]) + delta + noise[idx]
+        return 1 + (y[..., None] > cuts).sum(axis=-1)
+
+    lo, hi = -15.0, 10.0
+    cal_d = cal[:: max(1, math.ceil(cal.size / 100_000))]  # spread over all waves
+    for _ in range(36):
+        mid = (lo + hi) / 2
+        share = (dep_items(mid, cal_d).mean(axis=1) >= 3).mean()
+        lo, hi = (mid, hi) if share < _DEP["target"] else (lo, mid)
+    a_dep = (lo + hi) / 2
+    dep = dep_items(a_dep)
+    for j, c in enumerate(DEP):
+        codes[c] = dep[:, j]
+
+    # school climate battery
+    v = rng.normal(0, _CLIM["school_sd"], n_sch)
+    clat = v[s] + _CLIM["econ"] * econ_c + _CLIM["girl"] * girl + rng.normal(0, 1, n)
+    yc = clat[:, None] + np.asarray(_CLIM["shift"]) + rng.normal(0, _CLIM["sd_e"], (n, 5))
+    clim = 1 + (yc[..., None] > np.asarray(_CLIM["cuts"])).sum(axis=-1)
+    for j, c in enumerate(CLIMATE):
+        codes[c] = clim[:, j]  # positive direction (= the tidy, reversed climate4)
+
+    # ids, birth years, assembled tidy frame (before missingness)
+    order_in_wave = np.empty(n, dtype=np.int64)
+    for wv in WAVES:  # random submission order within a wave
+        m = np.flatnonzero(wave == wv)
+        order_in_wave[m] = rng.permutation(m.size) + 1
+    prefix = "N" if national else "T"
+    plain_ids = np.char.add(np.char.add(f"{prefix}", wave.astype(str)),
+                            np.char.add("-", np.char.zfill(order_in_wave.astype(str), 6)))
+    birth = wave - grade - 6 + (rng.random(n) < 0.03)
+    sort = np.lexsort((order_in_wave, wave))
+    mun, dist_, school = (sch[c].to_numpy() for c in ("municipality", "district", "school"))
+    data = pd.DataFrame({
+        "respondent_id": plain_ids, "wave": wave.astype(np.int64), "municipality": mun[s],
+        "district": dist_[s], "school": school[s], "grade": grade.astype(np.int64),
+        "gender": np.where(girl == 1, "girl", "boy"), "birth_year": birth.astype(np.int64),
+        "pilot": pilot_school.astype(bool), "weight": weight,
+        **{c: codes[c].astype(float) for c in ITEMS},
+    })
+    data = data.iloc[sort].reset_index(drop=True)
+    probs = {k: p[sort] for k, p in probs.items()}
+    raw_codes = data[ITEMS].to_numpy(float).copy()
+
+    mess = _plant_mess(data, raw_codes, rng, national)
+    _derive(data)
+    data.loc[mess["dup"], "flag_duplicate"] = True
+    raw = None if national else _raw_frame(data, raw_codes, mess["dup"])
+    truth = _truth(seed, len(data), national, sch, cells, data, truth_ind, truth_econ, probs,
+                   dict(a=a_dep, sd=dsd, u=u_dep), v, mess)
+    data["respondent_id"] = pseudonymise(data["respondent_id"].to_numpy(object))
+    data = data.astype({"respondent_id": "str", "municipality": "str", "district": "str",
+                        "school": "str", "gender": "str"})
+    pop = cells.assign(school=school[cells["s"]], district=dist_[cells["s"]],
+                       municipality=mun[cells["s"]],
+                       gender=np.where(cells["girl"] == 1, "girl", "boy"))
+    cols = ["wave"] + (["municipality"] if national else []) + [
+        "district", "school", "grade", "gender", "pupils"]
+    pop = pop[cols].sort_values(cols[:-1], kind="stable").reset_index(drop=True)
+    return SynthResult(data, pop, truth, raw, "national" if national else "trondheim")
+
+
+def _plant_mess(data: pd.DataFrame, raw: np.ndarray, rng, national: bool) -> dict:
+    """Missing codes, out-of-range codes, straight-liners, age/grade errors, duplicates.
+
+    Edits ``raw`` (the export codes, in place) and the items/birth years of ``data``;
+    returns the planted counts.
+    """
+    n = len(data)
+    col = {c: j for j, c in enumerate(ITEMS)}
+    miss = np.zeros(raw.shape, dtype=np.int64)  # 0, 98 or 99
+    for c, j in col.items():
+        p99, p98 = _MISS.get(c, (0.012, 0.0))
+        u = rng.random(n)
+        miss[u < p99, j] = 99
+        miss[(u >= p99) & (u < p99 + p98), j] = 98
+    # break-off: the rest of the questionnaire unanswered
+    off = np.flatnonzero(rng.random(n) < 0.01)
+    start = rng.integers(8, len(ITEMS), off.size)
+    for r, st in zip(off, start):
+        miss[r, st:] = 99
+    # planted straight-liners in the depressive battery: all six answered and equal
+    dep_j = [col[c] for c in DEP]
+    sl = np.flatnonzero(rng.random(n) < 0.006)
+    for r in sl:
+        raw[r, dep_j] = rng.choice([1, 4, 2, 3], p=[0.45, 0.35, 0.1, 0.1])
+        miss[r, dep_j] = 0
+    oor = np.zeros(raw.shape, dtype=bool)
+    if not national:
+        cand = np.flatnonzero(~np.isin(np.arange(n), sl))
+        for c, bad in _OOR.items():
+            rows = rng.choice(cand, len(bad), replace=False)
+            raw[rows, col[c]] = bad
+            oor[rows, col[c]] = True
+            miss[rows, col[c]] = 0
+    raw[miss > 0] = miss[miss > 0]
+    tidy = raw.copy()
+    tidy[(miss > 0) | oor] = np.nan
+    data[ITEMS] = tidy
+    # grade/age inconsistent birth years (typos: ten years off, or the survey year)
+    ag = np.flatnonzero(rng.random(n) < 0.004)
+    by = data["birth_year"].to_numpy().copy()
+    kind = rng.integers(0, 3, ag.size)
+    by[ag] = np.where(kind == 0, by[ag] - 10, np.where(kind == 1, by[ag] + 10,
+                                                       data["wave"].to_numpy()[ag]))
+    data["birth_year"] = by
+    # duplicates: copies of clean rows (no missing/out-of-range code, no flag)
+    clean = ~((miss > 0).any(axis=1) | oor.any(axis=1))
+    clean[sl] = False
+    clean[ag] = False
+    dv = tidy[:, dep_j]
+    clean &= ~(np.isfinite(dv).all(axis=1) & (dv == dv[:, :1]).all(axis=1))
+    n_dup = 0 if national else max(4, round(n * 0.0015))
+    dup = np.sort(rng.choice(np.flatnonzero(clean), n_dup, replace=False))
+    return {"miss": miss, "oor": oor, "sl": sl, "ag": ag, "dup": dup, "off": off}
+
+
+def _counts(m: dict, rows: np.ndarray) -> dict:
+    """Planted anomaly counts among the respondents ``rows`` (a boolean mask)."""
+    miss, oor = m["miss"][rows], m["oor"][rows]
+    isin = rows.__getitem__
+    return {
+        "rows_in_export": int(rows.sum() + isin(m["dup"]).sum()),
+        "respondents": int(rows.sum()),
+        "missing_codes": {c: {str(k): int((miss[:, j] == k).sum()) for k in (98, 99)}
+                          for j, c in enumerate(ITEMS)},
+        "out_of_range": {c: {"rows": int(oor[:, ITEMS.index(c)].sum()), "codes": sorted(set(b))}
+                         for c, b in _OOR.items()},
+        "break_off_rows": int(isin(m["off"]).sum()),
+        "straightlining_planted": int(isin(m["sl"]).sum()),
+        "age_grade_rows": int(isin(m["ag"]).sum()),
+        "duplicate_rows": int(isin(m["dup"]).sum()),
+    }
+
+
+def _rowmean(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Mean of the answered values per row; NaN where ``keep`` is False."""
+    answered = np.isfinite(x)
+    total = np.where(answered, x, 0.0).sum(axis=1)
+    cnt = answered.sum(axis=1)
+    return np.where(keep, total / np.maximum(cnt, 1), np.nan)
+
+
+def _derive(data: pd.DataFrame) -> None:
+    """Scales, indicators and quality flags, exactly by the ungdata codebook rules."""
+    dep = data[DEP].to_numpy()
+    ok = np.isfinite(dep).sum(axis=1)
+    cl = data[CLIMATE].to_numpy()
+    okc = np.isfinite(cl).sum(axis=1)
+    data["depressive_mean"] = _rowmean(dep, ok >= 4)
+    data["school_climate"] = _rowmean(cl, okc >= 3)
+
+    def ind(src, ok_mask):
+        v = data[src].to_numpy()
+        return np.where(np.isfinite(v), ok_mask(v).astype(float), np.nan)
+
+    data["ind_lonely"] = ind("lonely", lambda v: np.isin(v, [3, 4]))
+    data["ind_depressive"] = ind("depressive_mean", lambda v: v >= 3.0)
+    data["ind_bullied"] = ind("bullied", lambda v: np.isin(v, [4, 5, 6]))
+    data["ind_close_friend"] = ind("close_friend", lambda v: np.isin(v, [1, 2]))
+    data["ind_thriving"] = ind("school_thrive", lambda v: np.isin(v, [1, 2]))
+    data["ind_local_env"] = ind("local_env", lambda v: np.isin(v, [1, 2]))
+    data["ind_inactive"] = ind("phys_active", lambda v: np.isin(v, [1, 2]))
+    data["ind_screen_4h"] = ind("screen_time", lambda v: v == 5)
+    data["ind_poor_economy"] = ind("family_economy", lambda v: np.isin(v, [1, 2]))
+    data["ind_good_health"] = ind("health", lambda v: np.isin(v, [1, 2]))
+    data["flag_straightlining"] = (ok == 6) & np.all(dep == dep[:, :1], axis=1)
+    age = data["wave"].to_numpy() - data["birth_year"].to_numpy()
+    data["flag_age_grade"] = np.abs(age - (data["grade"].to_numpy() + 5)) > 1
+    data["flag_duplicate"] = False
+
+
+def _raw_frame(data: pd.DataFrame, raw_codes: np.ndarray, dup: np.ndarray) -> pd.DataFrame:
+    """The messy export: plain ids, coded gender, unreversed climate4, duplicates appended."""
+    raw = pd.DataFrame({
+        "respondent_id": data["respondent_id"].to_numpy(),
+        "wave": data["wave"].to_numpy(), "municipality": data["municipality"].to_numpy(),
+        "district": data["district"].to_numpy(), "school": data["school"].to_numpy(),
+        "grade": data["grade"].to_numpy(),
+        "gender": np.where(data["gender"].to_numpy() == "girl", 2, 1),
+        "birth_year": data["birth_year"].to_numpy(), "pilot": data["pilot"].to_numpy().astype(int),
+        "weight": data["weight"].to_numpy(),
+    })
+    codes = raw_codes.astype(np.int64)
+    j4 = ITEMS.index("climate4")
+    valid = (codes[:, j4] >= 1) & (codes[:, j4] <= 5)
+    codes[valid, j4] = 6 - codes[valid, j4]  # negatively worded item as answered
+    for j, c in enumerate(ITEMS):
+        raw[c] = codes[:, j]
+    out = pd.concat([raw, raw.iloc[dup]], ignore_index=True)
+    return out.sort_values("wave", kind="stable").reset_index(drop=True)
+
+
+def _truth(seed, rows, national, sch, cells, data, ind, econ, probs, dep, clim_u, mess) -> dict:
+    """Assemble the JSON-serialisable truth dictionary."""
+    for name, p in probs.items():
+        ind[name]["expected_prevalence"] = _prev_table(p, data)
+    for name in list(ind) + ["depressive", "poor_economy"]:
+        col = data[f"ind_{name}"]
+        ind.setdefault(name, {})["sample_prevalence"] = {
+            "overall": float(col.mean()),
+            "by_wave": {str(k): float(g.mean()) for k, g in col.groupby(data["wave"])},
+            "by_gender": {str(k): float(g.mean()) for k, g in col.groupby(data["gender"])},
+        }
+    ind["depressive"].update({
+        "scale": "depressive_mean", "rule": "mean of dep1-dep6 >= 3.0, >= 4 of 6 answered",
+        "target_prevalence": _DEP["target"], "latent_intercept": dep["a"],
+        "effects": {"girl": _DEP["girl"], "grade_step": _DEP["grade"],
+                    "family_economy_step": _DEP["econ"], "wave_step": _DEP["trend"]},
+        "school_sd": dep["sd"], "latent_icc": _DEP["icc"],
+        "latent_model": "D = a + effects + u_school + logistic noise; "
+                        "dep_j = 1 + #(lambda_j*D + delta_j + N(0, sd_e^2) > cuts)",
+        "item_loadings": _DEP["lam"], "item_shifts": _DEP["delta"], "item_noise_sd": _DEP["sd_e"],
+        "item_cuts": _DEP["cuts"],
+        "school_effects": None if national else dict(zip(sch["school"], map(float, dep["u"]))),
+    })
+    ind["poor_economy"].update(econ)
+    ind["poor_economy"].update({"event_codes": [1, 2],
+                                "target_prevalence": _ECON["dist"][0] + _ECON["dist"][1]})
+    resp = cells.groupby("wave")["respondents"].sum()
+    pup = cells.groupby("wave")["pupils"].sum()
+    everyone = np.ones(len(data), dtype=bool)
+    truth = {
+        "generator": {"module": "ssp_research.synth", "seed": seed, "rows": rows,
+                      "national": national, "waves": list(WAVES)},
+        "model": {
+            "indicator": "logit P(ind=1) = intercept + girl*girl + grade_step*(grade-9) + "
+                         "family_economy_step*(family_economy-3) + wave_step*(wave-2019)/2 + "
+                         "u_school [+ pilot terms for lonely]",
+            "items": "cumulative logit on intercept + effects + logistic noise; the threshold "
+                     "at the indicator boundary is 0 (thresholds listed in latent-ascending "
+                     "order of target_distribution)",
+            "latent_icc": "school_sd^2 / (school_sd^2 + pi^2/3)",
+            "calibration": "intercepts make the mean model probability over respondents equal "
+                           "the target; expected_prevalence is the weighted mean of the model "
+                           "probabilities (population value given the school effects)",
+        },
+        "design": {
+            "municipalities": int(sch["municipality"].nunique()),
+            "districts": sorted(sch["district"].unique().tolist()),
+            "n_schools": int(len(sch)),
+            "schools": None if national else [
+                {"school": r.school, "district": r.district, "pilot": bool(r.pilot),
+                 "pupils_per_grade_base": int(r.size), "response_rate_base": float(r.rr)}
+                for r in sch.itertuples()],
+            "respondents_by_wave": {str(k): int(x) for k, x in resp.items()},
+            "pupils_by_wave": {str(k): int(x) for k, x in pup.items()},
+            "response_rate_by_wave": {str(k): float(resp[k] / pup[k]) for k in resp.index},
+            "weight": "pupils / respondents in wave x school x grade x gender",
+        },
+        "indicators": ind,
+        "pilot": {"indicator": "lonely", "effect_log_odds": _PILOT_EFFECT,
+                  "baseline_log_odds": _PILOT_BASELINE, "start_wave": PILOT_START,
+                  "schools": sorted(sch.loc[sch["pilot"], "school"].tolist()),
+                  "note": "pilot is True for pilot schools in every wave; the effect applies "
+                          "from start_wave (difference-in-differences estimand)"},
+        "trend": {k: v["effects"]["wave_step"] for k, v in ind.items() if "effects" in v},
+        "gender_gap_log_odds": {k: v["effects"]["girl"] for k, v in ind.items()
+                                if "effects" in v},
+        "social_gradient_log_odds_per_step": {
+            k: v["effects"]["family_economy_step"] for k, v in ind.items() if "effects" in v},
+        "school_climate": {
+            "scale": "school_climate", "school_sd": _CLIM["school_sd"], "person_sd": 1.0,
+            "item_noise_sd": _CLIM["sd_e"], "item_shifts": _CLIM["shift"],
+            "cuts": _CLIM["cuts"], "effects": {"girl": _CLIM["girl"],
+                                               "family_economy_step": _CLIM["econ"]},
+            "latent_icc": _CLIM["school_sd"] ** 2 / (_CLIM["school_sd"] ** 2 + 1.0),
+            "reverse_item": "climate4 (raw code = 6 - code; tidy stores the reversed code)",
+            "school_effects": None if national else dict(zip(sch["school"], map(float, clim_u))),
+        },
+        "pseudonymisation": {"method": "HMAC-SHA256(key, plain id).hexdigest()",
+                             "key": SYNTHETIC_KEY, "env": paths.PSEUDONYM_KEY_ENV},
+        "anomalies": {
+            "definitions": {
+                "missing_codes": "rows with code 98/99 per item in the raw export",
+                "out_of_range": "rows with a code outside the codebook per item",
+                "straightlining_flagged": "rows with all six dep items answered and equal "
+                                          "(planted + natural), = sum(flag_straightlining)",
+                "age_grade_rows": "birth_year typos: |wave - birth_year - (grade + 5)| > 1",
+                "duplicate_rows": "exact copies of clean rows, placed after the original",
+            },
+            "straightlining_flagged": int(data["flag_straightlining"].sum()),
+            "age_grade_flagged": int(data["flag_age_grade"].sum()),
+            "duplicate_flagged": int(data["flag_duplicate"].sum()),
+        },
+    }
+    if not national:
+        truth["anomalies"]["csv"] = _counts(mess, everyone)
+        truth["anomalies"]["sav"] = _counts(mess, data["wave"].to_numpy() == WAVES[-1])
+    return truth
+
+
+def _atomic(path: Path, write_fn) -> Path:
+    """Write via a temporary file in the same folder, then ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write_fn(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _sav_meta() -> tuple[dict, dict]:
+    """Variable labels and value labels (nb) from the built-in ungdata codebook."""
+    import yaml
+
+    book = yaml.safe_load(paths.resource_path("codebooks", "ungdata.yml").read_text("utf-8"))
+    col_labels, val_labels = {}, {"gender": {1: "Gutt", 2: "Jente"}, "pilot": {0: "Nei", 1: "Ja"}}
+    for name, it in book["items"].items():
+        col_labels[name] = it["label"]["nb"]
+        val_labels[name] = {int(k): v["nb"] for k, v in it["codes"].items()}
+        val_labels[name].update({98: "Vet ikke", 99: "Ubesvart"})
+    return col_labels, val_labels
+
+
+def _write_sav(raw: pd.DataFrame, path: str) -> None:
+    import pyreadstat
+
+    col_labels, val_labels = _sav_meta()
+    pyreadstat.write_sav(raw, path, file_label="Ungdata-stil eksport (syntetisk)",
+                         column_labels={c: col_labels.get(c) for c in raw.columns},
+                         variable_value_labels=val_labels,
+                         missing_ranges={c: [98, 99] for c in ITEMS}, row_compress=True)
+    with open(path, "r+b") as fh:  # fixed creation date/time: byte-identical reruns
+        fh.seek(92)
+        fh.write(b"22 Nov 2600:00:00")
+
+
+def write(result: SynthResult, out_dir=None) -> dict[str, Path]:
+    """Write the tidy data, population, truth and (city) raw exports, atomically.
+
+    Parameters
+    ----------
+    result : SynthResult
+        From :func:`generate`.
+    out_dir : path, optional
+        Target folder; default :func:`ssp_research.paths.synthetic_dir`.
+
+    Returns
+    -------
+    dict
+        File role -> path: ``data`` (``<name>.parquet``), ``population``, ``truth`` and, for the
+        city, ``sav`` (``raw/trondheim_2025.sav``, the last wave) and ``csv``
+        (``raw/trondheim_2019-2025.csv``: ``;``, decimal comma, cp1252, CRLF).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     files = write(generate(rows=1000, seed=3), d)
+    ...     sorted(files)
+    ['csv', 'data', 'population', 'sav', 'truth']
+    """
+    out = Path(out_dir) if out_dir is not None else paths.synthetic_dir()
+    suffix = "" if result.name == "trondheim" else f"_{result.name}"
+    files = {
+        "data": _atomic(out / f"{result.name}.parquet",
+                        lambda p: result.data.to_parquet(p, index=False)),
+        "population": _atomic(out / f"population{suffix}.csv",
+                              lambda p: result.population.to_csv(p, index=False)),
+        "truth": _atomic(out / f"truth{suffix}.json", lambda p: Path(p).write_text(
+            json.dumps(result.truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")),
+    }
+    if result.raw is not None:
+        last = result.raw[result.raw["wave"] == WAVES[-1]].reset_index(drop=True)
+        files["sav"] = _atomic(out / "raw" / f"trondheim_{WAVES[-1]}.sav",
+                               lambda p: _write_sav(last, p))
+        files["csv"] = _atomic(
+            out / "raw" / f"trondheim_{WAVES[0]}-{WAVES[-1]}.csv",
+            lambda p: result.raw.to_csv(p, sep=";", decimal=",", encoding="cp1252",
+                                        index=False, lineterminator="\r\n"))
+    return files
