@@ -352,6 +352,8 @@ def apply(
             s = _int_col(s)
         elif role in _STR_ROLES:
             s = s.astype("str")
+        elif role == "pilot" and s.notna().all():
+            s = s.astype("str").str.lower().isin(["1", "1.0", "true", "ja", "yes"])
         elif role == "weight":
             s = pd.Series(_to_float(s, col, log), index=s.index)
         out[col] = s
@@ -374,8 +376,8 @@ def apply(
                 continue
             sel = np.ones(n, bool) if wave is None or not r.get("waves") else np.isin(
                 wave, r["waves"])
-            for old, new in r["map"].items():
-                hit = sel & (x == float(old))
+            hits = [(sel & (x == float(old)), old, new) for old, new in r["map"].items()]
+            for hit, old, new in hits:  # masks taken first: {3: 4, 4: 5} does not chain
                 x[hit] = float(new)
                 log.add("recode", name, hit.sum(), f"{old} -> {new} in waves {r.get('waves')}")
         for m in item.missing:
