@@ -139,6 +139,25 @@ def _add_codebook(p) -> None:
                    help="draft FILE.sav > codebook.yml | list | check NAME_OR_PATH")
     p.add_argument("target", nargs="?", default=None, help="the .sav file or the codebook")
 
+
+def _run_audit(args) -> int:
+    from ssp_research import audit, disclosure
+
+    overrides = {}
+    for item in args.rule:
+        key, _, value = item.partition("=")
+        overrides[key.strip()] = float(value) if "share" in key else int(value)
+    findings = audit.audit(args.path, disclosure.Rules.from_overrides(overrides))
+    print(audit.format_findings(findings))
+    return 1 if findings else 0
+
+
+@command("audit", "Audit briefs, notebooks and data files for small groups; exit 1 on findings")
+def _add_audit(p) -> None:
+    p.add_argument("path", help="a file or folder of outputs (HTML, .ipynb, CSV/Parquet/JSON)")
+    p.add_argument("--rule", action="append", default=[], metavar="NAME=VALUE",
+                   help="the publication's rule override (repeatable), e.g. --rule min_n=30")
+
 # ---------------------------------------------------------------------------------------------
 
 
