@@ -90,6 +90,7 @@ def _parse_formula(formula: str) -> tuple[str | None, list[tuple[str, ...]], boo
         if t not in seen:
             seen.add(t)
             unique.append(t)
+    unique.sort(key=len)  # as R: main effects, then two-way interactions, ...
     return (lhs or None), unique, intercept
 
 
@@ -204,7 +205,7 @@ def _response(data: pd.DataFrame, name: str, formula: str) -> tuple[np.ndarray, 
                 rule="numeric response, or a two-level response (second level = 1)",
                 hint="recode the response to 0/1 or to a number",
             )
-        y = (cat.cat.codes == 1).astype(float).to_numpy()
+        y = np.array((cat.cat.codes == 1).to_numpy(), dtype=float)
         y[cat.cat.codes.to_numpy() < 0] = np.nan
     else:
         y = s.to_numpy(dtype=float, na_value=np.nan)
@@ -344,10 +345,10 @@ def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.9
     ...                    "psu": [1, 1, 2, 2, 3, 3], "w": [2.0, 2, 3, 3, 1, 1]})
     >>> d = SurveyDesign(df, ids="psu", weights="w")
     >>> fit = svyglm(d, "y ~ x")
-    >>> fit[["term", "estimate", "df", "n"]].round(4)
-              term  estimate  df  n
-    0  (Intercept)    1.0417   1  6
-    1            x    0.9167   1  6
+    >>> fit[["term", "estimate", "se", "df", "n"]].round(4)
+              term  estimate      se  df  n
+    0  (Intercept)    0.9740  0.1380   1  6
+    1            x    0.9351  0.0424   1  6
 
     In R: ``svyglm(y ~ x, svydesign(id = ~psu, weights = ~w, data = df))``.
     """
@@ -432,11 +433,11 @@ def svyttest(design, formula: str, *, level: float = 0.95) -> pd.DataFrame:
     --------
     >>> from ssp_research.design import SurveyDesign
     >>> df = pd.DataFrame({"y": [1.0, 2, 3, 5, 6, 8, 2, 4], "g": list("abababab"),
-    ...                    "psu": [1, 1, 2, 2, 3, 3, 4, 4]})
-    >>> t = svyttest(SurveyDesign(df, ids="psu"), "y ~ g")
-    >>> t[["contrast", "estimate", "df", "n"]]
-      contrast  estimate  df  n
-    0    b - a      2.25   3  8
+    ...                    "psu": [1, 1, 2, 2, 3, 3, 4, 4], "w": [1.0, 2] * 4})
+    >>> t = svyttest(SurveyDesign(df, ids="psu", weights="w"), "y ~ g")
+    >>> t[["contrast", "estimate", "se", "df", "n", "statistic"]].round(4)
+      contrast  estimate    se  df  n  statistic
+    0    b - a      1.75  0.25   2  8        7.0
 
     In R: ``svyttest(y ~ g, design)``.
     """
@@ -574,11 +575,12 @@ def svycontrast(design, variables=None, contrasts=None, *, by=None, statistic: s
     --------
     >>> from ssp_research.design import SurveyDesign
     >>> df = pd.DataFrame({"y": [1.0, 2, 3, 5, 6, 8, 2, 4], "g": list("abababab"),
-    ...                    "psu": [1, 1, 2, 2, 3, 3, 4, 4]})
-    >>> c = svycontrast(SurveyDesign(df, ids="psu"), "y", {"b - a": {"b": 1, "a": -1}}, by="g")
-    >>> c[["contrast", "estimate", "df", "n"]]
-      contrast  estimate  df  n
-    0    b - a      2.25   3  8
+    ...                    "psu": [1, 1, 2, 2, 3, 3, 4, 4], "w": [1.0, 2] * 4})
+    >>> d = SurveyDesign(df, ids="psu", weights="w")
+    >>> c = svycontrast(d, "y", {"b - a": {"b": 1, "a": -1}}, by="g")
+    >>> c[["contrast", "estimate", "se", "df", "n"]].round(4)
+      contrast  estimate    se  df  n
+    0    b - a      1.75  0.25   3  8
 
     In R: ``svycontrast(svyglm(y ~ 0 + g, design), c(gb = 1, ga = -1))``.
     """
@@ -675,8 +677,8 @@ def svychisq(design, row: str, column: str, *, statistic: str = "F") -> pd.DataF
     >>> from ssp_research.design import SurveyDesign
     >>> rng = np.random.default_rng(1)
     >>> df = pd.DataFrame({"a": rng.choice(["x", "y"], 60), "b": rng.choice(["u", "v"], 60),
-    ...                    "psu": np.repeat(np.arange(12), 5)})
-    >>> res = svychisq(SurveyDesign(df, ids="psu"), "a", "b")
+    ...                    "psu": np.repeat(np.arange(12), 5), "w": 1.0})
+    >>> res = svychisq(SurveyDesign(df, ids="psu", weights="w"), "a", "b")
     >>> res[["variable", "test", "n"]]
       variable         test   n
     0    a x b  Rao-Scott F  60

@@ -1,0 +1,242 @@
+"""Tests of ssp_research.models against R's survey 4.1.1 (tests/reference/survey_models_*)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ssp_research import models
+from ssp_research.design import SurveyDesign
+from ssp_research.errors import EstimationError, ParameterError
+
+REF_DIR = Path(__file__).parent / "reference"
+API_RDA = Path("/usr/lib/R/site-library/survey/data/api.rda")
+REL = 1e-6
+
+
+@lru_cache(maxsize=1)
+def _reference() -> dict:
+    return json.loads((REF_DIR / "survey_models_reference.json").read_text())
+
+
+@lru_cache(maxsize=1)
+def _api() -> dict:
+    rdata = pytest.importorskip("rdata")
+    if not API_RDA.exists():
+        pytest.skip("R survey package data (api.rda) not installed")
+    frames = rdata.conversion.convert(rdata.parser.parse_file(API_RDA))
+    for name in ("apistrat", "apiclus1"):
+        frames[name]["yes"] = (frames[name]["sch.wide"] == "Yes").astype(float)
+    return frames
+
+
+def _dstrat():
+    return SurveyDesign(_api()["apistrat"], strata="stype", weights="pw", fpc="fpc")
+
+
+def _dclus1():
+    return SurveyDesign(_api()["apiclus1"], ids="dnum", weights="pw", fpc="fpc")
+
+
+def _assert_rel(actual, expected, rel=REL):
+    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float), rtol=rel)
+
+
+def assert_glm_matches(table: pd.DataFrame, ref: dict) -> None:
+    """Compare a svyglm table with R's summary/confint (CIs to 1e-6 of the SE)."""
+    assert list(table.columns) == [
+        "term", "estimate", "se", "ci_low", "ci_high", "df", "n", "statistic", "p_value"
+    ]
+    assert table["term"].tolist() == ref["term"]
+    _assert_rel(table["estimate"], ref["estimate"])
+    _assert_rel(table["se"], ref["se"])
+    _assert_rel(table["statistic"], ref["statistic"])
+    _assert_rel(table["p_value"], ref["p_value"], rel=1e-5)
+    se = np.asarray(ref["se"])
+    assert np.all(np.abs(table["ci_low"] - ref["ci_low"]) < REL * se)
+    assert np.all(np.abs(table["ci_high"] - ref["ci_high"]) < REL * se)
+    assert (table["df"] == ref["df"]).all()
+    assert (table["n"] == ref["n"]).all()
+
+
+# --- svyglm against R ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "design", "formula", "family", "domain"),
+    [
+        ("glm_strat_gaussian", "strat", "api00 ~ ell + meals", "gaussian", None),
+        ("glm_clus1_gaussian_factor", "clus1", "api00 ~ ell + meals + stype", "gaussian", None),
+        ("glm_clus1_quasibinomial", "clus1", "yes ~ ell + meals", "quasibinomial", None),
+        ("glm_clus1_quasibinomial", "clus1", "yes ~ ell + meals", "binomial", None),
+        ("glm_clus1_quasibinomial", "clus1", "sch.wide ~ ell + meals", "quasibinomial", None),
+        ("glm_strat_quasipoisson", "strat", "enroll ~ ell + meals", "quasipoisson", None),
+        ("glm_clus1_missing", "clus1", "api00 ~ avg.ed + ell", "gaussian", None),
+        ("glm_clus1_domain_E", "clus1", "api00 ~ ell", "gaussian", "E"),
+        ("glm_strat_nointercept", "strat", "api00 ~ 0 + stype", "gaussian", None),
+    ],
+)
+def test_svyglm_matches_r(key, design, formula, family, domain):
+    d = _dstrat() if design == "strat" else _dclus1()
+    if domain:
+        d = d.subset(d.data["stype"] == domain)
+    table = models.svyglm(d, formula, family=family)
+    assert_glm_matches(table, _reference()[key])
+
+
+def test_svyglm_attrs_and_design_method():
+    d = _dstrat()
+    fit = d.glm("api00 ~ ell + meals", family="gaussian")
+    vcov = fit.attrs["vcov"]
+    assert list(vcov.index) == ["(Intercept)", "ell", "meals"]
+    np.testing.assert_allclose(np.sqrt(np.diag(vcov)), fit["se"], rtol=1e-12)
+    assert fit.attrs["degf"] == 197 and fit.attrs["response"] == "api00"
+
+
+def test_svyglm_recovers_planted_logistic_effects():
+    rng = np.random.default_rng(20261122)
+    n_psu, m = 200, 40
+    psu = np.repeat(np.arange(n_psu), m)
+    stratum = psu % 4
+    u = rng.normal(0, 0.3, n_psu)[psu]
+    x = rng.normal(size=n_psu * m)
+    g = rng.choice(["a", "b"], n_psu * m)
+    eta = -0.5 + 0.8 * x + 0.6 * (g == "b") + u
+    y = rng.binomial(1, 1 / (1 + np.exp(-eta)))
+    df = pd.DataFrame({"y": y, "x": x, "g": g, "psu": psu, "st": stratum,
+                       "w": rng.uniform(1, 3, n_psu * m)})
+    fit = models.svyglm(SurveyDesign(df, ids="psu", strata="st", weights="w"),
+                        "y ~ x + g", family="quasibinomial")
+    est = dict(zip(fit["term"], fit["estimate"]))
+    se = dict(zip(fit["term"], fit["se"]))
+    # cluster effect attenuates the marginal slope a little; planted 0.8 and 0.6
+    assert abs(est["x"] - 0.8 * 0.98) < 4 * se["x"]
+    assert abs(est["gb"] - 0.6 * 0.98) < 4 * se["gb"]
+    assert fit["df"].iloc[0] == n_psu - 4 - 3 + 1
+
+
+# --- model matrix ------------------------------------------------------------------------------
+
+
+def test_model_matrix_terms_names_and_missing():
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0, np.nan], "g": ["b", "a", "c", "a"],
+                       "k": [1, 2, 1, 2]})
+    X, names, ok = models.model_matrix(df, "y ~ x * g + C(k)")
+    assert names == ["(Intercept)", "x", "gb", "gc", "k2", "x:gb", "x:gc"]
+    assert ok.tolist() == [True, True, True, False]
+    np.testing.assert_array_equal(X[:3, names.index("x:gb")], [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(X[3], np.zeros(7))
+    X, names, _ = models.model_matrix(df, "~ g + x - 1")
+    assert names == ["ga", "gb", "gc", "x"]
+
+
+def test_model_matrix_categorical_order_is_kept():
+    df = pd.DataFrame({"g": pd.Categorical(["lo", "hi", "mid"], ["lo", "mid", "hi"])})
+    _, names, _ = models.model_matrix(df, "~ g")
+    assert names == ["(Intercept)", "gmid", "ghi"]
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+def test_svyglm_unknown_variable_says_which():
+    with pytest.raises(EstimationError, match="unknown variable 'nope'") as err:
+        models.svyglm(_dstrat(), "api00 ~ nope")
+    assert err.value.column == "nope" and "api00" in err.value.hint
+
+
+def test_svyglm_bad_family_and_formula():
+    with pytest.raises(ParameterError, match="unknown family"):
+        models.svyglm(_dstrat(), "api00 ~ ell", family="gamma")
+    with pytest.raises(ParameterError, match="no response"):
+        models.svyglm(_dstrat(), "~ ell")
+    with pytest.raises(ParameterError, match="one '~'"):
+        models.svyglm(_dstrat(), "api00 = ell")
+
+
+def test_svyglm_binomial_out_of_range_and_collinear():
+    with pytest.raises(EstimationError, match="outside the range"):
+        models.svyglm(_dstrat(), "api00 ~ ell", family="quasibinomial")
+    df = _api()["apistrat"].assign(ell2=lambda f: f["ell"] * 2.0)
+    d = SurveyDesign(df, strata="stype", weights="pw", fpc="fpc")
+    with pytest.raises(EstimationError, match="rank"):
+        models.svyglm(d, "api00 ~ ell + ell2")
+
+
+# --- t-test, contrasts, chi-square ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "design"), [("ttest_clus1", "clus1"), ("ttest_strat", "strat")])
+def test_svyttest_matches_r(key, design):
+    d = _dstrat() if design == "strat" else _dclus1()
+    t = models.svyttest(d, "api00 ~ sch.wide")
+    ref = _reference()[key]
+    row = t.iloc[0]
+    assert row["contrast"] == "Yes - No" and row["variable"] == "api00"
+    _assert_rel(row[["estimate", "statistic", "p_value", "ci_low", "ci_high"]].astype(float),
+                [ref[k] for k in ("estimate", "statistic", "p_value", "ci_low", "ci_high")])
+    assert row["df"] == ref["df"]
+
+
+def test_svyttest_one_sample_and_errors():
+    d = _dclus1()
+    t = models.svyttest(d, "api00 ~ 1")
+    assert t["df"].iloc[0] == d.degf() - 1  # R: degf(design) - 1
+    w, y = d.weights, d.data["api00"].to_numpy(float)
+    assert t["estimate"].iloc[0] == pytest.approx((w * y).sum() / w.sum(), rel=1e-12)
+    with pytest.raises(EstimationError, match="3 levels"):
+        models.svyttest(d, "api00 ~ stype")
+
+
+def test_svycontrast_domains_match_r_joint_covariance():
+    ref = _reference()["contrast_clus1_domains"]
+    c = models.svycontrast(_dclus1(), "api00", {"E - H": {"E": 1, "H": -1},
+                                                "E - M": {"E": 1, "M": -1}}, by="stype")
+    _assert_rel(c["estimate"], ref["estimate"])
+    _assert_rel(c["se"], ref["se"])
+    assert (c["df"] == ref["degf"]).all() and c["contrast"].tolist() == ["E - H", "E - M"]
+
+
+def test_svycontrast_paired_variables_and_glm_table():
+    d = _dclus1()
+    ref = _reference()["contrast_clus1_paired"]
+    c = models.svycontrast(d, ["api00", "api99"], {"growth": [1, -1]})
+    _assert_rel(c["estimate"], [ref["estimate"]])
+    _assert_rel(c["se"], [ref["se"]])
+    fit = models.svyglm(d, "api00 ~ 0 + stype")
+    c2 = models.svycontrast(fit, contrasts={"E - H": {"stypeE": 1, "stypeH": -1}})
+    _assert_rel(c2["se"], [_reference()["contrast_clus1_domains"]["se"][0]])
+    assert c2["df"].iloc[0] == fit["df"].iloc[0]
+
+
+def test_svycontrast_unknown_coefficient():
+    with pytest.raises(ParameterError, match="unknown coefficient") as err:
+        models.svycontrast(_dclus1(), "api00", {"x": {"Q": 1}}, by="stype")
+    assert "'E'" in err.value.hint
+
+
+@pytest.mark.parametrize(
+    ("key", "design", "row", "col"),
+    [("chisq_clus1", "clus1", "sch.wide", "stype"), ("chisq_strat", "strat", "sch.wide", "stype"),
+     ("chisq_clus1_3x2", "clus1", "stype", "comp.imp")],
+)
+def test_svychisq_matches_r(key, design, row, col):
+    d = _dstrat() if design == "strat" else _dclus1()
+    ref = _reference()[key]
+    f = models.svychisq(d, row, col).iloc[0]
+    _assert_rel([f["statistic"], f["ndf"], f["ddf"], f["p_value"], f["pearson_x2"]],
+                [ref["F"], ref["ndf"], ref["ddf"], ref["p_F"], ref["X2"]])
+    c = models.svychisq(d, row, col, statistic="Chisq").iloc[0]
+    _assert_rel([c["pearson_x2"], c["ndf"], c["p_value"]],
+                [ref["X2"], ref["df_chisq"], ref["p_chisq"]])
+    assert c["statistic"] == pytest.approx(c["pearson_x2"] / c["mean_deff"], rel=1e-12)
+
+
+def test_svychisq_bad_statistic():
+    with pytest.raises(ParameterError, match="statistic"):
+        models.svychisq(_dclus1(), "stype", "sch.wide", statistic="Wald")
