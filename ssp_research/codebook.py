@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from ssp_research.errors import CodebookError
@@ -257,6 +258,14 @@ class _Checker:
                 self.fail(keypath, f"missing required key {key!r}", "required keys",
                           f"add {key!r} (see docs/codebook_format.md)")
 
+    def names(self, mapping: dict, keypath: tuple) -> dict:
+        for key in mapping:
+            if not isinstance(key, str):
+                self.fail(keypath + (key,), f"name {key!r} is read as a {type(key).__name__}",
+                          "names are strings", f"quote it: '{key}' (YAML reads yes/no/on/off "
+                          "as booleans and digits as numbers)")
+        return mapping
+
     def name_in(self, name: Any, known, keypath: tuple, what: str) -> None:
         if name not in known:
             close = difflib.get_close_matches(str(name), [str(k) for k in known], 1)
@@ -323,7 +332,8 @@ def _parse_rule(rule: Any, chk: _Checker, kp: tuple) -> tuple[str, Any]:
                  "{'>=': 3.0}")
     (op, value), = rule.items()
     if op not in RULE_OPERATORS:
-        close = difflib.get_close_matches(str(op), RULE_OPERATORS, 1)
+        close = [str(op)[::-1]] if str(op)[::-1] in RULE_OPERATORS else \
+            difflib.get_close_matches(str(op), RULE_OPERATORS, 1)
         chk.fail(kp + (op,), f"unknown rule operator {op!r}", f"operators {RULE_OPERATORS}",
                  f"did you mean {close[0]!r}?" if close else "use in, >=, >, <=, < or ==")
     if op == "in":
@@ -354,7 +364,7 @@ def _parse(data: Any, path: str, text: str) -> Codebook:
         mc = {m: str(m) for m in mc}
     mc = chk.mapping(mc, ("missing_codes",))
     missing_codes = {_code(k, chk, ("missing_codes",)): str(v) for k, v in mc.items()}
-    items_raw = chk.mapping(data["items"], ("items",))
+    items_raw = chk.names(chk.mapping(data["items"], ("items",)), ("items",))
     if not items_raw:
         chk.fail(("items",), "no items", "at least one item", "list the instrument's items")
     items = {str(n): _parse_item(str(n), v, tuple(missing_codes), chk)
@@ -364,7 +374,7 @@ def _parse(data: Any, path: str, text: str) -> Codebook:
         chk.fail(("items", sorted(clash)[0]), "an item has the name of a role column",
                  "items and role columns differ", "rename the item")
     scales = {}
-    for name, raw in chk.mapping(data.get("scales"), ("scales",)).items():
+    for name, raw in chk.names(chk.mapping(data.get("scales"), ("scales",)), ("scales",)).items():
         kp = ("scales", name)
         raw = chk.mapping(raw, kp)
         chk.keys(raw, _SCALE_KEYS, kp, required=("items",))
@@ -388,7 +398,8 @@ def _parse(data: Any, path: str, text: str) -> Codebook:
         scales[str(name)] = Scale(str(name), _norm_label(raw.get("label"), name), tuple(its),
                                   method, k)
     indicators = {}
-    for name, raw in chk.mapping(data.get("indicators"), ("indicators",)).items():
+    for name, raw in chk.names(chk.mapping(data.get("indicators"), ("indicators",)),
+                               ("indicators",)).items():
         kp = ("indicators", name)
         raw = chk.mapping(raw, kp)
         chk.keys(raw, _IND_KEYS, kp, required=("label", "rule", "higher_is_better"))
@@ -582,7 +593,7 @@ def draft_codebook(survey: Any, *, instrument: str | None = None) -> str:
             codes = {(int(k) if float(k).is_integer() else float(k)): {"nb": str(v), "en": str(v)}
                      for k, v in sorted(vals[col].items()) if float(k) not in miss}
             entry.update(type="ordinal", codes=codes)
-        elif np.issubdtype(df[col].dtype, np.number):
+        elif pd.api.types.is_numeric_dtype(df[col]):
             x = df[col][~df[col].isin(miss)].dropna()
             entry["type"] = "numeric"
             if len(x):
