@@ -637,7 +637,8 @@ class SurveyDesign:
             kdom = (np.arange(nkey) % ndom) if ukey is None else ukey % ndom
             hd = st.clu_stra[kclu] * ndom + kdom  # (stratum, domain) of each key
             nhd = nh * ndom
-            cnt_hd = np.bincount(hd, weights=np.bincount(inv, minlength=nkey) > 0, minlength=nhd)
+            has = np.bincount(inv, minlength=nkey) > 0  # keys with at least one row
+            cnt_hd = np.bincount(hd, weights=has, minlength=nhd)
             if present is not None:
                 pres = present
             else:
@@ -647,7 +648,8 @@ class SurveyDesign:
                 tot = np.bincount(inv, weights=z[ok, j], minlength=nkey)
                 a = np.bincount(hd, weights=tot, minlength=nhd)
                 mean = a / npsu_hd
-                q = np.bincount(hd, weights=(tot - mean[hd]) ** 2, minlength=nhd)
+                q = np.bincount(hd, weights=np.where(has, (tot - mean[hd]) ** 2, 0.0),
+                                minlength=nhd)
                 # clusters with no row in this domain have total 0: (0 - mean)^2 each
                 dev = q + (npsu_hd - cnt_hd) * mean**2
                 lonely_hd = np.repeat(st.npsu == 1, ndom)

@@ -1,0 +1,652 @@
+"""Design-based estimators: means, totals, proportions, ratios and quantiles, by domain.
+
+Every function takes a :class:`~ssp_research.design.SurveyDesign` first and returns a tidy
+DataFrame with the columns ``variable``, the ``by`` columns, then
+``estimate, se, ci_low, ci_high, df, n`` (proportions add ``count``; ``deff`` on request).
+``n`` is the unweighted number of respondents with a non-missing value in the domain,
+``df`` the design degrees of freedom of the domain (R's ``degf()`` of the subset design).
+Nothing is rounded or suppressed here.
+
+Domains (``by=``) are computed in one vectorised pass for all domains and variables: rows
+outside a domain, or missing the variable, get zero weight and the whole design is kept,
+exactly as R's ``svyby(..., na.rm=TRUE)``. Domains are the combinations of ``by`` values that
+occur in ``design.data``; one with no respondents gives NaN estimates and ``n = 0``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from ssp_research.design import SurveyDesign
+>>> df = pd.DataFrame({"s": [1, 1, 2, 2, 3, 3, 4, 4], "g": list("abababab"),
+...                    "w": [1.0, 2, 1, 2, 1, 2, 1, 2], "y": [0, 1, 1, 1, 0, 0, 1, 0]})
+>>> d = SurveyDesign(df, ids="s", weights="w")
+>>> proportion(d, "y", by="g")[["variable", "g", "estimate", "n", "count"]]
+  variable  g  estimate  n  count
+0        y  a      0.50  4      2
+1        y  b      0.50  4      2
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ssp_research.design import SurveyDesign
+from ssp_research.errors import DataError, ParameterError
+
+__all__ = ["mean", "total", "proportion", "ratio", "quantile", "PROPORTION_METHODS"]
+
+#: CI methods of :func:`proportion` (R's ``svyciprop`` plus "wilson").
+PROPORTION_METHODS = ("logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson")
+
+_COLS = ["estimate", "se", "ci_low", "ci_high", "df", "n"]
+
+
+# ---------------------------------------------------------------------------- helpers
+def _check_design(design) -> None:
+    if not isinstance(design, SurveyDesign):
+        raise ParameterError(
+            "the first argument must be a SurveyDesign",
+            rule="estimate.<fn>(design, variables, by=...)",
+            hint="build one with SurveyDesign(df, ids=..., strata=..., weights=...)",
+        )
+
+
+def _domains(design: SurveyDesign, by) -> tuple[np.ndarray, int, pd.DataFrame]:
+    """Domain code per row (-1: missing ``by`` value), number of domains, their labels."""
+    by = [] if by is None else [by] if isinstance(by, str) else list(by)
+    n = len(design.data)
+    if not by:
+        return np.zeros(n, dtype=np.int64), 1, pd.DataFrame(index=range(1))
+    for b in by:
+        if b not in design.data.columns:
+            design.column(b, numeric=False)  # raises DataError with close matches
+    frame = design.data[by]
+    codes = frame.groupby(by, sort=True, dropna=True, observed=True).ngroup().to_numpy()
+    codes = np.where(np.isnan(codes.astype(float)), -1, codes).astype(np.int64)
+    labels = (
+        frame[codes >= 0]
+        .assign(_code=codes[codes >= 0])
+        .drop_duplicates("_code")
+        .sort_values("_code")
+        .drop(columns="_code")
+        .reset_index(drop=True)
+    )
+    return codes, len(labels), labels
+
+
+def _degf_domains(design: SurveyDesign, dom: np.ndarray, ndom: int, keep: np.ndarray):
+    """R's degf() of each domain design: PSUs minus strata among the kept rows."""
+    st = design._stages[0]
+    ok = keep & (dom >= 0)
+    psu = np.unique(dom[ok] * (st.n_clu + 1) + st.clu[ok]) // (st.n_clu + 1)
+    nh = int(st.stra.max()) + 1
+    stra = np.unique(dom[ok] * (nh + 1) + st.stra[ok]) // (nh + 1)
+    df = np.bincount(psu, minlength=ndom) - np.bincount(stra, minlength=ndom)
+    return df.astype(float)
+
+
+def _variables(variables) -> list:
+    if isinstance(variables, str):
+        return [variables]
+    return list(variables)
+
+
+def _crit(level: float, df) -> np.ndarray:
+    if not 0 < level < 1:
+        raise ParameterError(
+            f"level={level} is not a probability", rule="0 < level < 1", hint="e.g. level=0.95"
+        )
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(
+            np.isinf(df), stats.norm.ppf(1 - (1 - level) / 2), stats.t.ppf(1 - (1 - level) / 2, df)
+        )
+
+
+def _table(rows: list[dict], labels: pd.DataFrame, extra: tuple = ()) -> pd.DataFrame:
+    parts = []
+    for r in rows:
+        part = labels.copy()
+        part.insert(0, "variable", r.pop("variable"))
+        for k, v in r.items():
+            part[k] = v
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    order = ["variable", *labels.columns, *[c for c in out.columns if c in extra]]
+    order += [c for c in _COLS + ["count", "deff"] if c in out.columns]
+    out = out[order + [c for c in out.columns if c not in order]]
+    out["n"] = out["n"].astype("int64")
+    if "count" in out.columns:
+        out["count"] = out["count"].astype("int64")
+    return out
+
+
+def _mean_parts(design, y, dom, ndom):
+    """Domain means of one variable and their weighted linearised scores."""
+    w = design.weights
+    ok = (w > 0) & ~np.isnan(y) & (dom >= 0)
+    d = np.where(ok, dom, 0)
+    wk = np.where(ok, w, 0.0)
+    yk = np.where(ok, y, 0.0)
+    big_w = np.bincount(d, weights=wk, minlength=ndom)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = np.bincount(d, weights=wk * yk, minlength=ndom) / big_w
+        z = np.where(ok, wk * (yk - est[d]) / big_w[d], 0.0)
+    n = np.bincount(d, weights=ok, minlength=ndom)
+    return est, z, ok, n, big_w
+
+
+def _deff_mean(design, y, ok, dom, ndom, var, est, big_w, n, total=False):
+    """R's deff: design variance over the SRS-without-replacement variance."""
+    w = design.weights
+    d = np.where(ok, dom, 0)
+    dev2 = np.where(ok, (np.nan_to_num(y) - est[d]) ** 2, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        svar = np.bincount(d, weights=w * dev2, minlength=ndom) / big_w * n / (n - 1)
+        vsrs = svar * (big_w - n) / (big_w * n)
+        if total:
+            vsrs = vsrs * big_w**2
+        return var / vsrs
+
+
+# ---------------------------------------------------------------------------- estimators
+def mean(
+    design: SurveyDesign,
+    variables,
+    *,
+    by=None,
+    level: float = 0.95,
+    ci_df: str = "normal",
+    deff: bool = False,
+) -> pd.DataFrame:
+    """Weighted means with Taylor-linearised standard errors, overall or by domain.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variables : str or list of str
+        Numeric columns; missing values are left out (R's ``na.rm=TRUE``).
+    by : str or list of str, optional
+        Domain columns; all domains are estimated in one pass.
+    level : float, default 0.95
+    ci_df : {"normal", "design"}, default "normal"
+        "normal" is R's ``confint(svymean(...))``; "design" uses a t quantile with the
+        domain's design df.
+    deff : bool, default False
+        Add R's design effect (``deff=TRUE``: SRS without replacement).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variable``, by columns, ``estimate`` (weighted mean), ``se``, ``ci_low``,
+        ``ci_high``, ``df`` (design df of the domain), ``n`` (respondents with a value),
+        optionally ``deff``.
+
+    Notes
+    -----
+    :math:`\\hat\\mu_d = \\sum_i w_i 1_d(i) y_i / \\hat W_d`; its linearised score is
+    :math:`w_i 1_d(i) (y_i - \\hat\\mu_d) / \\hat W_d`, whose design variance
+    (:meth:`SurveyDesign._vcov`) is the variance of the mean.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ssp_research.design import SurveyDesign
+    >>> df = pd.DataFrame({"s": [1, 1, 2, 2, 3, 3], "w": [2.0, 2, 3, 3, 1, 1],
+    ...                    "y": [1.0, 3, 2, 4, 5, 7]})
+    >>> r = mean(SurveyDesign(df, ids="s", weights="w"), "y")
+    >>> float(r["estimate"].iloc[0]), round(float(r["se"].iloc[0]), 6)
+    (3.0, 1.322876)
+
+    In R: ``svymean(~y, svydesign(ids=~s, weights=~w, data=df))``.
+    """
+    _check_design(design)
+    dom, ndom, labels = _domains(design, by)
+    df_dom = _degf_domains(design, dom, ndom, design.weights > 0)
+    if ci_df not in ("normal", "design"):
+        raise ParameterError(
+            f"ci_df={ci_df!r} is not known", rule='"normal" or "design"', hint='use "normal"'
+        )
+    crit = _crit(level, np.inf if ci_df == "normal" else df_dom)
+    vars_ = _variables(variables)
+    ys = [design.column(v) for v in vars_]
+    parts = [_mean_parts(design, y, dom, ndom) for y in ys]
+    z = np.column_stack([p[1] for p in parts])
+    present = np.column_stack([p[2] for p in parts])
+    var = design._domain_var(z, dom, ndom, present=present)
+    rows = []
+    for j, v in enumerate(vars_):
+        est, _, ok, n, big_w = parts[j]
+        se = np.sqrt(var[:, j])
+        se = np.where(n > 0, se, np.nan)
+        row = dict(variable=v, estimate=est, se=se, ci_low=est - crit * se,
+                   ci_high=est + crit * se, df=df_dom, n=n)
+        if deff:
+            row["deff"] = _deff_mean(design, ys[j], ok, dom, ndom, var[:, j], est, big_w, n)
+        rows.append(row)
+    return _table(rows, labels)
+
+
+def total(
+    design: SurveyDesign,
+    variables,
+    *,
+    by=None,
+    level: float = 0.95,
+    ci_df: str = "normal",
+    deff: bool = False,
+) -> pd.DataFrame:
+    """Weighted totals (population counts for 0/1 variables), overall or by domain.
+
+    Parameters
+    ----------
+    design, variables, by, level, ci_df, deff
+        As in :func:`mean`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variable``, by columns, ``estimate`` (weighted total), ``se``, ``ci_low``,
+        ``ci_high``, ``df``, ``n``, optionally ``deff``.
+
+    Notes
+    -----
+    :math:`\\hat Y_d = \\sum_i w_i 1_d(i) y_i`; the score is :math:`w_i 1_d(i) y_i`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ssp_research.design import SurveyDesign
+    >>> df = pd.DataFrame({"s": [1, 1, 2, 2, 3, 3], "w": [2.0, 2, 3, 3, 1, 1],
+    ...                    "y": [1.0, 3, 2, 4, 5, 7]})
+    >>> float(total(SurveyDesign(df, ids="s", weights="w"), "y")["estimate"].iloc[0])
+    38.0
+
+    In R: ``svytotal(~y, design, na.rm=TRUE)``.
+    """
+    _check_design(design)
+    dom, ndom, labels = _domains(design, by)
+    df_dom = _degf_domains(design, dom, ndom, design.weights > 0)
+    crit = _crit(level, np.inf if ci_df == "normal" else df_dom)
+    vars_ = _variables(variables)
+    w = design.weights
+    rows, zs, pres, keep = [], [], [], []
+    for v in vars_:
+        y = design.column(v)
+        ok = (w > 0) & ~np.isnan(y) & (dom >= 0)
+        zs.append(np.where(ok, w * np.where(ok, y, 0.0), 0.0))
+        pres.append(ok)
+        keep.append(y)
+    var = design._domain_var(np.column_stack(zs), dom, ndom, present=np.column_stack(pres))
+    for j, v in enumerate(vars_):
+        ok = pres[j]
+        d = np.where(ok, dom, 0)
+        est = np.bincount(d, weights=zs[j], minlength=ndom)
+        n = np.bincount(d, weights=ok, minlength=ndom)
+        se = np.where(n > 0, np.sqrt(var[:, j]), np.nan)
+        est = np.where(n > 0, est, np.nan)
+        row = dict(variable=v, estimate=est, se=se, ci_low=est - crit * se,
+                   ci_high=est + crit * se, df=df_dom, n=n)
+        if deff:
+            big_w = np.bincount(d, weights=np.where(ok, w, 0.0), minlength=ndom)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                m = np.bincount(d, weights=zs[j], minlength=ndom) / big_w
+            row["deff"] = _deff_mean(design, keep[j], ok, dom, ndom, var[:, j], m, big_w, n,
+                                     total=True)
+        rows.append(row)
+    return _table(rows, labels)
+
+
+def proportion(
+    design: SurveyDesign,
+    variables,
+    *,
+    by=None,
+    method: str = "logit",
+    level: float = 0.95,
+    deff: bool = False,
+) -> pd.DataFrame:
+    """Proportions of 0/1 (or boolean) indicators with R's ``svyciprop`` intervals.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variables : str or list of str
+        Indicator columns with values 0/1 (or True/False); missing values are left out.
+    by : str or list of str, optional
+        Domain columns (one vectorised pass for all domains and indicators).
+    method : {"logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson"}
+        Interval, as R's ``svyciprop(method=)``; "wilson" is not in survey 4.1.1 and is
+        the Wilson score interval with the design-effective sample size (see Notes).
+    level : float, default 0.95
+    deff : bool, default False
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variable``, by columns, ``estimate`` (weighted proportion), ``se`` (of the
+        proportion, as R's ``SE(svyciprop)``), ``ci_low``, ``ci_high``, ``df`` (design df of
+        the domain, used for the t quantiles), ``n``, ``count`` (unweighted respondents with
+        the attribute), optionally ``deff``.
+
+    Notes
+    -----
+    With :math:`\\hat p`, its linearised variance :math:`v`, :math:`t = t_{df, 1-\\alpha/2}`:
+
+    - "mean": :math:`\\hat p \\pm t \\sqrt v`;
+    - "logit"/"xlogit": :math:`\\mathrm{expit}(\\mathrm{logit}\\hat p \\pm t\\sqrt v /
+      (\\hat p(1-\\hat p)))` (R's "logit" fits ``svyglm(y ~ 1, quasibinomial)``, which has
+      the same Wald interval);
+    - "asin": :math:`\\sin^2(\\arcsin\\sqrt{\\hat p} \\pm t\\sqrt v / (2\\sqrt{\\hat p(1-\\hat
+      p)}))`;
+    - "beta" (Korn-Graubard): :math:`n^* = \\hat p(1-\\hat p)/v \\cdot (t_{n-1}/t_{df})^2`,
+      limits ``Beta(a/2; n* p, n*(1-p)+1)`` and ``Beta(1-a/2; n* p+1, n*(1-p))``;
+    - "likelihood": the root of the rescaled profile deviance of the intercept-only
+      quasibinomial model, :math:`D(\\beta) - D(\\hat\\beta) = \\phi \\lambda t^2`
+      (R's ``confint(svyglm, method="likelihood")`` interpolates a splined profile, so
+      R differs from the exact root in about the 4th significant digit);
+    - "wilson": the Wilson score interval with :math:`n^* = \\hat p(1-\\hat p)/v` and
+      :math:`t` in place of :math:`z`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ssp_research.design import SurveyDesign
+    >>> df = pd.DataFrame({"s": [1, 1, 2, 2, 3, 3, 4, 4], "w": [1.0, 2, 1, 2, 1, 2, 1, 2],
+    ...                    "y": [0, 1, 1, 1, 0, 0, 1, 0]})
+    >>> r = proportion(SurveyDesign(df, ids="s", weights="w"), "y", method="beta")
+    >>> float(r["estimate"].iloc[0]), int(r["df"].iloc[0]), int(r["count"].iloc[0])
+    (0.5, 3, 4)
+
+    In R: ``svyciprop(~y, design, method="beta")``.
+    """
+    _check_design(design)
+    if method not in PROPORTION_METHODS:
+        raise ParameterError(
+            f"method={method!r} is not a proportion CI method",
+            rule=f"one of {', '.join(PROPORTION_METHODS)}",
+            hint='use "logit" (R\'s default) or "beta" (Korn-Graubard) for small domains',
+        )
+    dom, ndom, labels = _domains(design, by)
+    w = design.weights
+    in_dom = (w > 0) & (dom >= 0)
+    df_dom = _degf_domains(design, dom, ndom, in_dom)
+    if design.calibrated:
+        nrow = np.full(ndom, float(len(w)))
+    else:
+        nrow = np.bincount(np.where(in_dom, dom, 0), weights=in_dom, minlength=ndom)
+    vars_ = _variables(variables)
+    ys = []
+    for v in vars_:
+        y = design.column(v)
+        bad = ~np.isnan(y) & (y != 0) & (y != 1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"indicator {v!r} has the value {y[row]!r}",
+                row=row,
+                column=v,
+                rule="proportions need 0/1 (or True/False) values",
+                hint="make an indicator (e.g. clean.apply with an indicator cut-off) or use mean()",
+            )
+        ys.append(y)
+    parts = [_mean_parts(design, y, dom, ndom) for y in ys]
+    z = np.column_stack([p[1] for p in parts])
+    present = np.column_stack([p[2] for p in parts])
+    var = design._domain_var(z, dom, ndom, present=present)
+    rows = []
+    for j, v in enumerate(vars_):
+        p, _, ok, n, big_w = parts[j]
+        vj = np.where(n > 0, var[:, j], np.nan)
+        lo, hi = _prop_ci(method, p, vj, df_dom, level, nrow,
+                          design=design, y=ys[j], ok=ok, dom=dom, ndom=ndom)
+        count = np.bincount(np.where(ok, dom, 0), weights=ok & (ys[j] == 1), minlength=ndom)
+        row = dict(variable=v, estimate=p, se=np.sqrt(vj), ci_low=lo, ci_high=hi,
+                   df=df_dom, n=n, count=count)
+        if deff:
+            row["deff"] = _deff_mean(design, ys[j], ok, dom, ndom, vj, p, big_w, n)
+        rows.append(row)
+    return _table(rows, labels)
+
+
+def _prop_ci(method, p, v, df, level, nrow, **ctx):
+    """Confidence limits of proportions, vectorised over domains (R's svyciprop)."""
+    a = 1 - level
+    t = _crit(level, df)
+    se = np.sqrt(v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "mean":
+            return p - t * se, p + t * se
+        if method in ("logit", "xlogit"):
+            eta = np.log(p / (1 - p))
+            h = t * se / (p * (1 - p))
+            return _expit(eta - h), _expit(eta + h)
+        if method == "asin":
+            eta = np.arcsin(np.sqrt(p))
+            h = t * se / (2 * np.sqrt(p * (1 - p)))
+            return np.sin(eta - h) ** 2, np.sin(eta + h) ** 2
+        if method == "beta":
+            neff = p * (1 - p) / v
+            neff = neff * (stats.t.ppf(a / 2, nrow - 1) / stats.t.ppf(a / 2, df)) ** 2
+            lo = stats.beta.ppf(a / 2, neff * p, neff * (1 - p) + 1)
+            hi = stats.beta.ppf(1 - a / 2, neff * p + 1, neff * (1 - p))
+            lo = np.where(p == 0, 0.0, lo)
+            hi = np.where(p == 1, 1.0, hi)
+            return lo, hi
+        if method == "wilson":
+            neff = p * (1 - p) / v
+            t2 = t**2
+            centre = (p + t2 / (2 * neff)) / (1 + t2 / neff)
+            half = t / (1 + t2 / neff) * np.sqrt(p * (1 - p) / neff + t2 / (4 * neff**2))
+            return centre - half, centre + half
+    return _likelihood_ci(p, v, df, level, **ctx)
+
+
+def _expit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _likelihood_ci(p, v, df, level, *, design, y, ok, dom, ndom):
+    """Profile-likelihood limits of the intercept-only quasibinomial svyglm, per domain."""
+    lo = np.full(ndom, np.nan)
+    hi = np.full(ndom, np.nan)
+    w = design.weights
+    q = stats.t.ppf((1 - level) / 2, df)
+    for d in np.flatnonzero(np.isfinite(v) & (v > 0) & (p > 0) & (p < 1)):
+        m = ok & (dom == d)
+        yy, ww = y[m], w[m]
+        pw = ww / ww.mean()
+        nobs = len(yy)
+        pd_ = p[d]
+        lam = v[d] / (pd_ * (1 - pd_)) ** 2 * np.sum(pw * pd_ * (1 - pd_))
+        r = np.sqrt(pw) * (yy - pd_) / np.sqrt(pd_ * (1 - pd_))
+        rbar = np.sum(ww * r) / ww.sum()
+        disp = np.sum(ww * (r - rbar) ** 2) / ww.sum() * nobs / (nobs - 1)
+        s1 = np.sum(pw * yy)
+        s0 = np.sum(pw) - s1
+
+        def dev(beta, s1=s1, s0=s0):
+            mu = _expit(beta)
+            return -2 * (s1 * np.log(mu) + s0 * np.log1p(-mu))
+
+        b0 = np.log(pd_ / (1 - pd_))
+        target = dev(b0) + disp * lam * q[d] ** 2
+        step = np.sqrt(v[d]) / (pd_ * (1 - pd_))
+        f = lambda b, target=target: dev(b) - target  # noqa: E731
+        a_lo, a_hi = b0 - step, b0 + step
+        while f(a_lo) < 0:
+            a_lo -= step
+        while f(a_hi) < 0:
+            a_hi += step
+        lo[d] = _expit(optimize.brentq(f, a_lo, b0, xtol=1e-14))
+        hi[d] = _expit(optimize.brentq(f, b0, a_hi, xtol=1e-14))
+    return lo, hi
+
+
+def ratio(
+    design: SurveyDesign,
+    numerator,
+    denominator,
+    *,
+    by=None,
+    level: float = 0.95,
+    ci_df: str = "normal",
+) -> pd.DataFrame:
+    """Ratios of totals :math:`\\hat Y / \\hat X`, overall or by domain (R's ``svyratio``).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    numerator, denominator : str or list of str
+        Numeric columns; every numerator is divided by every denominator. Rows missing
+        either are left out.
+    by, level, ci_df
+        As in :func:`mean`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variable`` ("num/den"), by columns, ``estimate``, ``se``, ``ci_low``,
+        ``ci_high``, ``df``, ``n``.
+
+    Notes
+    -----
+    Score: :math:`w_i 1_d(i) (y_i - \\hat R_d x_i) / \\hat X_d`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ssp_research.design import SurveyDesign
+    >>> df = pd.DataFrame({"s": [1, 2, 3, 4], "y": [1.0, 2, 3, 4], "x": [2.0, 2, 4, 4]})
+    >>> float(ratio(SurveyDesign(df, ids="s", weights=None), "y", "x")["estimate"].iloc[0])
+    ... # doctest: +SKIP
+    0.8333333333333334
+
+    In R: ``svyratio(~y, ~x, design)``.
+    """
+    _check_design(design)
+    dom, ndom, labels = _domains(design, by)
+    df_dom = _degf_domains(design, dom, ndom, design.weights > 0)
+    crit = _crit(level, np.inf if ci_df == "normal" else df_dom)
+    w = design.weights
+    rows = []
+    for num in _variables(numerator):
+        for den in _variables(denominator):
+            y, x = design.column(num), design.column(den)
+            ok = (w > 0) & ~np.isnan(y) & ~np.isnan(x) & (dom >= 0)
+            d = np.where(ok, dom, 0)
+            wk = np.where(ok, w, 0.0)
+            yk, xk = np.where(ok, y, 0.0), np.where(ok, x, 0.0)
+            ty = np.bincount(d, weights=wk * yk, minlength=ndom)
+            tx = np.bincount(d, weights=wk * xk, minlength=ndom)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = ty / tx
+                z = np.where(ok, wk * (yk - r[d] * xk) / tx[d], 0.0)
+            var = design._domain_var(z[:, None], dom, ndom, present=ok[:, None])[:, 0]
+            n = np.bincount(d, weights=ok, minlength=ndom)
+            se = np.where(n > 0, np.sqrt(var), np.nan)
+            rows.append(dict(variable=f"{num}/{den}", estimate=r, se=se,
+                             ci_low=r - crit * se, ci_high=r + crit * se, df=df_dom, n=n))
+    return _table(rows, labels)
+
+
+def quantile(
+    design: SurveyDesign,
+    variables,
+    quantiles=(0.5,),
+    *,
+    by=None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Quantiles with Woodruff confidence intervals (R's ``svyquantile`` defaults).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variables : str or list of str
+    quantiles : float or sequence of float
+        Probabilities in [0, 1].
+    by : str or list of str, optional
+    level : float, default 0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variable``, by columns, ``quantile`` (the probability), ``estimate``, ``se``
+        (R's: CI width / (2 t)), ``ci_low``, ``ci_high``, ``df`` (design df after leaving
+        out missing values, as R), ``n``.
+
+    Notes
+    -----
+    ``qrule="math"``: the smallest :math:`x` whose weighted CDF reaches :math:`p`.
+    ``interval.type="mean"`` (Woodruff): the CI of :math:`\\hat F(\\hat q_p)` from
+    :func:`mean` of :math:`1[y \\le \\hat q_p]` with a t quantile on the design df is mapped
+    back through the quantile rule; the SE is the CI width over :math:`2t`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ssp_research.design import SurveyDesign
+    >>> df = pd.DataFrame({"s": range(8), "y": [3.0, 1, 4, 1, 5, 9, 2, 6]})
+    >>> r = quantile(SurveyDesign(df, ids="s", weights=None), "y", [0.5])  # doctest: +SKIP
+    >>> float(r["estimate"].iloc[0])  # doctest: +SKIP
+    3.0
+
+    In R: ``svyquantile(~y, design, 0.5, na.rm=TRUE)``.
+    """
+    _check_design(design)
+    qs = np.atleast_1d(np.asarray(quantiles, dtype=float))
+    if ((qs < 0) | (qs > 1)).any() or np.isnan(qs).any():
+        raise ParameterError(
+            f"quantiles {list(qs)} are not all in [0, 1]",
+            rule="0 <= quantile <= 1",
+            hint="e.g. quantiles=[0.25, 0.5, 0.75]",
+        )
+    dom, ndom, labels = _domains(design, by)
+    w = design.weights
+    a = 1 - level
+    rows = []
+    for v in _variables(variables):
+        y = design.column(v)
+        ok = (w > 0) & ~np.isnan(y) & (dom >= 0)
+        df_dom = _degf_domains(design, dom, ndom, ok)
+        t = _crit(level, df_dom)
+        order = np.lexsort((y[ok], dom[ok]))
+        idx = np.flatnonzero(ok)[order]
+        ys, ds, ws = y[idx], dom[idx], w[idx]
+        # R accumulates cumsum()/sum() in long double and rounds to double: do the same
+        cwl = np.cumsum(ws.astype(np.longdouble))
+        n = np.bincount(ds, minlength=ndom)
+        start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+        before = np.where(start > 0, cwl[np.maximum(start - 1, 0)], 0.0)
+        cw = (cwl - before[ds]).astype(float)
+        last = np.minimum(start + n - 1, max(len(ws) - 1, 0))
+        big_w = np.where(n > 0, (cwl[last] - before).astype(float) if len(ws) else 0.0, 0.0)
+
+        def rule(pp, ys=ys, ds=ds, cw=cw, n=n, start=start, big_w=big_w):
+            pp = np.broadcast_to(pp, (ndom,))
+            with np.errstate(invalid="ignore"):
+                below = cw <= pp[ds] * big_w[ds]
+            cnt = np.bincount(ds, weights=below, minlength=ndom).astype(int)
+            pos = np.maximum(cnt, 1) - 1  # R's last(): 1 when none
+            gi = np.minimum(start + pos, len(ys) - 1)
+            nxt = np.minimum(start + np.minimum(pos + 1, n - 1), len(ys) - 1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                wlow = pp - cw[gi] / big_w
+            out = np.where(wlow == 0, ys[gi] if len(ys) else np.nan,
+                           ys[nxt] if len(ys) else np.nan)
+            return np.where(n > 0, out, np.nan)
+
+        for prob in qs:
+            qhat = rule(np.full(ndom, prob))
+            ind = np.where(ok, (y <= qhat[np.where(dom >= 0, dom, 0)]).astype(float), np.nan)
+            pm, z, okm, _, _ = _mean_parts(design, ind, dom, ndom)
+            se_p = np.sqrt(design._domain_var(z[:, None], dom, ndom, present=okm[:, None])[:, 0])
+            pl, pu = pm - t * se_p, pm + t * se_p
+            lo = np.where(np.isnan(pl) | (pl < 0), np.nan, rule(np.nan_to_num(pl)))
+            hi = np.where(np.isnan(pu) | (pu > 1), np.nan, rule(np.nan_to_num(pu)))
+            se = (hi - lo) / (2 * stats.t.ppf(1 - a / 2, df_dom))
+            rows.append(dict(variable=v, quantile=prob, estimate=qhat, se=se, ci_low=lo,
+                             ci_high=hi, df=df_dom, n=n.astype(float)))
+    return _table(rows, labels, extra=("quantile",))

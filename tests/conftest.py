@@ -1,0 +1,28 @@
+"""Shared pytest fixtures: R survey data loaded offline and its reference values."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REFERENCE_DIR = Path(__file__).parent / "reference"
+sys.path.insert(0, str(REFERENCE_DIR))
+
+from rdata_loader import load_survey_data, survey_data_dir  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def survey_data():
+    """A loader ``survey_data("apiclus1")`` for the data shipped with R's survey package."""
+    if survey_data_dir() is None:
+        pytest.skip("R survey package data not installed (tests/install_system_deps.sh)")
+    return lambda name: load_survey_data(name).copy()
+
+
+@pytest.fixture(scope="session")
+def survey_ref():
+    """Reference values from tests/reference/survey_design_reference.R (R survey 4.1.1)."""
+    return json.loads((REFERENCE_DIR / "survey_design_reference.json").read_text())
