@@ -130,6 +130,20 @@ _NOUNS: dict[str, dict[str, str]] = {
     "good_health": {"nb": "god egenvurdert helse", "en": "good self-rated health"},
     "school_climate": {"nb": "skolemiljø", "en": "school climate"},
 }
+# Labels of the standard indicators, used when no codebook is given (as in the ungdata codebook).
+_LABELS: dict[str, dict[str, str]] = {
+    "lonely": {"nb": "Ensomhet", "en": "Loneliness"},
+    "depressive": {"nb": "Høyt nivå av depressive symptomer", "en": "High depressive symptoms"},
+    "bullied": {"nb": "Utsatt for mobbing", "en": "Bullied"},
+    "close_friend": {"nb": "Har fortrolig venn", "en": "Has a close friend"},
+    "thriving": {"nb": "Trives på skolen", "en": "Thrives at school"},
+    "local_env": {"nb": "Fornøyd med lokalmiljøet", "en": "Satisfied with the local area"},
+    "inactive": {"nb": "Fysisk inaktive", "en": "Physically inactive"},
+    "screen_4h": {"nb": "Skjermtid over 4 timer", "en": "Screen time over 4 hours"},
+    "poor_economy": {"nb": "Dårlig råd i familien", "en": "Family badly off"},
+    "good_health": {"nb": "God egenvurdert helse", "en": "Good self-rated health"},
+    "school_climate": {"nb": "Skolemiljø", "en": "School climate"},
+}
 _STRENGTH_MIN = 0.70  # a higher-is-better share from which it is written as a strength
 _PROBLEM_MAX = 0.30  # a problem share up to which strength-first wording uses its complement
 

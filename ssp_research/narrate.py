@@ -35,6 +35,7 @@ import pandas as pd
 
 from ssp_research.errors import DataError, ParameterError
 from ssp_research.language import (
+    _LABELS,
     _NOUNS,
     _PHRASES,
     _PROBLEM_MAX,
@@ -147,7 +148,8 @@ def trend_arrow(row, alpha: float = ALPHA) -> str:
 
 
 def indicator_label(name: str, codebook=None, lang: str = "nb") -> str:
-    """The label of an indicator: from ``codebook.indicators[name].label``, else the name."""
+    """The label of an indicator: ``codebook.indicators[name].label``, else the built-in label
+    of a standard indicator, else the name."""
     _check_lang(lang)
     indicators = getattr(codebook, "indicators", None)
     if indicators is None and isinstance(codebook, Mapping):
@@ -161,6 +163,8 @@ def indicator_label(name: str, codebook=None, lang: str = "nb") -> str:
             return str(label[lang])
         if isinstance(label, str):
             return label
+    if name in _LABELS:
+        return _LABELS[name][lang]
     return name
 
 

@@ -1,0 +1,575 @@
+"""Figures for briefs and studies: one colour-blind-safe seaborn theme, Axes in, Axes out.
+
+Every function takes a (protected) table first, names columns by keyword, accepts ``ax=None``
+(a new figure is made) and returns the Axes. Nothing is random (no jitter), so the same
+table draws the same figure. Every function sets an **alt text**: a plain-language
+description of what the figure shows, in the figure's language, read with :func:`alt_text`.
+
+Alt text in notebooks and briefs
+--------------------------------
+Use :func:`show` instead of ``plt.show()`` in a notebook: it displays the figure as a PNG
+whose output metadata carries the alt text, ``output.metadata["image/png"]["alt"]`` (and the
+same text as the output's ``text/plain``), then closes the figure. The brief exporter
+(``report``) reads that key to write ``<img alt="...">``.
+
+Colours: the Okabe-Ito palette (safe for the common colour-vision deficiencies). The unit
+is blue (``UNIT_COLOR``), its comparison orange (``COMPARISON_COLOR``); suppressed cells are
+never drawn, only marked with their marker (``*``) and "ikke vist" / "not shown".
+
+Examples
+--------
+>>> import pandas as pd
+>>> set_theme()
+>>> t = pd.DataFrame({"indicator": ["lonely", "close_friend"], "estimate": [0.18, 0.9],
+...                   "ci_low": [0.14, 0.87], "ci_high": [0.22, 0.93],
+...                   "cmp_estimate": [0.12, 0.89], "cmp_ci_low": [0.11, 0.88],
+...                   "cmp_ci_high": [0.13, 0.90]})
+>>> ax = indicator_comparison(t, lang="en", unit_name="Midtbyen", comparison_name="Trondheim")
+>>> alt_text(ax).split(":")[0]
+'Dot chart'
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from ssp_research.errors import DataError, ParameterError
+from ssp_research.language import _check_lang, format_percent, text
+from ssp_research.narrate import indicator_label, is_significant
+
+__all__ = [
+    "PALETTE",
+    "UNIT_COLOR",
+    "COMPARISON_COLOR",
+    "SUPPRESSED_COLOR",
+    "set_theme",
+    "alt_text",
+    "set_alt_text",
+    "figure_bundle",
+    "show",
+    "indicator_comparison",
+    "trend",
+    "gap",
+    "school_variation",
+]
+
+#: Okabe & Ito (2008) colour-blind-safe palette (black last).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+UNIT_COLOR = PALETTE[0]
+COMPARISON_COLOR = PALETTE[1]
+SUPPRESSED_COLOR = "#999999"
+_OTHER_COLOR = "#B0B0B0"  # schools other than the highlighted one
+_ALT_ATTR = "_ssp_alt_text"
+
+
+def set_theme() -> None:
+    """Apply the workbench theme (seaborn whitegrid, Okabe-Ito palette, no top/right spines).
+
+    Examples
+    --------
+    >>> set_theme()
+    >>> import matplotlib as mpl
+    >>> mpl.colors.to_hex(mpl.rcParams["axes.prop_cycle"].by_key()["color"][0])
+    '#0072b2'
+    """
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette=PALETTE,
+        rc={
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "savefig.bbox": "tight",
+            "font.family": "DejaVu Sans",
+        },
+    )
+
+
+# --- alt text and display ----------------------------------------------------------------------
+
+
+def set_alt_text(obj: Axes | Figure, description: str) -> None:
+    """Attach an alt text to an Axes (and its figure) or to a Figure."""
+    setattr(obj, _ALT_ATTR, str(description))
+
+
+def alt_text(obj: Axes | Figure) -> str:
+    """The alt text of an Axes, or of a Figure (its own, else its Axes' texts joined).
+
+    Returns "" when none was set.
+    """
+    own = getattr(obj, _ALT_ATTR, None)
+    if own:
+        return own
+    if isinstance(obj, Figure):
+        return " ".join(t for t in (getattr(a, _ALT_ATTR, "") for a in obj.axes) if t)
+    return ""
+
+
+def _figure(obj: Axes | Figure) -> Figure:
+    return obj if isinstance(obj, Figure) else obj.figure
+
+
+def figure_bundle(obj: Axes | Figure, *, alt: str | None = None) -> tuple[dict, dict]:
+    """The notebook display bundle of a figure: ``(data, metadata)``.
+
+    ``data`` has ``image/png`` (base64 text) and ``text/plain`` (the alt text); ``metadata``
+    is ``{"image/png": {"alt": ..., "width": ..., "height": ...}}`` (width/height in CSS px).
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots(figsize=(2, 1))
+    >>> set_alt_text(ax, "An empty test figure.")
+    >>> data, meta = figure_bundle(ax)
+    >>> meta["image/png"]["alt"], data["text/plain"]
+    ('An empty test figure.', 'An empty test figure.')
+    >>> plt.close(fig)
+    """
+    fig = _figure(obj)
+    description = alt if alt is not None else alt_text(obj) or alt_text(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    png = buf.getvalue()
+    width, height = (int(v) for v in np.frombuffer(png[16:24], dtype=">u4"))
+    data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": description}
+    meta = {"image/png": {"alt": description, "width": width * 2 // 3, "height": height * 2 // 3}}
+    return data, meta
+
+
+def show(obj: Axes | Figure, *, alt: str | None = None) -> None:
+    """Display a figure in a notebook with its alt text in the output metadata, then close it.
+
+    The output's ``metadata["image/png"]["alt"]`` holds the alt text (see module docs).
+    """
+    from IPython.display import display
+
+    data, meta = figure_bundle(obj, alt=alt)
+    display(data, raw=True, metadata=meta)
+    plt.close(_figure(obj))
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is None:
+        _fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _need(table: pd.DataFrame, columns, what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataError(
+            f"{what} needs the column(s) {missing}",
+            column=", ".join(missing),
+            rule=f"{what} table contract",
+            hint="pass the (protected) table as returned by the estimator or indicator stage",
+        )
+
+
+def _suppressed_mask(table: pd.DataFrame) -> np.ndarray:
+    flag = np.zeros(len(table), dtype=bool)
+    if "suppressed" in table.columns:
+        flag |= table["suppressed"].fillna(False).astype(bool).to_numpy()
+    return flag | table["estimate"].isna().to_numpy()
+
+
+def _percent_axis(ax: Axes, axis: str, lang: str) -> None:
+    fmt = FuncFormatter(lambda v, _pos: format_percent(v, lang))
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def _marker(row) -> str:
+    value = row.get("marker") if hasattr(row, "get") else None
+    return str(value) if isinstance(value, str) and value else "*"
+
+
+def _latest(table: pd.DataFrame) -> pd.DataFrame:
+    if "wave" in table.columns and len(table):
+        return table[table["wave"] == table["wave"].max()]
+    return table
+
+
+def _errorbar(ax, x, y, lo, hi, *, horizontal: bool, **kw):
+    x, lo, hi = (np.asarray(v, dtype=float) for v in (x, lo, hi))
+    err = np.vstack([x - lo, hi - x])
+    if horizontal:
+        return ax.errorbar(x, y, xerr=err, linestyle="none", capsize=3, **kw)
+    return ax.errorbar(y, x, yerr=err, linestyle="none", capsize=3, **kw)
+
+
+def _group_label(by: str, level, codebook, lang: str) -> str:
+    level_s = str(level)
+    if level_s in ("girl", "boy"):
+        return text(level_s, lang)
+    if by == "grade":
+        return f"{level_s}. trinn" if lang == "nb" else f"Grade {level_s}"
+    if codebook is not None and hasattr(codebook, "label"):
+        return codebook.label(level_s, lang)
+    return level_s
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def indicator_comparison(
+    table: pd.DataFrame,
+    *,
+    codebook=None,
+    lang: str = "nb",
+    unit_name: str | None = None,
+    comparison_name: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Unit vs comparison per indicator: points with 95 % CI whiskers (dot-and-whisker chart).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Protected indicator table (``indicator, estimate, ci_low, ci_high`` and, when there
+        is a comparison, ``cmp_estimate, cmp_ci_low, cmp_ci_high``; ``suppressed``, ``marker``
+        optional). Only the latest ``wave`` is drawn.
+    codebook : Codebook, optional
+        Indicator labels.
+    lang : {"nb", "en"}
+    unit_name, comparison_name : str, optional
+        Legend names.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        Indicators top to bottom in table order; the unit as blue circles (first errorbar
+        container), the comparison as orange diamonds (second), each whisker spanning the
+        CI. A suppressed unit value is not drawn: its row shows the marker and "ikke vist" /
+        "not shown" at the comparison's position.
+    """
+    _check_lang(lang)
+    _need(table, ["indicator", "estimate", "ci_low", "ci_high"], "indicator_comparison")
+    t = _latest(table).reset_index(drop=True)
+    unit = unit_name or text("unit", lang).capitalize()
+    cmp_ = comparison_name or text("comparison", lang)
+    ax = _axes(ax, (7, 0.55 * len(t) + 1.4))
+    y = -np.arange(len(t), dtype=float)
+    hidden = _suppressed_mask(t)
+    has_cmp = "cmp_estimate" in t.columns and t["cmp_estimate"].notna().any()
+    off = 0.14 if has_cmp else 0.0
+    shown = ~hidden
+    _errorbar(ax, t.loc[shown, "estimate"], y[shown] + off, t.loc[shown, "ci_low"],
+              t.loc[shown, "ci_high"], horizontal=True, fmt="o", color=UNIT_COLOR,
+              label=unit, zorder=3)  # fmt: skip
+    if has_cmp:
+        c = t["cmp_estimate"].notna().to_numpy()
+        lo = t["cmp_ci_low"] if "cmp_ci_low" in t.columns else t["cmp_estimate"]
+        hi = t["cmp_ci_high"] if "cmp_ci_high" in t.columns else t["cmp_estimate"]
+        _errorbar(ax, t.loc[c, "cmp_estimate"], y[c] - off, lo[c], hi[c], horizontal=True,
+                  fmt="D", color=COMPARISON_COLOR, label=cmp_, markersize=5, zorder=2)  # fmt: skip
+    xmax = float(np.nanmax(np.r_[t["ci_high"].to_numpy(float), 0.1,
+                                 t.get("cmp_ci_high", t["ci_high"]).to_numpy(float)]))  # fmt: skip
+    for i in np.flatnonzero(hidden):
+        x_at = t["cmp_estimate"].iloc[i] if has_cmp and pd.notna(t["cmp_estimate"].iloc[i]) else 0
+        ax.annotate(f"{_marker(t.iloc[i])} {text('not_shown', lang)}", (x_at, y[i] + off),
+                    xytext=(6, 0), textcoords="offset points", va="center", fontsize=9,
+                    color=SUPPRESSED_COLOR, gid="suppressed")  # fmt: skip
+    labels = [indicator_label(str(n), codebook, lang) for n in t["indicator"]]
+    ax.set_yticks(y, labels)
+    ax.set_ylim(y.min() - 0.6 if len(y) else -0.6, 0.6)
+    ax.set_xlim(0, min(1.0, xmax * 1.1 + 0.02))
+    _percent_axis(ax, "x", lang)
+    ax.set_xlabel(text("share", lang) + " (" + text("ci", lang) + ")")
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+
+    parts = []
+    for i, r in t.iterrows():
+        label = labels[i]
+        if hidden[i]:
+            parts.append(f"{label}: {text('not_shown', lang).lower()}")
+            continue
+        est = format_percent(r["estimate"], lang)
+        if has_cmp and pd.notna(r.get("cmp_estimate")):
+            word = (" (sikker forskjell)" if lang == "nb" else " (clear difference)") if (
+                is_significant(r)) else ""
+            sep = " mot " if lang == "nb" else " vs "
+            parts.append(f"{label}: {est}{sep}{format_percent(r['cmp_estimate'], lang)}{word}")
+        else:
+            parts.append(f"{label}: {est}")
+    if lang == "nb":
+        head = (f"Punktdiagram: andel for {len(t)} indikatorer i {unit} (blå sirkler)"
+                + (f" og {cmp_} (oransje ruter)" if has_cmp else "")
+                + ", med 95 % konfidensintervall. ")  # fmt: skip
+    else:
+        head = (f"Dot chart: share for {len(t)} indicators in {unit} (blue circles)"
+                + (f" and {cmp_} (orange diamonds)" if has_cmp else "")
+                + ", with 95% confidence intervals. ")  # fmt: skip
+    set_alt_text(ax, head + "; ".join(parts) + ".")
+    return ax
+
+
+def trend(
+    trend_table: pd.DataFrame,
+    *,
+    x: str = "wave",
+    series: str | None = None,
+    series_labels: dict | None = None,
+    indicator: str | None = None,
+    codebook=None,
+    lang: str = "nb",
+    percent: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Lines over waves with 95 % CI bands, one per series (unit, comparison), breaks marked.
+
+    Parameters
+    ----------
+    trend_table : DataFrame
+        Rows per wave (and series): ``wave, estimate, ci_low, ci_high``; optional
+        ``indicator`` (filtered with ``indicator=``), ``series_break`` (bool, True on the first
+        wave of a new series), ``suppressed``.
+    x : str
+        The wave column.
+    series : str, optional
+        Column naming the series (e.g. ``"unit"``); the first series seen is drawn blue, the
+        second orange, and so on. None: one series.
+    series_labels : dict, optional
+        Display names of the series values.
+    indicator : str, optional
+        Which indicator to draw when the table has several.
+    percent : bool
+        Estimates are proportions (y axis in %); False for means.
+
+    Returns
+    -------
+    Axes
+        One line (with circle markers, gaps at suppressed waves) and one CI band
+        (``PolyCollection``) per series; a dashed vertical line (gid ``series_break``) halfway
+        before each break wave.
+    """
+    _check_lang(lang)
+    _need(trend_table, [x, "estimate", "ci_low", "ci_high"], "trend")
+    t = trend_table
+    if "indicator" in t.columns:
+        names = list(dict.fromkeys(t["indicator"].astype(str)))
+        if indicator is None and len(names) > 1:
+            raise ParameterError(
+                f"the trend table has {len(names)} indicators",
+                rule="one indicator per trend figure",
+                hint=f"pass indicator=, one of {names}",
+            )
+        indicator = indicator or (names[0] if names else None)
+        t = t[t["indicator"].astype(str) == indicator]
+    if len(t) == 0:
+        raise DataError("no rows to draw", rule="trend table", hint="check indicator=")
+    ax = _axes(ax, (7, 3.6))
+    t = t.sort_values(x).copy()
+    hidden = _suppressed_mask(t)
+    t.loc[hidden, ["estimate", "ci_low", "ci_high"]] = np.nan
+    groups = [(None, t)] if series is None else list(t.groupby(series, sort=False))
+    labels = series_labels or {}
+    descr = []
+    for i, (key, g) in enumerate(groups):
+        color = PALETTE[i % len(PALETTE)]
+        name = labels.get(key, str(key)) if key is not None else None
+        ax.plot(g[x], g["estimate"], marker="o", color=color, label=name)
+        ax.fill_between(g[x].to_numpy(float), g["ci_low"].to_numpy(float),
+                        g["ci_high"].to_numpy(float), color=color, alpha=0.2,
+                        linewidth=0)  # fmt: skip
+        fmt = (lambda v: format_percent(v, lang)) if percent else (lambda v: f"{v:.2f}")
+        pts = ", ".join(
+            f"{int(w)}: {fmt(e) if pd.notna(e) else text('not_shown', lang).lower()}"
+            for w, e in zip(g[x], g["estimate"])
+        )
+        descr.append(f"{name}: {pts}" if name else pts)
+    breaks = []
+    if "series_break" in t.columns:
+        waves = np.sort(t[x].unique())
+        for w in np.sort(t.loc[t["series_break"].fillna(False).astype(bool), x].unique()):
+            before = waves[waves < w]
+            pos = (before.max() + w) / 2 if len(before) else w
+            ax.axvline(pos, color="0.3", linestyle="--", linewidth=1, gid="series_break",
+                       label=text("series_break", lang) if not breaks else None)  # fmt: skip
+            breaks.append(int(w))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xticks(np.sort(t[x].unique()))
+    if percent:
+        _percent_axis(ax, "y", lang)
+        ax.set_ylim(bottom=0)
+    ax.set_xlabel(text("wave", lang))
+    label = indicator_label(indicator, codebook, lang) if indicator else ""
+    ax.set_ylabel(label or text("share", lang))
+    if series is not None or breaks:
+        ax.legend(frameon=False)
+    if lang == "nb":
+        head = f"Linjediagram over tid{' for ' + label if label else ''}, med 95 % konfidensbånd. "
+        tail = f" Brudd i tidsserien fra {', '.join(map(str, breaks))}." if breaks else ""
+    else:
+        head = f"Line chart over time{' of ' + label if label else ''}, with 95% confidence bands. "
+        tail = f" Series break from {', '.join(map(str, breaks))}." if breaks else ""
+    set_alt_text(ax, head + "; ".join(descr) + "." + tail)
+    return ax
+
+
+def gap(
+    table: pd.DataFrame,
+    *,
+    by: str,
+    codebook=None,
+    lang: str = "nb",
+    percent: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Differences between groups (gender, grade, family economy): points with CI whiskers.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Protected by-domain table: ``by`` column, ``estimate, ci_low, ci_high``, optional
+        ``indicator`` (one row of dots per indicator) and ``suppressed``/``marker``.
+    by : str
+        The group column; each level gets its own colour (one errorbar container per level,
+        in order of appearance), dodged vertically within an indicator's row.
+
+    Returns
+    -------
+    Axes
+    """
+    _check_lang(lang)
+    _need(table, [by, "estimate", "ci_low", "ci_high"], "gap")
+    t = _latest(table).reset_index(drop=True)
+    if "indicator" not in t.columns:
+        t = t.assign(indicator="")
+    names = list(dict.fromkeys(t["indicator"].astype(str)))
+    levels = list(dict.fromkeys(t[by]))
+    ax = _axes(ax, (7, 0.35 * len(names) * max(len(levels), 2) + 1.4))
+    hidden = _suppressed_mask(t)
+    step = 0.7 / max(len(levels), 1)
+    row_y = {n: -float(i) for i, n in enumerate(names)}
+    descr = []
+    for j, level in enumerate(levels):
+        label = _group_label(by, level, codebook, lang)
+        sel = (t[by] == level).to_numpy()
+        y = np.array([row_y[str(n)] for n in t["indicator"]]) + 0.35 - step * (j + 0.5)
+        ok = sel & ~hidden
+        _errorbar(ax, t.loc[ok, "estimate"], y[ok], t.loc[ok, "ci_low"], t.loc[ok, "ci_high"],
+                  horizontal=True, fmt="o", color=PALETTE[j % len(PALETTE)],
+                  label=label)  # fmt: skip
+        for i in np.flatnonzero(sel & hidden):
+            ax.annotate(f"{_marker(t.iloc[i])} {label}: {text('not_shown', lang)}", (0, y[i]),
+                        xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
+                        color=SUPPRESSED_COLOR, gid="suppressed")  # fmt: skip
+        fmt = (lambda v: format_percent(v, lang)) if percent else (lambda v: f"{v:.2f}")
+        vals = [fmt(e) if not h else text("not_shown", lang).lower()
+                for e, h in zip(t.loc[sel, "estimate"], hidden[sel])]  # fmt: skip
+        descr.append(f"{label}: {', '.join(vals)}")
+    ticks = [indicator_label(n, codebook, lang) if n else "" for n in names]
+    ax.set_yticks(list(row_y.values()), ticks)
+    ax.set_ylim(-len(names) + 0.5, 0.5)
+    if percent:
+        _percent_axis(ax, "x", lang)
+        ax.set_xlim(left=0)
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(levels), 5),
+              frameon=False)
+    by_label = text(by, lang) if by in ("gender", "grade", "family_economy") else by
+    what = ", ".join(ticks) if any(ticks) else ""
+    what = what + " " if what else ""
+    if lang == "nb":
+        head = f"Punktdiagram: {what}etter {by_label.lower()}, med 95 % konfidensintervall. "
+    else:
+        head = f"Dot chart: {what}by {by_label.lower()}, with 95% confidence intervals. "
+    set_alt_text(ax, head + "; ".join(descr) + ".")
+    return ax
+
+
+def school_variation(
+    table: pd.DataFrame,
+    *,
+    school: str = "school",
+    comparison: float | None = None,
+    highlight: str | None = None,
+    lang: str = "nb",
+    percent: bool = True,
+    label: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Caterpillar plot: school estimates with 95 % CIs, sorted, against a reference line.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per school: ``school`` column, ``estimate, ci_low, ci_high``,
+        optional ``suppressed``/``marker``.
+    comparison : float, optional
+        The municipality's estimate, drawn as a dashed vertical line (gid ``comparison``).
+    highlight : str, optional
+        A school drawn in the unit colour (blue), the others light grey; without it all
+        schools are blue.
+    label : str, optional
+        Axis label (what the estimate is).
+
+    Returns
+    -------
+    Axes
+        Shown schools sorted by estimate (lowest at the bottom): CIs as one ``LineCollection``
+        (gid ``ci``), estimates as one scatter (gid ``estimate``); suppressed schools are not
+        drawn and are counted in one note (gid ``suppressed``).
+    """
+    _check_lang(lang)
+    _need(table, [school, "estimate", "ci_low", "ci_high"], "school_variation")
+    t = _latest(table).reset_index(drop=True)
+    hidden = _suppressed_mask(t)
+    s = t[~hidden].sort_values(["estimate", school], kind="stable").reset_index(drop=True)
+    ax = _axes(ax, (7, 0.28 * len(s) + 1.6))
+    y = np.arange(len(s), dtype=float)
+    other = UNIT_COLOR if highlight is None else _OTHER_COLOR
+    colors = [UNIT_COLOR if name == highlight else other for name in s[school]]
+    ax.hlines(y, s["ci_low"], s["ci_high"], colors=colors, linewidth=1.4, gid="ci")
+    ax.scatter(s["estimate"], y, c=colors, s=18, zorder=3, gid="estimate")
+    ax.set_yticks(y, s[school].astype(str))
+    ax.tick_params(axis="y", labelsize=8)
+    fmt = (lambda v: format_percent(v, lang)) if percent else (lambda v: f"{v:.2f}")
+    if comparison is not None:
+        ax.axvline(comparison, color=COMPARISON_COLOR, linestyle="--", gid="comparison")
+    n_hidden = int(hidden.sum())
+    if n_hidden:
+        note = (f"* {n_hidden} skoler ikke vist (personvern)" if lang == "nb"
+                else f"* {n_hidden} schools not shown (privacy)")  # fmt: skip
+        ax.annotate(note, (0, 1), xycoords="axes fraction", xytext=(0, 4),
+                    textcoords="offset points", va="bottom", fontsize=8,
+                    color=SUPPRESSED_COLOR, gid="suppressed")  # fmt: skip
+    if percent:
+        _percent_axis(ax, "x", lang)
+    ax.set_xlabel(label or text("share", lang))
+    ax.grid(axis="y", visible=False)
+    if len(s):
+        lo, hi = fmt(s["estimate"].min()), fmt(s["estimate"].max())
+    else:
+        lo = hi = "–"
+    if lang == "nb":
+        alt = (f"Rangert punktdiagram (larvediagram) for {len(s)} skoler med 95 % "
+               f"konfidensintervall; skoleandelene går fra {lo} til {hi}.")
+        if comparison is not None:
+            alt += f" Stiplet linje: kommunen, {fmt(comparison)}."
+        if n_hidden:
+            alt += f" {n_hidden} skoler er ikke vist av personvernhensyn."
+    else:
+        alt = (f"Ranked dot chart (caterpillar plot) of {len(s)} schools with 95% confidence "
+               f"intervals; school values range from {lo} to {hi}.")
+        if comparison is not None:
+            alt += f" Dashed line: the municipality, {fmt(comparison)}."
+        if n_hidden:
+            alt += f" {n_hidden} schools are not shown to protect privacy."
+    set_alt_text(ax, alt)
+    return ax
