@@ -336,14 +336,18 @@ class _System:
                         row=where, rule="total = sum of its parts (n and count)",
                         hint="build totals from the same respondents as their parts")
                 self.relations.append((i, members, float(rest_n), float(rest_c)))
+        self.parent_of = np.zeros(len(coords), dtype=int)  # relations where it is the total
+        for p, _, _, _ in self.relations:
+            self.parent_of[p] += 1
         self.member_of: list[list[int]] = [[] for _ in coords]
         for r, (p, kids, _, _) in enumerate(self.relations):
             for m in (p, *kids):
                 self.member_of[m].append(r)
 
-    # cost of suppressing a cell: children (small n) first; totals last
+    # cost of suppressing a cell: cells adding slack on both sides first, then the lowest
+    # in the hierarchy (totals open more relations), then the smallest n
     def _cost(self, j: int, tight: bool) -> tuple:
-        return (tight, self.n[j], j)
+        return (tight, self.parent_of[j], self.n[j], j)
 
     def _tight(self, j: int, need: float) -> bool:
         if self.count is None:
@@ -546,7 +550,7 @@ def _secondary(table: pd.DataFrame, reason: pd.Series, rules: Rules,
                       if math.floor(hi + 1e-7) - math.ceil(lo - 1e-7) < system.need(i, rules)]
             if not unsafe:
                 break
-            system.repair(sup, unsafe, rules)
+            system.repair(sup, unsafe[:1], rules)  # one at a time: greedy may fix the rest
         new = sup & ~sup_all[rows]
         out.iloc[rows[new]] = "secondary"
     return out
