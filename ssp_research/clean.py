@@ -155,7 +155,7 @@ class _Log:
 
 def _to_float(s: pd.Series, name: str, log: _Log) -> np.ndarray:
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-        return s.to_numpy(dtype="float64", na_value=np.nan)
+        return s.to_numpy(dtype="float64", na_value=np.nan, copy=True)
     t = s.astype("str").str.strip().str.replace(",", ".", regex=False)
     x = pd.to_numeric(t.where(s.notna()), errors="coerce").to_numpy(dtype="float64")
     bad = s.notna().to_numpy() & np.isnan(x) & (t != "").to_numpy()
@@ -330,10 +330,15 @@ def apply(
     out: dict[str, Any] = {}
     idcol = cb.columns.get("respondent_id")
     hashed = False
-    for role, col in cb.columns.items():
-        if col not in df:
+    role_of = {col: role for role, col in cb.columns.items()}
+    for col in df.columns:  # role and other columns keep their order in the export
+        if col in cb.items:
             continue
-        s = df[col]
+        if col not in role_of:
+            out[col] = df[col]
+            log.add("passed_through", col, n, "column not in the codebook, kept unchanged")
+            continue
+        role, s = role_of[col], df[col]
         if role == "respondent_id":
             if pseudonymise:
                 k = key if key is not None else pseudonym_key()
@@ -357,10 +362,6 @@ def apply(
         elif role == "weight":
             s = pd.Series(_to_float(s, col, log), index=s.index)
         out[col] = s
-    for col in df.columns:
-        if col not in out and col not in cb.items:
-            out[col] = df[col]
-            log.add("passed_through", col, n, "column not in the codebook, kept unchanged")
     wave = pd.to_numeric(df[cb.columns["wave"]]).to_numpy() if cb.columns.get("wave") in df \
         else None
     items: dict[str, np.ndarray] = {}
