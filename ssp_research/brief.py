@@ -1,0 +1,576 @@
+"""Building blocks of the evidence-brief notebook: one call per section.
+
+The brief template (``notebooks/briefs/evidence_brief.ipynb``) holds narrative and
+parameters only; every number it shows comes from a call here, and every call here goes
+through the documented stages: :func:`ssp_research.indicators.indicator_table` (estimates,
+comparison, difference with a design-based test), :func:`ssp_research.effects.trend`
+(trend tests), :func:`ssp_research.disclosure.protect` (suppression, **before** anything is
+formatted), :mod:`ssp_research.narrate` (sentences, number formats) and
+:mod:`ssp_research.plots` (figures with alt text).
+
+>>> b = load("data/synthetic/trondheim.parquet", unit_type="district", unit="Heimdal")
+>>> b.comparison, b.comparison_name, b.wave
+('city', 'Trondheim', 2025)
+
+Every ``*_html`` function returns :class:`Html` (a string that notebooks display as HTML);
+tables follow the disclosure HTML contract (``<table class="ssp-table">`` with ``data-ssp-*``
+row attributes), rendered by :func:`ssp_research.disclosure.to_html`.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ssp_research import codebook as _codebook
+from ssp_research import disclosure, frameworks, indicators, narrate
+from ssp_research.errors import DataError, ParameterError
+
+__all__ = [
+    "Html",
+    "Brief",
+    "load",
+    "headlines_html",
+    "goals_html",
+    "show_trends",
+    "gap_table",
+    "show_gaps",
+    "pilot_html",
+    "method_html",
+    "summary",
+    "UNIT_TYPES",
+    "COMPARISONS",
+]
+
+UNIT_TYPES = {"city": None, "district": "district", "school": "school"}
+COMPARISONS = ("auto", "city", "district", "previous_wave")
+_DIFF_COLS = ["diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value"]
+
+_T = {
+    "nb": {
+        "to": "til", "indicator": "Indikator", "estimate": "Andel", "ci": "95 % KI",
+        "cmp": "Sammenligning",
+        "diff": "Forskjell (prosentpoeng)", "trend": "Utvikling", "n": "Antall svar",
+        "prev": "{unit} {wave}", "fn_suppressed": "* Ikke vist for å beskytte personvernet.",
+        "fn_break": "⚡ Brudd i tidsserien: ikke sammenlignbart med tidligere år.",
+        "fn_arrow": "Pil: ↑ / ↓ statistisk sikker økning / nedgang over årene, → ingen sikker "
+                    "endring; tom når tidsserien ikke kan vises.",
+        "no_goal_ind": "Ingen indikator i undersøkelsen måler dette målet.",
+        "poor": "Dårlig råd", "middle": "Verken god eller dårlig", "good": "God råd",
+        "all": "Alle", "no_pilot": "{unit} har ingen skoler i pilotprogrammet.",
+        "pilot_intro": "Pilotskoler sammenlignet med andre skoler, før ({before}) og etter "
+                       "({after}) at piloten startet.",
+        "pilot_none_api": "Pilotevalueringen er ikke tilgjengelig i denne versjonen.",
+        "design": "Utvalg og vekter: alle ungdomsskoler deltar, så skolene er strata (per år) "
+                  "og elevene er enhetene; vektene justerer for svarprosent per skole, trinn "
+                  "og kjønn.",
+        "ci_method": "Usikkerhet: 95 % konfidensintervall (logit-intervall med designets "
+                     "frihetsgrader, som R survey::svyciprop). Forskjeller testes "
+                     "designbasert (t-test), og overlappet mellom enhet og by er tatt hensyn "
+                     "til. Trender: designbasert logistisk regresjon på år (svyglm).",
+        "pool": "Sammenslåing: {pool} undersøkelsesår slått sammen i et glidende vindu.",
+        "no_pool": "Sammenslåing: ingen (hvert år for seg).",
+        "std": "Standardisering: direkte standardisert etter trinn og kjønn til byens "
+               "elevtall.",
+        "no_std": "Standardisering: ingen (rå andeler).",
+        "prev_note": "Sammenligning med forrige undersøkelse: uavhengige utvalg, normal-"
+                     "tilnærming.",
+        "codebook": "Instrument: {title}, kodebok versjon {version}. Kilde: {source}.",
+        "framework": "Strategi: {title} ({period}). Kilde: {url}",
+        "rules": "Personvern (prikking)",
+        "data": "Data: {file}; {n} svar fra {unit} i {wave}.",
+    },
+    "en": {
+        "to": "to", "indicator": "Indicator", "estimate": "Share", "ci": "95% CI",
+        "cmp": "Comparison",
+        "diff": "Difference (points)", "trend": "Trend", "n": "Answers",
+        "prev": "{unit} {wave}", "fn_suppressed": "* Not shown, to protect privacy.",
+        "fn_break": "⚡ Series break: not comparable with earlier years.",
+        "fn_arrow": "Arrow: ↑ / ↓ statistically clear rise / fall over the years, → no clear "
+                    "change; empty when the series cannot be shown.",
+        "no_goal_ind": "No survey indicator measures this goal.",
+        "poor": "Hard up", "middle": "Neither good nor poor", "good": "Well off",
+        "all": "All", "no_pilot": "{unit} has no schools in the pilot programme.",
+        "pilot_intro": "Pilot schools compared with other schools, before ({before}) and after "
+                       "({after}) the pilot started.",
+        "pilot_none_api": "The pilot evaluation is not available in this version.",
+        "design": "Sample and weights: every lower-secondary school takes part, so schools are "
+                  "strata (per year) and pupils the units; weights adjust for response by "
+                  "school, grade and gender.",
+        "ci_method": "Uncertainty: 95% confidence intervals (logit interval with the design's "
+                     "degrees of freedom, as R survey::svyciprop). Differences are tested "
+                     "design-based (t test), allowing for the overlap of unit and city. "
+                     "Trends: design-based logistic regression on year (svyglm).",
+        "pool": "Pooling: {pool} survey years pooled in a rolling window.",
+        "no_pool": "Pooling: none (each year on its own).",
+        "std": "Standardisation: directly standardised by grade and gender to the city's "
+               "pupils.",
+        "no_std": "Standardisation: none (crude shares).",
+        "prev_note": "Comparison with the previous survey: independent samples, normal "
+                     "approximation.",
+        "codebook": "Instrument: {title}, codebook version {version}. Source: {source}.",
+        "framework": "Strategy: {title} ({period}). Source: {url}",
+        "rules": "Privacy (suppression)",
+        "data": "Data: {file}; {n} answers from {unit} in {wave}.",
+    },
+}  # fmt: skip
+
+
+class Html(str):
+    """A string of HTML that Jupyter displays as HTML (``_repr_html_``)."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"<Html: {len(self)} characters>"
+
+
+@dataclass
+class Brief:
+    """Everything one brief needs: data, instrument, framework, rules and the unit.
+
+    Build it with :func:`load`. Tables are computed once, on first use, and are always
+    protected (``suppressed``, ``reason``, ``marker`` columns; hidden values are NaN).
+    """
+
+    data: pd.DataFrame
+    codebook: object
+    framework: object
+    rules: disclosure.Rules
+    unit_type: str
+    unit: str
+    wave: int
+    lang: str
+    comparison: str
+    comparison_name: str
+    pool: int = 1
+    standardise: bool = False
+    data_path: str = ""
+    population: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def unit_col(self) -> str | None:
+        return UNIT_TYPES[self.unit_type]
+
+    @cached_property
+    def unit_mask(self) -> np.ndarray:
+        if self.unit_col is None:
+            return np.ones(len(self.data), dtype=bool)
+        return (self.data[self.unit_col] == self.unit).to_numpy()
+
+    @cached_property
+    def indicator_names(self) -> list[str]:
+        names: list[str] = []
+        for goal in self.framework.goals:
+            names += [i for i in goal.indicators if i not in names and i in
+                      self.codebook.indicators]
+        return names
+
+    @cached_property
+    def design(self):
+        return indicators.city_design(self.data)
+
+    def label(self, name: str) -> str:
+        return narrate.indicator_label(name, self.codebook, self.lang)
+
+    @cached_property
+    def indicators(self) -> pd.DataFrame:
+        """The protected indicator table of the unit, all waves (see ``indicator_table``)."""
+        unit = None if self.unit_col is None else (self.unit_col, self.unit)
+        compare = {"city": "city", "district": "district", "previous_wave": "city"}[
+            self.comparison]
+        std = None
+        if self.standardise and self.population is not None:
+            std = self.population.groupby(["grade", "gender"], as_index=False)["pupils"].sum()
+        table = indicators.indicator_table(
+            self.data, self.codebook, indicators=self.indicator_names, unit=unit,
+            compare=compare, pool=self.pool, standardise=std,
+        )  # fmt: skip
+        key = ["indicator", "wave"]
+        core = table[key + ["estimate", "se", "ci_low", "ci_high", "df", "n", "count",
+                            "series_break"]]
+        prot = disclosure.protect(core, self.rules)
+        for col in ("estimate", "se", "ci_low", "ci_high", "count", "suppressed", "reason",
+                    "marker"):
+            table[col] = prot[col].to_numpy()
+        if self.comparison == "previous_wave":
+            table = _previous_wave(table)
+        hidden = table["suppressed"].to_numpy() | table["estimate"].isna().to_numpy()
+        table.loc[hidden, _DIFF_COLS] = np.nan  # diff + comparison would give the value back
+        return table
+
+    @cached_property
+    def latest(self) -> pd.DataFrame:
+        t = self.indicators
+        return t[t["wave"] == self.wave].reset_index(drop=True)
+
+    @cached_property
+    def trends(self) -> pd.DataFrame:
+        """Per indicator: the unit's trend test (``slope``, ``p_value``) over all waves.
+
+        Indicators whose unit series has a suppressed wave get no test (NaN), so a trend
+        can never hint at a hidden value.
+        """
+        from ssp_research import effects
+
+        rows = []
+        sub = self.design.subset(self.unit_mask)
+        for name in self.indicator_names:
+            series = self.indicators[self.indicators["indicator"] == name]
+            slope = p = math.nan
+            if not series["suppressed"].any() and series["wave"].nunique() >= 3:
+                col = self.codebook.indicator_column(name)
+                tr = effects.trend(sub, col, adjust=())
+                row = tr[tr["quantity"] == "log_odds_per_wave"].iloc[0]
+                slope, p = float(row["estimate"]), float(row["p_value"])
+            rows.append({"indicator": name, "slope": slope, "p_value": p})
+        return pd.DataFrame(rows)
+
+    def arrow(self, name: str) -> str:
+        row = self.trends.set_index("indicator").loc[name]
+        if math.isnan(row["slope"]):
+            return ""
+        return narrate.trend_arrow({"estimate": 0.0, "slope": row["slope"],
+                                    "p_value": row["p_value"]})
+
+
+def _previous_wave(table: pd.DataFrame) -> pd.DataFrame:
+    """Replace the comparison by the unit's own previous wave (independent samples)."""
+    from scipy.stats import norm
+
+    t = table.sort_values(["indicator", "wave"]).copy()
+    prev = t.groupby("indicator")[["estimate", "se", "ci_low", "ci_high", "n"]].shift(1)
+    t["cmp_estimate"], t["cmp_se"] = prev["estimate"], prev["se"]
+    t["cmp_ci_low"], t["cmp_ci_high"], t["cmp_n"] = prev["ci_low"], prev["ci_high"], prev["n"]
+    t["diff"] = t["estimate"] - t["cmp_estimate"]
+    t["diff_se"] = np.sqrt(t["se"] ** 2 + t["cmp_se"] ** 2)
+    z = norm.ppf(0.975)
+    t["diff_ci_low"], t["diff_ci_high"] = t["diff"] - z * t["diff_se"], t["diff"] + z * t[
+        "diff_se"]
+    t["p_value"] = 2 * norm.sf(np.abs(t["diff"] / t["diff_se"]))
+    broken = t["series_break"].astype(bool).to_numpy()
+    t.loc[broken, ["cmp_estimate", "cmp_se", "cmp_ci_low", "cmp_ci_high"] + _DIFF_COLS] = np.nan
+    return t.loc[table.index]
+
+
+def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str = "ungdata",
+         framework: str = "trondheim_ssp", unit_type: str = "city", unit: str = "Trondheim",
+         wave: int | None = None, comparison: str = "auto", lang: str = "nb", pool: int = 1,
+         standardise: bool = False, disclosure_rules: dict | None = None) -> Brief:
+    """Load the data, codebook, framework and rules of one brief and check the unit.
+
+    Parameters
+    ----------
+    data_path : str
+        Tidy data (``.parquet``), relative to the project directory or absolute.
+    instrument, framework : str
+        Built-in codebook and strategy framework names (or paths).
+    unit_type : {"city", "district", "school"}
+    unit : str
+        The unit's name (the municipality for ``city``).
+    wave : int, optional
+        Default: the latest wave in the data.
+    comparison : {"auto", "city", "district", "previous_wave"}
+        ``auto``: the city for districts and schools, the previous survey for the city.
+    lang : {"nb", "en"}
+    pool : int
+        Waves pooled in a rolling window (small schools).
+    standardise : bool
+        Direct standardisation by grade x gender to the city's pupils (``population.csv``
+        next to the data).
+    disclosure_rules : dict, optional
+        Overrides of :class:`ssp_research.disclosure.Rules`.
+
+    Returns
+    -------
+    Brief
+    """
+    from ssp_research.report import resolve_data_path
+
+    path = resolve_data_path(data_path)
+    if unit_type not in UNIT_TYPES:
+        raise ParameterError(f"unknown unit_type {unit_type!r}",
+                             rule=f"one of {', '.join(UNIT_TYPES)}")
+    if comparison not in COMPARISONS:
+        raise ParameterError(f"unknown comparison {comparison!r}",
+                             rule=f"one of {', '.join(COMPARISONS)}")
+    if lang not in ("nb", "en"):
+        raise ParameterError(f"unknown language {lang!r}", rule="nb or en")
+    try:
+        data = pd.read_parquet(path)
+    except Exception as err:  # noqa: BLE001 - unreadable data is reported with its path
+        raise DataError(f"cannot read the brief's data: {err}", file=path,
+                        hint="give data_path of a tidy .parquet (see docs/synthetic_data.md)"
+                        ) from None
+    col = UNIT_TYPES[unit_type] or "municipality"
+    if col not in data.columns:
+        raise DataError(f"the data have no column {col!r}", file=path, column=col)
+    known = sorted(map(str, data[col].dropna().unique()))
+    if unit not in known:
+        raise ParameterError(f"unknown {unit_type} {unit!r}", column=col,
+                             rule=f"units in the data: {', '.join(known)}")
+    waves = sorted(int(w) for w in data["wave"].unique())
+    wave = waves[-1] if wave is None else wave
+    if wave not in waves:
+        raise ParameterError(f"no data for wave {wave}", column="wave",
+                             rule=f"waves in the data: {', '.join(map(str, waves))}")
+    if comparison == "auto":
+        comparison = "previous_wave" if unit_type == "city" else "city"
+    if comparison == "city" and unit_type == "city":
+        raise ParameterError("the city cannot be compared with itself",
+                             rule="comparison for the city: previous_wave")
+    if comparison == "district" and unit_type != "school":
+        raise ParameterError("comparison 'district' is for schools", rule="schools only")
+    mask = data[col] == unit
+    city = str(data.loc[mask, "municipality"].iloc[0])
+    if comparison == "city":
+        cmp_name = city
+    elif comparison == "district":
+        cmp_name = str(data.loc[mask, "district"].iloc[0])
+    else:
+        prev = [w for w in waves if w < wave]
+        cmp_name = _T[lang]["prev"].format(unit=unit, wave=prev[-1] if prev else "–")
+    pop_path = path.parent / "population.csv"
+    population = None
+    if standardise:
+        if not pop_path.is_file():
+            raise DataError("standardisation needs population.csv next to the data",
+                            file=pop_path)
+        population = pd.read_csv(pop_path)
+        population = population[population["wave"] == wave]
+    return Brief(
+        data=data, codebook=_codebook.load_codebook(instrument),
+        framework=frameworks.load_framework(framework),
+        rules=disclosure.Rules.from_overrides(disclosure_rules or {}), unit_type=unit_type,
+        unit=unit, wave=wave, lang=lang, comparison=comparison, comparison_name=cmp_name,
+        pool=pool, standardise=standardise, data_path=str(data_path), population=population,
+    )  # fmt: skip
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def headlines_html(b: Brief, *, max_sentences: int = 6) -> Html:
+    """3-6 findings from :func:`ssp_research.narrate.headline_findings`, as a list."""
+    trends = b.latest[["indicator", "wave", "estimate", "suppressed"]].merge(b.trends,
+                                                                            on="indicator")
+    sentences = narrate.headline_findings(
+        b.latest, codebook=b.codebook, framework=b.framework, lang=b.lang, unit_name=b.unit,
+        comparison_name=b.comparison_name, trends=trends, wave=b.wave,
+        max_sentences=max_sentences,
+    )  # fmt: skip
+    items = "".join(f"<li>{_html.escape(s)}</li>" for s in sentences)
+    return Html(f'<ol class="ssp-headlines">{items}</ol>')
+
+
+def _pct(x, lang, decimals=0) -> str:
+    return "" if x is None or pd.isna(x) else narrate.format_percent(x, lang, decimals)
+
+
+def _goal_rows(b: Brief, names: list[str]) -> pd.DataFrame:
+    t = b.latest.set_index("indicator").loc[names].reset_index()
+    lang = b.lang
+    shown = ~t["suppressed"].to_numpy()
+    t["label"] = [b.label(n) for n in t["indicator"]]
+    t["ci"] = [narrate.format_ci(lo, hi, lang) if s else ""
+               for lo, hi, s in zip(t["ci_low"], t["ci_high"], shown)]
+    t["cmp"] = [_pct(v, lang) for v in t["cmp_estimate"]]
+    to = _T[lang]["to"]
+
+    def num(x):
+        return narrate.format_number(100 * x, lang, 1)
+
+    t["diff_text"] = [
+        "" if not s or pd.isna(d) else f"{num(d)} ({num(lo)} {to} {num(hi)})"
+        for d, lo, hi, s in zip(t["diff"], t["diff_ci_low"], t["diff_ci_high"], shown)
+    ]  # fmt: skip
+    t["arrow"] = [b.arrow(n) if s else "" for n, s in zip(t["indicator"], shown)]
+    return t
+
+
+def goals_html(b: Brief) -> Html:
+    """The indicators of each strategy goal: unit vs comparison, difference, trend arrow.
+
+    Goals that no survey indicator measures say so, with what data would measure them.
+    """
+    T = _T[b.lang]
+    parts = []
+    labels = {"label": T["indicator"], "estimate": T["estimate"], "ci": T["ci"],
+              "cmp": f"{T['cmp']}: {b.comparison_name}", "diff_text": T["diff"],
+              "arrow": T["trend"], "n": T["n"]}
+    fmt = {"estimate": lambda v: _pct(v, b.lang)}
+    for goal in b.framework.goals:
+        title = goal.title_in(b.lang)
+        parts.append(f'<section class="ssp-goal" data-goal="{_html.escape(goal.id)}">'
+                     f"<h3>{_html.escape(goal.id)}. {_html.escape(title)}</h3>")
+        names = [i for i in goal.indicators if i in b.indicator_names]
+        if names:
+            rows = _goal_rows(b, names)
+            parts.append(disclosure.to_html(rows, list(labels), labels, b.lang,
+                                            caption=title, formatters=fmt))
+        if goal.unmeasured:
+            text = goal.unmeasured.get(b.lang) or next(iter(goal.unmeasured.values()))
+            lead = "" if names else T["no_goal_ind"] + " "
+            parts.append(f'<p class="ssp-unmeasured"><strong>'
+                         f'{_html.escape(narrate.text("unmeasured", b.lang))}:</strong> '
+                         f"{_html.escape(lead + text)}</p>")
+        parts.append("</section>")
+    notes = [T["fn_arrow"]]
+    if b.latest["suppressed"].any():
+        notes.append(T["fn_suppressed"] + " " + b.rules.describe(b.lang).splitlines()[0])
+    if b.latest["series_break"].astype(bool).any():
+        notes.append(T["fn_break"])
+    parts.append('<p class="ssp-footnotes">' + "<br>".join(map(_html.escape, notes)) + "</p>")
+    return Html("\n".join(parts))
+
+
+def show_trends(b: Brief, *, ncols: int = 2) -> None:
+    """Small multiples: each indicator over the waves, unit and comparison with CI bands."""
+    import matplotlib.pyplot as plt
+
+    from ssp_research import plots
+
+    plots.set_theme()
+    t = b.indicators
+    rows = [t.assign(series=b.unit)[["indicator", "wave", "estimate", "ci_low", "ci_high",
+                                     "series_break", "suppressed", "series"]]]
+    if b.comparison != "previous_wave":
+        rows.append(pd.DataFrame({
+            "indicator": t["indicator"], "wave": t["wave"], "estimate": t["cmp_estimate"],
+            "ci_low": t["cmp_ci_low"], "ci_high": t["cmp_ci_high"],
+            "series_break": t["series_break"], "suppressed": False,
+            "series": b.comparison_name}))  # fmt: skip
+    long = pd.concat(rows, ignore_index=True)
+    names = b.indicator_names
+    nrows = math.ceil(len(names) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.5, 2.3 * nrows), squeeze=False)
+    alts = []
+    for ax, name in zip(axes.flat, names):
+        plots.trend(long, series="series", indicator=name, codebook=b.codebook, lang=b.lang,
+                    ax=ax)
+        ax.set_title(b.label(name), fontsize=9)
+        alts.append(plots.alt_text(ax))
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    plots.show(fig, alt=" ".join(alts))
+
+
+_ECONOMY = {1.0: "poor", 2.0: "poor", 3.0: "middle", 4.0: "good", 5.0: "good"}
+
+
+def gap_table(b: Brief, by: str) -> pd.DataFrame:
+    """Protected shares of every indicator in the unit and wave by ``by`` (and "all").
+
+    ``by`` is ``"gender"``, ``"grade"`` or ``"family_economy"`` (grouped as hard up 1-2,
+    middle 3, well off 4-5). Columns: ``indicator, <by>, estimate, se, ci_low, ci_high, df,
+    n, count, suppressed, reason, marker``; margins ("all") make secondary suppression work.
+    """
+    data = b.data
+    col = by
+    if by == "family_economy":
+        col = "economy_group"
+        data = data.assign(economy_group=data["family_economy"].map(_ECONOMY))
+    elif by not in ("gender", "grade"):
+        raise ParameterError(f"unknown gap {by!r}", rule="gender, grade or family_economy")
+    design = indicators.city_design(data) if col == "economy_group" else b.design
+    mask = b.unit_mask & (b.data["wave"] == b.wave).to_numpy()
+    sub = design.subset(mask)
+    cols = [b.codebook.indicator_column(n) for n in b.indicator_names]
+    by_rows = sub.proportion(cols, by=[col])
+    by_rows[col] = by_rows[col].astype(str)
+    total = sub.proportion(cols).assign(**{col: "all"})
+    table = pd.concat([total, by_rows], ignore_index=True)
+    table = table.rename(columns={"variable": "indicator"})
+    table["indicator"] = table["indicator"].str.removeprefix("ind_")
+    table = table[["indicator", col, "estimate", "se", "ci_low", "ci_high", "df", "n",
+                   "count"]]
+    return disclosure.protect(table, b.rules, series_by=())
+
+
+def _group_label(b: Brief, by: str, value: str) -> str:
+    T = _T[b.lang]
+    if value == "all":
+        return T["all"]
+    if by == "gender":
+        return narrate.text(value, b.lang)
+    if by == "grade":
+        return f"{value}." if b.lang == "nb" else f"Grade {value}"
+    return T.get(value, value)
+
+
+def show_gaps(b: Brief, by: str) -> None:
+    """Show the figure of the gaps by ``by`` (the groups of :func:`gap_table`)."""
+    from ssp_research import plots
+
+    plots.set_theme()
+    t = gap_table(b, by)
+    col = "economy_group" if by == "family_economy" else by
+    order = {"poor": 0, "middle": 1, "good": 2}
+    g = t[t[col] != "all"].copy()
+    if col == "economy_group":
+        g = g.sort_values(col, key=lambda s: s.map(order), kind="stable")
+    g[col] = [_group_label(b, by, v) for v in g[col]]
+    g["indicator"] = [b.label(n) for n in g["indicator"]]
+    ax = plots.gap(g, by=col, codebook=b.codebook, lang=b.lang)
+    ax.set_title(narrate.text(by, b.lang))
+    plots.show(ax)
+
+
+def pilot_html(b: Brief) -> Html:
+    """The pilot evaluation where the unit has pilot schools (difference-in-differences)."""
+    T = _T[b.lang]
+    if "pilot" not in b.data.columns or not b.data.loc[b.unit_mask, "pilot"].any():
+        return Html(f"<p>{_html.escape(T['no_pilot'].format(unit=b.unit))}</p>")
+    from ssp_research import effects
+
+    did = getattr(effects, "pilot_did", None) or getattr(effects, "did", None)
+    if did is None:
+        return Html(f"<p>{_html.escape(T['pilot_none_api'])}</p>")
+    return Html(f"<p>{_html.escape(T['pilot_none_api'])}</p>")
+
+
+def method_html(b: Brief) -> Html:
+    """Design, CI method, pooling, standardisation, disclosure rules, codebook, data."""
+    T = _T[b.lang]
+    cb, fw = b.codebook, b.framework
+    n = int(b.latest["n"].max()) if len(b.latest) else 0
+    items = [
+        T["design"], T["ci_method"],
+        T["pool"].format(pool=b.pool) if b.pool > 1 else T["no_pool"],
+        T["std"] if b.standardise else T["no_std"],
+    ]  # fmt: skip
+    if b.comparison == "previous_wave":
+        items.append(T["prev_note"])
+    items.append(T["codebook"].format(title=cb.title.get(b.lang, cb.instrument),
+                                      version=cb.version, source=cb.source))
+    items.append(T["framework"].format(title=fw.title.get(b.lang), period=fw.period,
+                                       url=fw.source.get("url", "")))
+    items.append(T["data"].format(file=b.data_path, unit=b.unit, wave=b.wave,
+                                  n=narrate.format_number(n, b.lang)))
+    lis = "".join(f"<li>{_html.escape(str(i))}</li>" for i in items)
+    rules = "".join(f"<li>{_html.escape(line)}</li>"
+                    for line in b.rules.describe(b.lang).splitlines() if line.strip())
+    return Html(f'<ul class="ssp-method">{lis}</ul><h3>{_html.escape(T["rules"])}</h3>'
+                f'<ul class="ssp-rules">{rules}</ul>')
+
+
+def summary(b: Brief) -> str:
+    """Key numbers of the latest wave as plain lines (for regression checks of notebooks).
+
+    One line per indicator, ``name: 12.3 % (n=456)``, or ``name: not shown``; at most two
+    numbers per line, so the text is not a table.
+    """
+    lines = [f"{b.unit} / {b.comparison_name}"]
+    for r in b.latest.itertuples():
+        if r.suppressed:
+            lines.append(f"{r.indicator}: not shown")
+        else:
+            lines.append(f"{r.indicator}: {100 * r.estimate:.1f} % (n={int(r.n)})")
+    return "\n".join(lines)
