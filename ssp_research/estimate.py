@@ -79,11 +79,17 @@ def _degf_domains(design: SurveyDesign, dom: np.ndarray, ndom: int, keep: np.nda
     """R's degf() of each domain design: PSUs minus strata among the kept rows."""
     st = design._stages[0]
     ok = keep & (dom >= 0)
-    psu = np.unique(dom[ok] * (st.n_clu + 1) + st.clu[ok]) // (st.n_clu + 1)
     nh = int(st.stra.max()) + 1
-    stra = np.unique(dom[ok] * (nh + 1) + st.stra[ok]) // (nh + 1)
-    df = np.bincount(psu, minlength=ndom) - np.bincount(stra, minlength=ndom)
-    return df.astype(float)
+    out = np.zeros(ndom)
+    for codes, k in ((st.clu, st.n_clu), (st.stra, nh)):
+        key = dom[ok] * k + codes[ok]
+        if ndom * k <= 20_000_000:
+            has = np.bincount(key, minlength=ndom * k) > 0
+            cnt = has.reshape(ndom, k).sum(axis=1)
+        else:
+            cnt = np.bincount(np.unique(key) // k, minlength=ndom)
+        out = out + (cnt if codes is st.clu else -cnt)
+    return out.astype(float)
 
 
 def _variables(variables) -> list:
@@ -122,19 +128,36 @@ def _table(rows: list[dict], labels: pd.DataFrame, extra: tuple = ()) -> pd.Data
     return out
 
 
-def _mean_parts(design, y, dom, ndom):
+def _mean_parts(design, y, dom, ndom, base=None):
     """Domain means of one variable and their weighted linearised scores."""
     w = design.weights
-    ok = (w > 0) & ~np.isnan(y) & (dom >= 0)
-    d = np.where(ok, dom, 0)
-    wk = np.where(ok, w, 0.0)
-    yk = np.where(ok, y, 0.0)
-    big_w = np.bincount(d, weights=wk, minlength=ndom)
+    base = _base(design, dom, ndom) if base is None else base
+    nan = np.isnan(y)
+    if nan.any():
+        ok = base[0] & ~nan
+        d = np.where(ok, dom, 0)
+        wk = np.where(ok, w, 0.0)
+        big_w = np.bincount(d, weights=wk, minlength=ndom)
+        n = np.bincount(d, weights=ok, minlength=ndom)
+        yk = np.where(ok, y, 0.0)
+    else:
+        ok, d, wk, big_w, n = base
+        yk = y
     with np.errstate(invalid="ignore", divide="ignore"):
         est = np.bincount(d, weights=wk * yk, minlength=ndom) / big_w
-        z = np.where(ok, wk * (yk - est[d]) / big_w[d], 0.0)
-    n = np.bincount(d, weights=ok, minlength=ndom)
+        inv_w = 1.0 / big_w
+        z = wk * (yk - est[d]) * inv_w[d]
     return est, z, ok, n, big_w
+
+
+def _base(design, dom, ndom):
+    """Rows with weight in a domain, their domain, weights, domain weight sums and counts."""
+    w = design.weights
+    ok = (w > 0) & (dom >= 0)
+    d = np.where(ok, dom, 0)
+    wk = np.where(ok, w, 0.0)
+    return (ok, d, wk, np.bincount(d, weights=wk, minlength=ndom),
+            np.bincount(d, minlength=ndom, weights=ok))
 
 
 def _deff_mean(design, y, ok, dom, ndom, var, est, big_w, n, total=False):
@@ -211,7 +234,8 @@ def mean(
     crit = _crit(level, np.inf if ci_df == "normal" else df_dom)
     vars_ = _variables(variables)
     ys = [design.column(v) for v in vars_]
-    parts = [_mean_parts(design, y, dom, ndom) for y in ys]
+    base = _base(design, dom, ndom)
+    parts = [_mean_parts(design, y, dom, ndom, base) for y in ys]
     z = np.column_stack([p[1] for p in parts])
     present = np.column_stack([p[2] for p in parts])
     var = design._domain_var(z, dom, ndom, present=present)
@@ -391,7 +415,8 @@ def proportion(
                 hint="make an indicator (e.g. clean.apply with an indicator cut-off) or use mean()",
             )
         ys.append(y)
-    parts = [_mean_parts(design, y, dom, ndom) for y in ys]
+    base = _base(design, dom, ndom)
+    parts = [_mean_parts(design, y, dom, ndom, base) for y in ys]
     z = np.column_stack([p[1] for p in parts])
     present = np.column_stack([p[2] for p in parts])
     var = design._domain_var(z, dom, ndom, present=present)
