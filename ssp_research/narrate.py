@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 ALPHA = 0.05
+_MAX_STRENGTHS = 3  # leave room for the hedged "no clear difference" sentence
 
 
 # --- significance and arrows --------------------------------------------------------------------
@@ -312,8 +313,33 @@ def _hib(row, codebook) -> bool | None:
     return getattr(entry, "higher_is_better", None)
 
 
+def _trend_frame(trends: pd.DataFrame | None, quantity: str = "observed") -> pd.DataFrame | None:
+    """Bring trend rows to ``indicator, wave, estimate, ci_low, ci_high, slope, p_value, ...``.
+
+    Accepts the long output of :func:`ssp_research.effects.trend` (rows by ``quantity``, the
+    indicator column in ``variable`` as ``ind_<name>``; several indicators concatenated): the
+    per-wave rows of ``quantity`` ("observed" or "prevalence") get the ``log_odds_per_wave``
+    slope and its p-value. Any other table is returned as is.
+    """
+    if trends is None or "quantity" not in trends.columns:
+        return trends
+    t = trends.copy()
+    if "indicator" not in t.columns:
+        t["indicator"] = t["variable"].astype(str).str.removeprefix("ind_")
+    slopes = t[t["quantity"] == "log_odds_per_wave"].set_index("indicator")
+    waves = t[t["quantity"] == quantity].copy()
+    if waves.empty:
+        waves = t[t["quantity"] == "prevalence"].copy()
+    waves = waves.drop(columns=["p_value"], errors="ignore")
+    waves["slope"] = waves["indicator"].map(slopes["estimate"])
+    waves["p_value"] = waves["indicator"].map(slopes["p_value"])
+    waves["wave"] = waves["wave"].astype(int)
+    return waves.drop(columns=["quantity"]).reset_index(drop=True)
+
+
 def _trend_sentences(trends, names, codebook, lang, unit) -> list[tuple[float, str, str]]:
     """(importance, indicator, sentence) for each statistically clear trend."""
+    trends = _trend_frame(trends)
     if trends is None or len(trends) == 0:
         return []
     out = []
@@ -416,9 +442,11 @@ def headline_findings(
     unit_name, comparison_name : str, optional
         Names of the unit and its comparison in the text.
     trends : DataFrame, optional
-        The unit's trend rows (e.g. ``effects.trend``): ``indicator, wave, estimate`` and the
-        trend test as ``slope``/``trend_slope`` with ``p_value``/``trend_p_value`` (repeated
-        per wave), optionally ``series_break`` and ``suppressed``.
+        The unit's trends: the (protected) output of ``effects.trend`` for one or more
+        indicators, concatenated (observed prevalence per wave, tested by the
+        ``log_odds_per_wave`` slope), or any table with ``indicator, wave, estimate`` and
+        ``slope``/``trend_slope`` with ``p_value``/``trend_p_value`` repeated per wave;
+        optionally ``series_break`` and ``suppressed``.
     wave : int, optional
         Wave to describe (default: the latest in the table).
     max_sentences : int
@@ -428,7 +456,8 @@ def headline_findings(
     -------
     list of str
         Ordered by importance: statistically clear differences from the comparison (largest
-        first), then statistically clear trends, then strengths (highest share first), then
+        first), then statistically clear trends, then up to three strengths (highest share
+        first), then
         one sentence naming the indicators with no clear difference, then one privacy note
         naming suppressed indicators (never their values). With ``framework.strength_first``
         the strongest strength comes first.
@@ -477,6 +506,7 @@ def headline_findings(
            for _, r in rows.iterrows() if is_significant(r)]
     sig.sort(key=lambda t: -t[0])
     mentioned = {n for _, n, _ in sig}
+    trends = _trend_frame(trends)
     if trends is not None and len(trends):
         names |= set(trends["indicator"].astype(str))
         if framework is not None:
@@ -484,7 +514,7 @@ def headline_findings(
     trend = _trend_sentences(trends, names - set(suppressed), codebook, lang, unit)
     mentioned |= {n for _, n, _ in trend}
     strengths = [s for s in _strength_sentences(rows, framework, lang, unit)
-                 if s[1] not in mentioned]
+                 if s[1] not in mentioned][:_MAX_STRENGTHS]
     unclear = [str(r["indicator"]) for _, r in rows.iterrows()
                if not _suppressed(r) and not is_significant(r)
                and _get(r, "cmp_estimate") is not None]

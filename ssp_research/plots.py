@@ -44,7 +44,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ssp_research.errors import DataError, ParameterError
 from ssp_research.language import _check_lang, format_percent, text
-from ssp_research.narrate import indicator_label, is_significant
+from ssp_research.narrate import _trend_frame, indicator_label, is_significant
 
 __all__ = [
     "PALETTE",
@@ -328,6 +328,7 @@ def trend(
     codebook=None,
     lang: str = "nb",
     percent: bool = True,
+    quantity: str = "observed",
     ax: Axes | None = None,
 ) -> Axes:
     """Lines over waves with 95 % CI bands, one per series (unit, comparison), breaks marked.
@@ -349,6 +350,10 @@ def trend(
         Which indicator to draw when the table has several.
     percent : bool
         Estimates are proportions (y axis in %); False for means.
+    quantity : str
+        For the long output of ``effects.trend`` (a ``quantity`` column): which per-wave rows
+        to draw, "observed" (design-based prevalence) or "prevalence" (model-predicted).
+        Concatenate the unit's and the comparison's outputs with a series column.
 
     Returns
     -------
@@ -358,8 +363,8 @@ def trend(
         before each break wave.
     """
     _check_lang(lang)
-    _need(trend_table, [x, "estimate", "ci_low", "ci_high"], "trend")
-    t = trend_table
+    t = _trend_frame(trend_table, quantity)
+    _need(t, [x, "estimate", "ci_low", "ci_high"], "trend")
     if "indicator" in t.columns:
         names = list(dict.fromkeys(t["indicator"].astype(str)))
         if indicator is None and len(names) > 1:

@@ -274,3 +274,22 @@ def test_show_displays_with_alt_metadata_and_closes(monkeypatch):
     assert seen["raw"] is True
     assert seen["metadata"]["image/png"]["alt"].startswith("Ranked dot chart")
     assert not plt.fignum_exists(num)
+
+
+def test_trend_accepts_effects_trend_output():
+    from ssp_research.effects import trend
+
+    rng = np.random.default_rng(5)
+    n = 2000
+    df = pd.DataFrame({"wave": rng.choice([2021, 2023, 2025], n), "weight": 1.0,
+                       "school": rng.choice(list("ABCD"), n)})  # fmt: skip
+    df["ind_lonely"] = rng.binomial(1, 0.15, n).astype(float)
+    tr = trend(df, "ind_lonely", adjust=())
+    ax = plots.trend(tr, lang="en")
+    obs = tr[tr.quantity == "observed"].sort_values("wave")
+    x, y = ax.lines[0].get_data()
+    assert list(x) == [2021, 2023, 2025] and np.allclose(y, obs["estimate"])
+    assert ax.get_ylabel() == "Loneliness"
+    ax2 = plots.trend(tr, lang="en", quantity="prevalence")
+    pred = tr[tr.quantity == "prevalence"].sort_values("wave")
+    assert np.allclose(ax2.lines[0].get_data()[1], pred["estimate"])
