@@ -486,8 +486,12 @@ class _System:
         return out
 
     def repair(self, sup: np.ndarray, unsafe: list[int], rules: Rules) -> list[int]:
-        added = []
+        """Hide one more cell for each unsafe cell whose relations did not change this round."""
+        added: list[int] = []
+        touched: set[int] = set()
         for i in unsafe:
+            if touched.intersection(self.member_of[i]):
+                continue  # a cell hidden this round may already widen it: check again first
             need = self.need(i, rules)
             cands = {m for r in self.member_of[i] for m in (self.relations[r][0],
                                                             *self.relations[r][1]) if not sup[m]}
@@ -500,6 +504,7 @@ class _System:
             best = min(cands, key=lambda j: self._cost(j, self._tight(j, need)))
             sup[best] = True
             added.append(best)
+            touched.update(self.member_of[best])
         return added
 
 
@@ -538,19 +543,20 @@ def _secondary(table: pd.DataFrame, reason: pd.Series, rules: Rules,
         system = _System(rows, [coords_all[r] for r in rows], n_all[rows], count, parents,
                          where=str(gkey))
         sup = sup_all[rows].copy()
-        checked: dict[int, tuple[float, float]] = {}
+        safe: set[int] = set()  # ranges only widen as more is hidden: safe stays safe
+        need = np.minimum(rules.min_count, system.n)
         while True:
             system.greedy(sup, rules)
             if count is None:
                 break
-            todo = [int(i) for i in np.flatnonzero(sup)]
-            need = np.minimum(rules.min_count, system.n)
+            todo = [int(i) for i in np.flatnonzero(sup) if int(i) not in safe]
             checked = system.ranges(sup, todo, need)
             unsafe = [i for i, (lo, hi) in checked.items()
-                      if math.floor(hi + 1e-7) - math.ceil(lo - 1e-7) < system.need(i, rules)]
+                      if math.floor(hi + 1e-7) - math.ceil(lo - 1e-7) < need[i]]
+            safe.update(i for i in todo if i not in unsafe)
             if not unsafe:
                 break
-            system.repair(sup, unsafe[:1], rules)  # one at a time: greedy may fix the rest
+            system.repair(sup, unsafe, rules)
         new = sup & ~sup_all[rows]
         out.iloc[rows[new]] = "secondary"
     return out
