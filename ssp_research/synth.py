@@ -254,15 +254,14 @@ def _cumlogit(rest, dist, n_event, rng, idx):
     return (latent[:, None] > thr[None, :]).sum(axis=1), float(a), thr
 
 
-def _prev_table(p: np.ndarray, data: pd.DataFrame) -> dict:
+def _prev_table(p: np.ndarray, w: np.ndarray, wave_idx: np.ndarray, girl: np.ndarray) -> dict:
     """Expected (weighted) population prevalence overall, by wave and by gender."""
-    w = data["weight"].to_numpy()
     out = {"overall": float((p * w).sum() / w.sum())}
-    for key, col in (("by_wave", "wave"), ("by_gender", "gender")):
-        lev, idx = np.unique(data[col].to_numpy(), return_inverse=True)
-        num = np.bincount(idx, weights=p * w)
-        den = np.bincount(idx, weights=w)
-        out[key] = {str(k): float(a / b) for k, a, b in zip(lev, num, den)}
+    for key, idx, names in (("by_wave", wave_idx, [str(x) for x in WAVES]),
+                            ("by_gender", girl, ["boy", "girl"])):
+        num = np.bincount(idx, weights=p * w, minlength=len(names))
+        den = np.bincount(idx, weights=w, minlength=len(names))
+        out[key] = {k: float(a / b) for k, a, b in zip(names, num, den)}
     return out
 
 
@@ -446,14 +445,13 @@ def _plant_mess(data: pd.DataFrame, raw: np.ndarray, rng, national: bool) -> dic
     # break-off: the rest of the questionnaire unanswered
     off = np.flatnonzero(rng.random(n) < 0.01)
     start = rng.integers(8, len(ITEMS), off.size)
-    for r, st in zip(off, start):
-        miss[r, st:] = 99
+    tail = np.arange(len(ITEMS))[None, :] >= start[:, None]
+    miss[off] = np.where(tail, 99, miss[off])
     # planted straight-liners in the depressive battery: all six answered and equal
     dep_j = [col[c] for c in DEP]
     sl = np.flatnonzero(rng.random(n) < 0.006)
-    for r in sl:
-        raw[r, dep_j] = rng.choice([1, 4, 2, 3], p=[0.45, 0.35, 0.1, 0.1])
-        miss[r, dep_j] = 0
+    raw[np.ix_(sl, dep_j)] = rng.choice([1, 4, 2, 3], size=(sl.size, 1), p=[0.45, 0.35, 0.1, 0.1])
+    miss[np.ix_(sl, dep_j)] = 0
     oor = np.zeros(raw.shape, dtype=bool)
     if not national:
         cand = np.flatnonzero(~np.isin(np.arange(n), sl))
@@ -562,15 +560,16 @@ def _raw_frame(data: pd.DataFrame, raw_codes: np.ndarray, dup: np.ndarray) -> pd
 
 def _truth(seed, rows, national, sch, cells, data, ind, econ, probs, dep, clim_u, mess) -> dict:
     """Assemble the JSON-serialisable truth dictionary."""
+    w = data["weight"].to_numpy()
+    wave_idx = np.searchsorted(WAVES, data["wave"].to_numpy())
+    girl = (data["gender"].to_numpy() == "girl").astype(np.int64)
     for name, p in probs.items():
-        ind[name]["expected_prevalence"] = _prev_table(p, data)
+        ind[name]["expected_prevalence"] = _prev_table(p, w, wave_idx, girl)
     for name in list(ind) + ["depressive", "poor_economy"]:
-        col = data[f"ind_{name}"]
-        ind.setdefault(name, {})["sample_prevalence"] = {
-            "overall": float(col.mean()),
-            "by_wave": {str(k): float(g.mean()) for k, g in col.groupby(data["wave"])},
-            "by_gender": {str(k): float(g.mean()) for k, g in col.groupby(data["gender"])},
-        }
+        x = data[f"ind_{name}"].to_numpy()
+        ok = np.isfinite(x)
+        ind.setdefault(name, {})["sample_prevalence"] = _prev_table(
+            x[ok], np.ones(ok.sum()), wave_idx[ok], girl[ok])
     ind["depressive"].update({
         "scale": "depressive_mean", "rule": "mean of dep1-dep6 >= 3.0, >= 4 of 6 answered",
         "target_prevalence": _DEP["target"], "latent_intercept": dep["a"],
