@@ -441,7 +441,9 @@ def gap(
     ----------
     table : DataFrame
         Protected by-domain table: ``by`` column, ``estimate, ci_low, ci_high``, optional
-        ``indicator`` (one row of dots per indicator) and ``suppressed``/``marker``.
+        ``indicator`` (one row of dots per indicator) and ``suppressed``/``marker``; or the
+        output of ``effects.gaps`` (its ``prevalence`` rows are drawn, ``group`` as ``by``;
+        concatenate several indicators' outputs for several rows).
     by : str
         The group column; each level gets its own colour (one errorbar container per level,
         in order of appearance), dodged vertically within an indicator's row.
@@ -451,8 +453,15 @@ def gap(
     Axes
     """
     _check_lang(lang)
-    _need(table, [by, "estimate", "ci_low", "ci_high"], "gap")
-    t = _latest(table).reset_index(drop=True)
+    t = table
+    if "quantity" in t.columns:  # effects.gaps output: draw the per-group prevalences
+        t = t[t["quantity"] == "prevalence"]
+        if by not in t.columns and "group" in t.columns:
+            t = t.drop(columns=["by"], errors="ignore").rename(columns={"group": by})
+        if "indicator" not in t.columns and "variable" in t.columns:
+            t = t.assign(indicator=t["variable"].astype(str).str.removeprefix("ind_"))
+    _need(t, [by, "estimate", "ci_low", "ci_high"], "gap")
+    t = _latest(t).reset_index(drop=True)
     if "indicator" not in t.columns:
         t = t.assign(indicator="")
     names = list(dict.fromkeys(t["indicator"].astype(str)))

@@ -293,3 +293,21 @@ def test_trend_accepts_effects_trend_output():
     ax2 = plots.trend(tr, lang="en", quantity="prevalence")
     pred = tr[tr.quantity == "prevalence"].sort_values("wave")
     assert np.allclose(ax2.lines[0].get_data()[1], pred["estimate"])
+
+
+def test_gap_accepts_effects_gaps_output():
+    from ssp_research.effects import gaps
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    df = pd.DataFrame({"wave": 2025, "weight": 1.0, "school": rng.choice(list("ABCD"), n),
+                       "gender": rng.choice(["boy", "girl"], n)})  # fmt: skip
+    df["ind_lonely"] = rng.binomial(1, np.where(df.gender == "girl", 0.3, 0.15)).astype(float)
+    g = gaps(df, "ind_lonely", by="gender")
+    ax = plots.gap(g, by="gender", lang="en")
+    prev = g[g.quantity == "prevalence"].set_index("group")
+    boys, girls = ax.containers  # groups in table order (sorted: boy first)
+    assert np.allclose(_points_and_whiskers(boys)[0], [prev.loc["boy", "estimate"]])
+    x, _, segs = _points_and_whiskers(girls)
+    assert np.allclose(segs, [(prev.loc["girl", "ci_low"], prev.loc["girl", "ci_high"])])
+    assert ax.get_yticklabels()[0].get_text() == "Loneliness"
