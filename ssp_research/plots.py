@@ -216,6 +216,14 @@ def _group_label(by: str, level, codebook, lang: str) -> str:
         return text(level_s, lang)
     if by == "grade":
         return f"{level_s}. trinn" if lang == "nb" else f"Grade {level_s}"
+    item = (getattr(codebook, "items", None) or {}).get(by)
+    codes = getattr(item, "codes", None) or {}
+    try:
+        code = float(level)
+    except (TypeError, ValueError):
+        code = None
+    if code is not None and code in codes:  # an item's code: "2 For det meste dårlig råd"
+        return f"{int(code) if code.is_integer() else code} {codes[code].get(lang, '')}".strip()
     if codebook is not None and hasattr(codebook, "label"):
         return codebook.label(level_s, lang)
     return level_s
@@ -446,7 +454,9 @@ def gap(
         concatenate several indicators' outputs for several rows).
     by : str
         The group column; each level gets its own colour (one errorbar container per level,
-        in order of appearance), dodged vertically within an indicator's row.
+        in order of appearance), dodged vertically within an indicator's row. Levels are
+        labelled "Jenter"/"Girls", "8. trinn"/"Grade 8", or, when ``by`` is a codebook item
+        (``family_economy``), by the code and its label.
 
     Returns
     -------

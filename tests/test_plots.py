@@ -311,3 +311,14 @@ def test_gap_accepts_effects_gaps_output():
     x, _, segs = _points_and_whiskers(girls)
     assert np.allclose(segs, [(prev.loc["girl", "ci_low"], prev.loc["girl", "ci_high"])])
     assert ax.get_yticklabels()[0].get_text() == "Loneliness"
+
+
+def test_gap_labels_item_codes_from_codebook():
+    from ssp_research.codebook import load_codebook
+
+    t = pd.DataFrame({"family_economy": [1.0, 3.0, 5.0], "estimate": [0.3, 0.2, 0.1],
+                      "ci_low": [0.2, 0.15, 0.08], "ci_high": [0.4, 0.25, 0.12]})  # fmt: skip
+    ax = plots.gap(t, by="family_economy", codebook=load_codebook("ungdata"), lang="nb")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "1 Hele tiden dårlig råd", "3 Verken god eller dårlig råd", "5 Hele tiden god råd"]
+    assert "etter familiens økonomi" in plots.alt_text(ax)
