@@ -28,17 +28,22 @@ Examples
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
+import platform
+import subprocess
 import tempfile
+from datetime import datetime, timezone
+from importlib import metadata as _md
 from pathlib import Path
 
 import nbformat
 
-from ssp_research import paths
+from ssp_research import __version__, paths
 from ssp_research.errors import ReportError
 
-__all__ = ["export_html", "export_pdf", "filter_notebook", "atomic_write", "TEXTS"]
+__all__ = ["export_html", "export_pdf", "filter_notebook", "atomic_write", "provenance", "TEXTS"]
 
 _TEMPLATE_DIR = paths.resource_path("templates")
 _LANGS = ("nb", "en")
@@ -51,6 +56,11 @@ TEXTS = {
 }  # fmt: skip
 
 _EXPORTER = None
+
+_PACKAGES = (
+    "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "pyarrow",
+    "papermill", "nbclient", "nbconvert", "ipykernel", "weasyprint",
+)  # fmt: skip
 
 
 def atomic_write(path, data: str | bytes) -> Path:
@@ -233,3 +243,73 @@ def export_pdf(html: str) -> bytes:
         raise ReportError(f"the page refers to external resources: {fetcher.refused[:5]}",
                           rule="briefs are self-contained", hint="inline images as data: URLs")
     return pdf
+
+
+# --- provenance ---------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.PROJECT_DIR,
+                             capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
+                                "--", "ssp_research", "notebooks"], cwd=paths.PROJECT_DIR,
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def provenance(params: dict, data_path, template) -> dict:
+    """The provenance stamp of a brief.
+
+    Returns
+    -------
+    dict
+        ``data_file`` (path as given), ``data_sha256``, ``template`` (file name),
+        ``template_sha256``, ``code_version`` (package version), ``git_commit`` (``-dirty``
+        when the library or notebooks have uncommitted changes; None outside git),
+        ``python``, ``packages`` ({name: version}), ``parameters``, ``created_utc`` (ISO 8601).
+
+    Examples
+    --------
+    >>> stamp = provenance({"wave": 2025}, "no/such/file.parquet", "no/such/template.ipynb")
+    >>> stamp["data_sha256"] is None, stamp["parameters"]
+    (True, {'wave': 2025})
+    """
+    packages = {}
+    for name in _PACKAGES:
+        try:
+            packages[name] = _md.version(name)
+        except _md.PackageNotFoundError:
+            packages[name] = None
+    return {
+        "data_file": str(data_path),
+        "data_sha256": _sha256(_resolve(data_path)),
+        "template": Path(template).name,
+        "template_sha256": _sha256(Path(template)),
+        "code_version": __version__,
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "packages": packages,
+        "parameters": dict(params),
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _resolve(data_path) -> Path:
+    p = Path(data_path)
+    return p if p.is_absolute() else paths.PROJECT_DIR / p
+

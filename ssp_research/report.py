@@ -20,15 +20,14 @@ Public API (batch runs build on it)::
     provenance(params, data_path, template)  -> dict
     run_brief(params)                        -> BriefResult(html_path, pdf_path, notebook_path,
                                                             provenance, seconds)
-    show_figure(fig_or_ax, alt=None)         -> display a figure as PNG with alt text
 
 Notebook contract
 -----------------
 * Markdown cells tagged ``lang-nb`` or ``lang-en`` are kept only in the brief of that language.
 * Cells tagged ``remove-cell`` are dropped, outputs of cells tagged ``remove-output`` are
   dropped; the ``parameters`` and ``injected-parameters`` cells never appear; stderr never does.
-* Figures are shown with :func:`show_figure`, which stores the alt text in the output metadata
-  (``metadata["image/png"]["alt"]``); the export writes it to ``<img alt=...>``.
+* Figures are shown with :func:`ssp_research.plots.show`, which stores the alt text in the
+  output metadata (``metadata["image/png"]["alt"]``); the export writes it to ``<img alt>``.
 
 Examples
 --------
@@ -48,29 +47,22 @@ Parameter(type=<class 'int'>, default=2025, comment='survey wave')
 from __future__ import annotations
 
 import ast
-import base64
-import hashlib
-import io
 import logging
 import os
-import platform
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 import typing
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata as _md
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Optional
 
 import nbformat
 
-from ssp_research import __version__, paths
+from ssp_research import paths
 from ssp_research.errors import ParameterError, ReportError
-from ssp_research.export import atomic_write, export_html, export_pdf
+from ssp_research.export import atomic_write, export_html, export_pdf, provenance
 
 __all__ = [
     "Parameter",
@@ -86,15 +78,10 @@ __all__ = [
     "resolve_data_path",
     "brief_stem",
     "run_brief",
-    "show_figure",
 ]
 
 DEFAULT_TEMPLATE = paths.notebooks_dir() / "briefs" / "evidence_brief.ipynb"
 
-_PACKAGES = (
-    "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "pyarrow",
-    "papermill", "nbclient", "nbconvert", "ipykernel", "weasyprint",
-)  # fmt: skip
 
 
 class Parameter(NamedTuple):
@@ -437,6 +424,9 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     finally:
         for q, level in zip(quiet, levels):
             q.setLevel(level)
+        km = engine_kwargs.get("km")
+        if km is not None and km.has_kernel:  # nbclient leaves a kernel it did not start
+            km.shutdown_kernel(now=True)
         shutil.rmtree(ipc_dir, ignore_errors=True)
 
 
@@ -453,67 +443,6 @@ def resolve_data_path(data_path) -> Path:
     """
     p = Path(data_path)
     return p if p.is_absolute() else paths.PROJECT_DIR / p
-
-
-def _sha256(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.PROJECT_DIR,
-                             capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
-                                "--", "ssp_research", "notebooks"], cwd=paths.PROJECT_DIR,
-                               capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-
-
-def provenance(params: dict, data_path, template) -> dict:
-    """The provenance stamp of a brief.
-
-    Returns
-    -------
-    dict
-        ``data_file`` (path as given), ``data_sha256``, ``template`` (file name),
-        ``template_sha256``, ``code_version`` (package version), ``git_commit`` (``-dirty``
-        when the library or notebooks have uncommitted changes; None outside git),
-        ``python``, ``packages`` ({name: version}), ``parameters``, ``created_utc`` (ISO 8601).
-
-    Examples
-    --------
-    >>> stamp = provenance({"wave": 2025}, "no/such/file.parquet", "no/such/template.ipynb")
-    >>> stamp["data_sha256"] is None, stamp["parameters"]
-    (True, {'wave': 2025})
-    """
-    packages = {}
-    for name in _PACKAGES:
-        try:
-            packages[name] = _md.version(name)
-        except _md.PackageNotFoundError:
-            packages[name] = None
-    return {
-        "data_file": str(data_path),
-        "data_sha256": _sha256(resolve_data_path(data_path)),
-        "template": Path(template).name,
-        "template_sha256": _sha256(Path(template)),
-        "code_version": __version__,
-        "git_commit": _git_commit(),
-        "python": platform.python_version(),
-        "packages": packages,
-        "parameters": dict(params),
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
 
 
 def brief_stem(params: dict) -> str:
@@ -544,58 +473,16 @@ def _latest_wave(data_path) -> int:
     return int(max(waves))
 
 
-def show_figure(fig_or_ax, alt: str | None = None, *, dpi: int = 110) -> None:
-    """Display a matplotlib figure as an inline PNG whose output metadata carries alt text.
-
-    Parameters
-    ----------
-    fig_or_ax : matplotlib Figure or Axes
-        What to show; the figure is closed afterwards (so it is not shown twice).
-    alt : str, optional
-        The alt text; by default ``ssp_research.plots.alt_text(ax)`` when that exists.
-
-    Raises
-    ------
-    ReportError
-        When there is no alt text: every figure in a brief must have one.
-    """
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    fig = getattr(fig_or_ax, "figure", fig_or_ax)
-    if alt is None:
-        try:
-            from ssp_research import plots
-
-            axes = fig_or_ax if hasattr(fig_or_ax, "figure") and fig_or_ax is not fig else (
-                fig.axes[0] if fig.axes else None)
-            alt = plots.alt_text(axes) if axes is not None else None
-        except (ImportError, AttributeError):
-            alt = None
-    if not alt:
-        raise ReportError("a figure without alt text", rule="every figure has alt text",
-                          hint="pass alt= or draw it with an ssp_research.plots function")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    b64 = base64.b64encode(buf.getvalue()).decode("ascii")
-    display({"image/png": b64, "text/plain": f"<Figure: {alt}>"}, raw=True,
-            metadata={"image/png": {"alt": alt}})
-
-
 # --- the whole brief -------------------------------------------------------------------------
 
 
 def _audit(paths_: list[Path]) -> list:
-    """Run the disclosure audit over files about to be published; returns the findings."""
-    try:
-        from ssp_research import disclosure
-    except ImportError:
-        raise ReportError("the disclosure audit is not available (ssp_research.disclosure)",
-                          rule="every output passes the disclosure audit") from None
+    """Run the disclosure audit (:func:`ssp_research.audit.audit`) over files to publish."""
+    from ssp_research.audit import audit
+
     findings = []
     for p in paths_:
-        findings.extend(disclosure.audit(p))
+        findings.extend(audit(p))
     return findings
 
 

@@ -47,12 +47,12 @@ def mini_template(tmp_path_factory) -> Path:
         _md("## Main findings", "lang-en"),
         nbformat.v4.new_code_cell(
             "import sys\nimport matplotlib\nmatplotlib.use('agg')\n"
-            "import matplotlib.pyplot as plt\nfrom ssp_research import report\n"
+            "import matplotlib.pyplot as plt\nfrom ssp_research import plots\n"
             "print('SECRET-STDERR-LINE', file=sys.stderr)"
         ),
         nbformat.v4.new_code_cell(
             "fig, ax = plt.subplots(figsize=(2, 1.5))\nax.plot([1, 2, 3])\n"
-            "report.show_figure(ax, alt='A line rising from 1 to 3')"
+            "plots.show(ax, alt='A line rising from 1 to 3')"
         ),
         nbformat.v4.new_code_cell(
             "if fail:\n    raise ValueError('planned failure for ' + unit)\n"
