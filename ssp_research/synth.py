@@ -44,10 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +53,6 @@ import pandas as pd
 from scipy.special import expit
 from tqdm.auto import tqdm
 
-from ssp_research import paths
 from ssp_research.errors import ParameterError
 
 __all__ = ["SynthResult", "generate", "write", "pseudonymise", "SYNTHETIC_KEY", "WAVES"]
@@ -254,17 +250,6 @@ def _cumlogit(rest, dist, n_event, rng, idx):
     return (latent[:, None] > thr[None, :]).sum(axis=1), float(a), thr
 
 
-def _prev_table(p: np.ndarray, w: np.ndarray, wave_idx: np.ndarray, girl: np.ndarray) -> dict:
-    """Expected (weighted) population prevalence overall, by wave and by gender."""
-    out = {"overall": float((p * w).sum() / w.sum())}
-    for key, idx, names in (("by_wave", wave_idx, [str(x) for x in WAVES]),
-                            ("by_gender", girl, ["boy", "girl"])):
-        num = np.bincount(idx, weights=p * w, minlength=len(names))
-        den = np.bincount(idx, weights=w, minlength=len(names))
-        out[key] = {k: float(a / b) for k, a, b in zip(names, num, den)}
-    return out
-
-
 def generate(*, rows: int | None = None, national: bool = False,
              seed: int = 20261122) -> SynthResult:
     """Generate a synthetic survey with planted, documented truth.
@@ -303,6 +288,8 @@ def generate(*, rows: int | None = None, national: bool = False,
     if rows is not None and (int(rows) != rows or rows < 200):
         raise ParameterError(f"rows must be an integer >= 200, got {rows!r}", column="rows",
                              hint="give the total number of respondents over all four waves")
+    from ssp_research import synth_export
+
     if rows is None and national:
         rows = 1_000_000
     rng = np.random.default_rng(seed)
@@ -413,9 +400,11 @@ def generate(*, rows: int | None = None, national: bool = False,
     mess = _plant_mess(data, raw_codes, rng, national)
     _derive(data)
     data.loc[mess["dup"], "flag_duplicate"] = True
-    raw = None if national else _raw_frame(data, raw_codes, mess["dup"])
-    truth = _truth(seed, len(data), national, sch, cells, data, truth_ind, truth_econ, probs,
-                   dict(a=a_dep, sd=dsd, u=u_dep), v, mess)
+    raw = None if national else synth_export.raw_frame(data, raw_codes, mess["dup"])
+    truth = synth_export.build_truth(
+        seed=seed, rows=len(data), national=national, sch=sch, cells=cells, data=data,
+        ind=truth_ind, econ=truth_econ, probs=probs, dep=dict(a=a_dep, sd=dsd, u=u_dep),
+        clim_u=v, mess=mess)
     data["respondent_id"] = pseudonymise(data["respondent_id"].to_numpy(object))
     data = data.astype({"respondent_id": "str", "municipality": "str", "district": "str",
                         "school": "str", "gender": "str"})
@@ -479,25 +468,7 @@ def _plant_mess(data: pd.DataFrame, raw: np.ndarray, rng, national: bool) -> dic
     clean &= ~(np.isfinite(dv).all(axis=1) & (dv == dv[:, :1]).all(axis=1))
     n_dup = 0 if national else max(4, round(n * 0.0015))
     dup = np.sort(rng.choice(np.flatnonzero(clean), n_dup, replace=False))
-    return {"miss": miss, "oor": oor, "sl": sl, "ag": ag, "dup": dup, "off": off}
-
-
-def _counts(m: dict, rows: np.ndarray) -> dict:
-    """Planted anomaly counts among the respondents ``rows`` (a boolean mask)."""
-    miss, oor = m["miss"][rows], m["oor"][rows]
-    isin = rows.__getitem__
-    return {
-        "rows_in_export": int(rows.sum() + isin(m["dup"]).sum()),
-        "respondents": int(rows.sum()),
-        "missing_codes": {c: {str(k): int((miss[:, j] == k).sum()) for k in (98, 99)}
-                          for j, c in enumerate(ITEMS)},
-        "out_of_range": {c: {"rows": int(oor[:, ITEMS.index(c)].sum()), "codes": sorted(set(b))}
-                         for c, b in _OOR.items()},
-        "break_off_rows": int(isin(m["off"]).sum()),
-        "straightlining_planted": int(isin(m["sl"]).sum()),
-        "age_grade_rows": int(isin(m["ag"]).sum()),
-        "duplicate_rows": int(isin(m["dup"]).sum()),
-    }
+    return {"miss": miss, "oor": oor, "sl": sl, "ag": ag, "dup": dup, "off": off, "raw": raw}
 
 
 def _rowmean(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -537,168 +508,6 @@ def _derive(data: pd.DataFrame) -> None:
     data["flag_duplicate"] = False
 
 
-def _raw_frame(data: pd.DataFrame, raw_codes: np.ndarray, dup: np.ndarray) -> pd.DataFrame:
-    """The messy export: plain ids, coded gender, unreversed climate4, duplicates appended."""
-    raw = pd.DataFrame({
-        "respondent_id": data["respondent_id"].to_numpy(),
-        "wave": data["wave"].to_numpy(), "municipality": data["municipality"].to_numpy(),
-        "district": data["district"].to_numpy(), "school": data["school"].to_numpy(),
-        "grade": data["grade"].to_numpy(),
-        "gender": np.where(data["gender"].to_numpy() == "girl", 2, 1),
-        "birth_year": data["birth_year"].to_numpy(), "pilot": data["pilot"].to_numpy().astype(int),
-        "weight": data["weight"].to_numpy(),
-    })
-    codes = raw_codes.astype(np.int64)
-    j4 = ITEMS.index("climate4")
-    valid = (codes[:, j4] >= 1) & (codes[:, j4] <= 5)
-    codes[valid, j4] = 6 - codes[valid, j4]  # negatively worded item as answered
-    for j, c in enumerate(ITEMS):
-        raw[c] = codes[:, j]
-    out = pd.concat([raw, raw.iloc[dup]], ignore_index=True)
-    return out.sort_values("wave", kind="stable").reset_index(drop=True)
-
-
-def _truth(seed, rows, national, sch, cells, data, ind, econ, probs, dep, clim_u, mess) -> dict:
-    """Assemble the JSON-serialisable truth dictionary."""
-    w = data["weight"].to_numpy()
-    wave_idx = np.searchsorted(WAVES, data["wave"].to_numpy())
-    girl = (data["gender"].to_numpy() == "girl").astype(np.int64)
-    for name, p in probs.items():
-        ind[name]["expected_prevalence"] = _prev_table(p, w, wave_idx, girl)
-    for name in list(ind) + ["depressive", "poor_economy"]:
-        x = data[f"ind_{name}"].to_numpy()
-        ok = np.isfinite(x)
-        ind.setdefault(name, {})["sample_prevalence"] = _prev_table(
-            x[ok], np.ones(ok.sum()), wave_idx[ok], girl[ok])
-    ind["depressive"].update({
-        "scale": "depressive_mean", "rule": "mean of dep1-dep6 >= 3.0, >= 4 of 6 answered",
-        "target_prevalence": _DEP["target"], "latent_intercept": dep["a"],
-        "effects": {"girl": _DEP["girl"], "grade_step": _DEP["grade"],
-                    "family_economy_step": _DEP["econ"], "wave_step": _DEP["trend"]},
-        "school_sd": dep["sd"], "latent_icc": _DEP["icc"],
-        "latent_model": "D = a + effects + u_school + logistic noise; "
-                        "dep_j = 1 + #(lambda_j*D + delta_j + N(0, sd_e^2) > cuts)",
-        "item_loadings": _DEP["lam"], "item_shifts": _DEP["delta"], "item_noise_sd": _DEP["sd_e"],
-        "item_cuts": _DEP["cuts"],
-        "school_effects": None if national else dict(zip(sch["school"], map(float, dep["u"]))),
-    })
-    ind["poor_economy"].update(econ)
-    ind["poor_economy"].update({"event_codes": [1, 2],
-                                "target_prevalence": _ECON["dist"][0] + _ECON["dist"][1]})
-    resp = cells.groupby("wave")["respondents"].sum()
-    pup = cells.groupby("wave")["pupils"].sum()
-    everyone = np.ones(len(data), dtype=bool)
-    truth = {
-        "generator": {"module": "ssp_research.synth", "seed": seed, "rows": rows,
-                      "national": national, "waves": list(WAVES)},
-        "model": {
-            "indicator": "logit P(ind=1) = intercept + girl*girl + grade_step*(grade-9) + "
-                         "family_economy_step*(family_economy-3) + wave_step*(wave-2019)/2 + "
-                         "u_school [+ pilot terms for lonely]",
-            "items": "cumulative logit on intercept + effects + logistic noise; the threshold "
-                     "at the indicator boundary is 0 (thresholds listed in latent-ascending "
-                     "order of target_distribution)",
-            "latent_icc": "school_sd^2 / (school_sd^2 + pi^2/3)",
-            "calibration": "intercepts make the mean model probability over respondents equal "
-                           "the target; expected_prevalence is the weighted mean of the model "
-                           "probabilities (population value given the school effects)",
-        },
-        "design": {
-            "municipalities": int(sch["municipality"].nunique()),
-            "districts": sorted(sch["district"].unique().tolist()),
-            "n_schools": int(len(sch)),
-            "schools": None if national else [
-                {"school": r.school, "district": r.district, "pilot": bool(r.pilot),
-                 "pupils_per_grade_base": int(r.size), "response_rate_base": float(r.rr)}
-                for r in sch.itertuples()],
-            "respondents_by_wave": {str(k): int(x) for k, x in resp.items()},
-            "pupils_by_wave": {str(k): int(x) for k, x in pup.items()},
-            "response_rate_by_wave": {str(k): float(resp[k] / pup[k]) for k in resp.index},
-            "weight": "pupils / respondents in wave x school x grade x gender",
-        },
-        "indicators": ind,
-        "pilot": {"indicator": "lonely", "effect_log_odds": _PILOT_EFFECT,
-                  "baseline_log_odds": _PILOT_BASELINE, "start_wave": PILOT_START,
-                  "schools": sorted(sch.loc[sch["pilot"], "school"].tolist()),
-                  "note": "pilot is True for pilot schools in every wave; the effect applies "
-                          "from start_wave (difference-in-differences estimand)"},
-        "trend": {k: v["effects"]["wave_step"] for k, v in ind.items() if "effects" in v},
-        "gender_gap_log_odds": {k: v["effects"]["girl"] for k, v in ind.items()
-                                if "effects" in v},
-        "social_gradient_log_odds_per_step": {
-            k: v["effects"]["family_economy_step"] for k, v in ind.items() if "effects" in v},
-        "school_climate": {
-            "scale": "school_climate", "school_sd": _CLIM["school_sd"], "person_sd": 1.0,
-            "item_noise_sd": _CLIM["sd_e"], "item_shifts": _CLIM["shift"],
-            "cuts": _CLIM["cuts"], "effects": {"girl": _CLIM["girl"],
-                                               "family_economy_step": _CLIM["econ"]},
-            "latent_icc": _CLIM["school_sd"] ** 2 / (_CLIM["school_sd"] ** 2 + 1.0),
-            "reverse_item": "climate4 (raw code = 6 - code; tidy stores the reversed code)",
-            "school_effects": None if national else dict(zip(sch["school"], map(float, clim_u))),
-        },
-        "pseudonymisation": {"method": "HMAC-SHA256(key, plain id).hexdigest()",
-                             "key": SYNTHETIC_KEY, "env": paths.PSEUDONYM_KEY_ENV},
-        "anomalies": {
-            "definitions": {
-                "missing_codes": "rows with code 98/99 per item in the raw export",
-                "out_of_range": "rows with a code outside the codebook per item",
-                "straightlining_flagged": "rows with all six dep items answered and equal "
-                                          "(planted + natural), = sum(flag_straightlining)",
-                "age_grade_rows": "birth_year typos: |wave - birth_year - (grade + 5)| > 1",
-                "duplicate_rows": "exact copies of clean rows, placed after the original",
-            },
-            "straightlining_flagged": int(data["flag_straightlining"].sum()),
-            "age_grade_flagged": int(data["flag_age_grade"].sum()),
-            "duplicate_flagged": int(data["flag_duplicate"].sum()),
-        },
-    }
-    if not national:
-        truth["anomalies"]["csv"] = _counts(mess, everyone)
-        truth["anomalies"]["sav"] = _counts(mess, data["wave"].to_numpy() == WAVES[-1])
-    return truth
-
-
-def _atomic(path: Path, write_fn) -> Path:
-    """Write via a temporary file in the same folder, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write_fn(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _sav_meta() -> tuple[dict, dict]:
-    """Variable labels and value labels (nb) from the built-in ungdata codebook."""
-    import yaml
-
-    book = yaml.safe_load(paths.resource_path("codebooks", "ungdata.yml").read_text("utf-8"))
-    col_labels, val_labels = {}, {"gender": {1: "Gutt", 2: "Jente"}, "pilot": {0: "Nei", 1: "Ja"}}
-    for name, it in book["items"].items():
-        col_labels[name] = it["label"]["nb"]
-        val_labels[name] = {int(k): v["nb"] for k, v in it["codes"].items()}
-        val_labels[name].update({98: "Vet ikke", 99: "Ubesvart"})
-    return col_labels, val_labels
-
-
-def _write_sav(raw: pd.DataFrame, path: str) -> None:
-    import pyreadstat
-
-    col_labels, val_labels = _sav_meta()
-    pyreadstat.write_sav(raw, path, file_label="Ungdata-stil eksport (syntetisk)",
-                         column_labels={c: col_labels.get(c) for c in raw.columns},
-                         variable_value_labels=val_labels,
-                         missing_ranges={c: [98, 99] for c in ITEMS}, row_compress=True)
-    with open(path, "r+b") as fh:  # fixed creation date/time: byte-identical reruns
-        fh.seek(92)
-        fh.write(b"22 Nov 2600:00:00")
-
-
 def write(result: SynthResult, out_dir=None) -> dict[str, Path]:
     """Write the tidy data, population, truth and (city) raw exports, atomically.
 
@@ -724,22 +533,6 @@ def write(result: SynthResult, out_dir=None) -> dict[str, Path]:
     ...     sorted(files)
     ['csv', 'data', 'population', 'sav', 'truth']
     """
-    out = Path(out_dir) if out_dir is not None else paths.synthetic_dir()
-    suffix = "" if result.name == "trondheim" else f"_{result.name}"
-    files = {
-        "data": _atomic(out / f"{result.name}.parquet",
-                        lambda p: result.data.to_parquet(p, index=False)),
-        "population": _atomic(out / f"population{suffix}.csv",
-                              lambda p: result.population.to_csv(p, index=False)),
-        "truth": _atomic(out / f"truth{suffix}.json", lambda p: Path(p).write_text(
-            json.dumps(result.truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")),
-    }
-    if result.raw is not None:
-        last = result.raw[result.raw["wave"] == WAVES[-1]].reset_index(drop=True)
-        files["sav"] = _atomic(out / "raw" / f"trondheim_{WAVES[-1]}.sav",
-                               lambda p: _write_sav(last, p))
-        files["csv"] = _atomic(
-            out / "raw" / f"trondheim_{WAVES[0]}-{WAVES[-1]}.csv",
-            lambda p: result.raw.to_csv(p, sep=";", decimal=",", encoding="cp1252",
-                                        index=False, lineterminator="\r\n"))
-    return files
+    from ssp_research import synth_export
+
+    return synth_export.write_files(result, out_dir)

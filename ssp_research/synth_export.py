@@ -1,0 +1,280 @@
+"""Files and truth of the synthetic survey (split from :mod:`ssp_research.synth`).
+
+:func:`build_truth` assembles the truth dictionary (planted parameters, expected and sample
+prevalences, anomaly counts per export); :func:`raw_frame` builds the messy raw export;
+:func:`write_files` writes everything atomically. Use them through :func:`synth.generate`
+and :func:`synth.write`.
+
+Examples
+--------
+>>> from ssp_research import synth
+>>> res = synth.generate(rows=1000, seed=2)
+>>> res.truth["anomalies"]["csv"]["rows_in_export"] == len(res.raw)
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ssp_research import paths
+from ssp_research.synth import (
+    _CLIM,
+    _DEP,
+    _ECON,
+    _OOR,
+    _PILOT_BASELINE,
+    _PILOT_EFFECT,
+    ITEMS,
+    PILOT_START,
+    SYNTHETIC_KEY,
+    WAVES,
+)
+
+__all__ = ["build_truth", "raw_frame", "anomaly_counts", "write_files"]
+
+
+def _prev_table(p: np.ndarray, w: np.ndarray, wave_idx: np.ndarray, girl: np.ndarray) -> dict:
+    """Expected (weighted) population prevalence overall, by wave and by gender."""
+    out = {"overall": float((p * w).sum() / w.sum())}
+    for key, idx, names in (("by_wave", wave_idx, [str(x) for x in WAVES]),
+                            ("by_gender", girl, ["boy", "girl"])):
+        num = np.bincount(idx, weights=p * w, minlength=len(names))
+        den = np.bincount(idx, weights=w, minlength=len(names))
+        out[key] = {k: float(a / b) for k, a, b in zip(names, num, den)}
+    return out
+
+
+def anomaly_counts(m: dict, rows: np.ndarray) -> dict:
+    """Planted anomaly counts among the respondents ``rows`` (a boolean mask)."""
+    miss, oor, raw = m["miss"][rows], m["oor"][rows], m["raw"][rows]
+    isin = rows.__getitem__
+    return {
+        "rows_in_export": int(rows.sum() + isin(m["dup"]).sum()),
+        "respondents": int(rows.sum()),
+        "missing_codes": {c: {str(k): int((miss[:, j] == k).sum()) for k in (98, 99)}
+                          for j, c in enumerate(ITEMS)},
+        "out_of_range": {c: {"rows": int(oor[:, ITEMS.index(c)].sum()),
+                             "codes": sorted({int(x) for x in raw[oor[:, ITEMS.index(c)],
+                                                                  ITEMS.index(c)]})}
+                         for c in _OOR},
+        "break_off_rows": int(isin(m["off"]).sum()),
+        "straightlining_planted": int(isin(m["sl"]).sum()),
+        "age_grade_rows": int(isin(m["ag"]).sum()),
+        "duplicate_rows": int(isin(m["dup"]).sum()),
+    }
+
+
+def raw_frame(data: pd.DataFrame, raw_codes: np.ndarray, dup: np.ndarray) -> pd.DataFrame:
+    """The messy export: plain ids, coded gender, unreversed climate4, duplicates appended."""
+    raw = pd.DataFrame({
+        "respondent_id": data["respondent_id"].to_numpy(),
+        "wave": data["wave"].to_numpy(), "municipality": data["municipality"].to_numpy(),
+        "district": data["district"].to_numpy(), "school": data["school"].to_numpy(),
+        "grade": data["grade"].to_numpy(),
+        "gender": np.where(data["gender"].to_numpy() == "girl", 2, 1),
+        "birth_year": data["birth_year"].to_numpy(), "pilot": data["pilot"].to_numpy().astype(int),
+        "weight": data["weight"].to_numpy(),
+    })
+    codes = raw_codes.astype(np.int64)
+    j4 = ITEMS.index("climate4")
+    valid = (codes[:, j4] >= 1) & (codes[:, j4] <= 5)
+    codes[valid, j4] = 6 - codes[valid, j4]  # negatively worded item as answered
+    for j, c in enumerate(ITEMS):
+        raw[c] = codes[:, j]
+    out = pd.concat([raw, raw.iloc[dup]], ignore_index=True)
+    return out.sort_values("wave", kind="stable").reset_index(drop=True)
+
+
+def build_truth(*, seed, rows, national, sch, cells, data, ind, econ, probs, dep, clim_u,
+                mess) -> dict:
+    """Assemble the JSON-serialisable truth dictionary.
+
+    Parameters
+    ----------
+    seed, rows, national
+        The arguments of :func:`ssp_research.synth.generate`.
+    sch, cells
+        The school table and the wave x school x grade x gender cells.
+    data
+        The tidy frame (plain ids, before pseudonymisation).
+    ind, econ
+        Planted parameters per indicator and of ``family_economy``.
+    probs
+        Model probabilities per indicator (aligned with ``data``).
+    dep, clim_u
+        Depressive latent intercept/SD/school effects; climate school effects.
+    mess
+        The planted anomaly masks of ``synth._plant_mess``.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable truth (the contents of ``truth.json``).
+    """
+    w = data["weight"].to_numpy()
+    wave_idx = np.searchsorted(WAVES, data["wave"].to_numpy())
+    girl = (data["gender"].to_numpy() == "girl").astype(np.int64)
+    for name, p in probs.items():
+        ind[name]["expected_prevalence"] = _prev_table(p, w, wave_idx, girl)
+    for name in list(ind) + ["depressive", "poor_economy"]:
+        x = data[f"ind_{name}"].to_numpy()
+        ok = np.isfinite(x)
+        ind.setdefault(name, {})["sample_prevalence"] = _prev_table(
+            x[ok], np.ones(ok.sum()), wave_idx[ok], girl[ok])
+    ind["depressive"].update({
+        "scale": "depressive_mean", "rule": "mean of dep1-dep6 >= 3.0, >= 4 of 6 answered",
+        "target_prevalence": _DEP["target"], "latent_intercept": dep["a"],
+        "effects": {"girl": _DEP["girl"], "grade_step": _DEP["grade"],
+                    "family_economy_step": _DEP["econ"], "wave_step": _DEP["trend"]},
+        "school_sd": dep["sd"], "latent_icc": _DEP["icc"],
+        "latent_model": "D = a + effects + u_school + logistic noise; "
+                        "dep_j = 1 + #(lambda_j*D + delta_j + N(0, sd_e^2) > cuts)",
+        "item_loadings": _DEP["lam"], "item_shifts": _DEP["delta"], "item_noise_sd": _DEP["sd_e"],
+        "item_cuts": _DEP["cuts"],
+        "school_effects": None if national else dict(zip(sch["school"], map(float, dep["u"]))),
+    })
+    ind["poor_economy"].update(econ)
+    ind["poor_economy"].update({"event_codes": [1, 2],
+                                "target_prevalence": _ECON["dist"][0] + _ECON["dist"][1]})
+    resp = cells.groupby("wave")["respondents"].sum()
+    pup = cells.groupby("wave")["pupils"].sum()
+    everyone = np.ones(len(data), dtype=bool)
+    truth = {
+        "generator": {"module": "ssp_research.synth", "seed": seed, "rows": rows,
+                      "national": national, "waves": list(WAVES)},
+        "model": {
+            "indicator": "logit P(ind=1) = intercept + girl*girl + grade_step*(grade-9) + "
+                         "family_economy_step*(family_economy-3) + wave_step*(wave-2019)/2 + "
+                         "u_school [+ pilot terms for lonely]",
+            "items": "cumulative logit on intercept + effects + logistic noise; the threshold "
+                     "at the indicator boundary is 0 (thresholds listed in latent-ascending "
+                     "order of target_distribution)",
+            "latent_icc": "school_sd^2 / (school_sd^2 + pi^2/3)",
+            "calibration": "intercepts make the mean model probability over respondents equal "
+                           "the target; expected_prevalence is the weighted mean of the model "
+                           "probabilities (population value given the school effects)",
+        },
+        "design": {
+            "municipalities": int(sch["municipality"].nunique()),
+            "districts": sorted(sch["district"].unique().tolist()),
+            "n_schools": int(len(sch)),
+            "schools": None if national else [
+                {"school": r.school, "district": r.district, "pilot": bool(r.pilot),
+                 "pupils_per_grade_base": int(r.size), "response_rate_base": float(r.rr)}
+                for r in sch.itertuples()],
+            "respondents_by_wave": {str(k): int(x) for k, x in resp.items()},
+            "pupils_by_wave": {str(k): int(x) for k, x in pup.items()},
+            "response_rate_by_wave": {str(k): float(resp[k] / pup[k]) for k in resp.index},
+            "weight": "pupils / respondents in wave x school x grade x gender",
+        },
+        "indicators": ind,
+        "pilot": {"indicator": "lonely", "effect_log_odds": _PILOT_EFFECT,
+                  "baseline_log_odds": _PILOT_BASELINE, "start_wave": PILOT_START,
+                  "schools": sorted(sch.loc[sch["pilot"], "school"].tolist()),
+                  "note": "pilot is True for pilot schools in every wave; the effect applies "
+                          "from start_wave (difference-in-differences estimand)"},
+        "trend": {k: v["effects"]["wave_step"] for k, v in ind.items() if "effects" in v},
+        "gender_gap_log_odds": {k: v["effects"]["girl"] for k, v in ind.items()
+                                if "effects" in v},
+        "social_gradient_log_odds_per_step": {
+            k: v["effects"]["family_economy_step"] for k, v in ind.items() if "effects" in v},
+        "school_climate": {
+            "scale": "school_climate", "school_sd": _CLIM["school_sd"], "person_sd": 1.0,
+            "item_noise_sd": _CLIM["sd_e"], "item_shifts": _CLIM["shift"],
+            "cuts": _CLIM["cuts"], "effects": {"girl": _CLIM["girl"],
+                                               "family_economy_step": _CLIM["econ"]},
+            "latent_icc": _CLIM["school_sd"] ** 2 / (_CLIM["school_sd"] ** 2 + 1.0),
+            "reverse_item": "climate4 (raw code = 6 - code; tidy stores the reversed code)",
+            "school_effects": None if national else dict(zip(sch["school"], map(float, clim_u))),
+        },
+        "pseudonymisation": {"method": "HMAC-SHA256(key, plain id).hexdigest()",
+                             "key": SYNTHETIC_KEY, "env": paths.PSEUDONYM_KEY_ENV},
+        "anomalies": {
+            "definitions": {
+                "missing_codes": "rows with code 98/99 per item in the raw export",
+                "out_of_range": "rows with a code outside the codebook per item",
+                "straightlining_flagged": "rows with all six dep items answered and equal "
+                                          "(planted + natural), = sum(flag_straightlining)",
+                "age_grade_rows": "birth_year typos: |wave - birth_year - (grade + 5)| > 1",
+                "duplicate_rows": "exact copies of clean rows, placed after the original",
+            },
+            "straightlining_flagged": int(data["flag_straightlining"].sum()),
+            "age_grade_flagged": int(data["flag_age_grade"].sum()),
+            "duplicate_flagged": int(data["flag_duplicate"].sum()),
+        },
+    }
+    if not national:
+        truth["anomalies"]["csv"] = anomaly_counts(mess, everyone)
+        truth["anomalies"]["sav"] = anomaly_counts(mess, data["wave"].to_numpy() == WAVES[-1])
+    return truth
+
+
+def _atomic(path: Path, write_fn) -> Path:
+    """Write via a temporary file in the same folder, then ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write_fn(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _sav_meta() -> tuple[dict, dict]:
+    """Variable labels and value labels (nb) from the built-in ungdata codebook."""
+    import yaml
+
+    book = yaml.safe_load(paths.resource_path("codebooks", "ungdata.yml").read_text("utf-8"))
+    col_labels, val_labels = {}, {"gender": {1: "Gutt", 2: "Jente"}, "pilot": {0: "Nei", 1: "Ja"}}
+    for name, it in book["items"].items():
+        col_labels[name] = it["label"]["nb"]
+        val_labels[name] = {int(k): v["nb"] for k, v in it["codes"].items()}
+        val_labels[name].update({98: "Vet ikke", 99: "Ubesvart"})
+    return col_labels, val_labels
+
+
+def _write_sav(raw: pd.DataFrame, path: str) -> None:
+    import pyreadstat
+
+    col_labels, val_labels = _sav_meta()
+    pyreadstat.write_sav(raw, path, file_label="Ungdata-stil eksport (syntetisk)",
+                         column_labels={c: col_labels.get(c) for c in raw.columns},
+                         variable_value_labels=val_labels,
+                         missing_ranges={c: [98, 99] for c in ITEMS}, row_compress=True)
+    with open(path, "r+b") as fh:  # fixed creation date/time: byte-identical reruns
+        fh.seek(92)
+        fh.write(b"22 Nov 2600:00:00")
+
+
+def write_files(result, out_dir=None) -> dict[str, Path]:
+    """Write the files of :func:`ssp_research.synth.write` (see there)."""
+    out = Path(out_dir) if out_dir is not None else paths.synthetic_dir()
+    suffix = "" if result.name == "trondheim" else f"_{result.name}"
+    files = {
+        "data": _atomic(out / f"{result.name}.parquet",
+                        lambda p: result.data.to_parquet(p, index=False)),
+        "population": _atomic(out / f"population{suffix}.csv",
+                              lambda p: result.population.to_csv(p, index=False)),
+        "truth": _atomic(out / f"truth{suffix}.json", lambda p: Path(p).write_text(
+            json.dumps(result.truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")),
+    }
+    if result.raw is not None:
+        last = result.raw[result.raw["wave"] == WAVES[-1]].reset_index(drop=True)
+        files["sav"] = _atomic(out / "raw" / f"trondheim_{WAVES[-1]}.sav",
+                               lambda p: _write_sav(last, p))
+        files["csv"] = _atomic(
+            out / "raw" / f"trondheim_{WAVES[0]}-{WAVES[-1]}.csv",
+            lambda p: result.raw.to_csv(p, sep=";", decimal=",", encoding="cp1252",
+                                        index=False, lineterminator="\r\n"))
+    return files
