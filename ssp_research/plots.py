@@ -337,6 +337,7 @@ def trend(
     lang: str = "nb",
     percent: bool = True,
     quantity: str = "observed",
+    ylabel: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Lines over waves with 95 % CI bands, one per series (unit, comparison), breaks marked.
@@ -362,6 +363,8 @@ def trend(
         For the long output of ``effects.trend`` (a ``quantity`` column): which per-wave rows
         to draw, "observed" (design-based prevalence) or "prevalence" (model-predicted).
         Concatenate the unit's and the comparison's outputs with a series column.
+    ylabel : str, optional
+        The y-axis label (default: the indicator's label, else "Andel"/"Share").
 
     Returns
     -------
@@ -421,7 +424,7 @@ def trend(
         ax.set_ylim(bottom=0)
     ax.set_xlabel(text("wave", lang))
     label = indicator_label(indicator, codebook, lang) if indicator else ""
-    ax.set_ylabel(label or text("share", lang))
+    ax.set_ylabel(ylabel or label or text("share", lang))
     if series is not None or breaks:
         ax.legend(frameon=False)
     if lang == "nb":

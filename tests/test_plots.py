@@ -173,8 +173,9 @@ def test_trend_needs_one_indicator():
 def test_trend_of_a_mean_without_series():
     t = pd.DataFrame({"wave": [2021, 2023], "estimate": [3.1, 3.3], "ci_low": [3.0, 3.2],
                       "ci_high": [3.2, 3.4]})  # fmt: skip
-    ax = plots.trend(t, percent=False, lang="en")
+    ax = plots.trend(t, percent=False, lang="en", ylabel="Log-odds ratio per step")
     assert ax.get_legend() is None
+    assert ax.get_ylabel() == "Log-odds ratio per step"
     assert plots.alt_text(ax).endswith("2021: 3.10, 2023: 3.30.")
 
 
