@@ -289,8 +289,8 @@ def _series(table: pd.DataFrame, reason: pd.Series, rules: Rules, id_cols: Seque
     groups = ([table[c].map(_key) for c in keys] if keys
               else [pd.Series(0, index=table.index)])
     out = reason.copy()
-    for _, idx in frame.groupby(groups, dropna=False).groups.items():
-        part = frame.loc[idx]
+    for _, part in frame.groupby(groups, dropna=False, sort=False):
+        idx = part.index
         if len(part) < rules.series_min_length:
             continue
         if (part["weak"].mean() > rules.series_weak_share
