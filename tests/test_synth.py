@@ -311,3 +311,27 @@ def test_cli_writes_files(tmp_path, capsys):
     assert (tmp_path / "raw" / "trondheim_2025.sav").exists()
     assert cli.main(["synth", "--out", str(tmp_path), "--rows", "5"]) == 2
     assert "rows must be" in capsys.readouterr().err
+
+
+def test_cleaning_the_shipped_csv_gives_the_shipped_tidy_data(monkeypatch):
+    """Integration with clean.apply: the committed parquet is what cleaning the CSV gives."""
+    clean = pytest.importorskip("ssp_research.clean")
+    io = pytest.importorskip("ssp_research.io")
+    monkeypatch.setenv(paths.PSEUDONYM_KEY_ENV, synth.SYNTHETIC_KEY)
+    shipped = paths.PROJECT_DIR / "data" / "synthetic"
+    result = clean.apply(io.read_survey(shipped / "raw" / "trondheim_2019-2025.csv"), "ungdata")
+    got = result.data.reset_index(drop=True)
+    want = pd.read_parquet(shipped / "trondheim.parquet")
+    assert list(got.columns) == list(want.columns)
+    got["pilot"] = got["pilot"].astype(bool)  # 0/1 in the export, passed through unchanged
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    truth = json.loads((shipped / "truth.json").read_text("utf-8"))["anomalies"]["csv"]
+    log = result.log
+    dup = log.loc[log["rule"] == "duplicate_removed", "rows"].sum()
+    assert dup == truth["duplicate_rows"]
+    bad = log[log["rule"] == "invalid_code"].set_index("column")["rows"].to_dict()
+    assert bad == {c: v["rows"] for c, v in truth["out_of_range"].items() if v["rows"]}
+    sav = clean.apply(io.read_survey(shipped / "raw" / "trondheim_2025.sav"), "ungdata").data
+    sav["pilot"] = sav["pilot"].astype(bool)
+    want25 = want[want["wave"] == 2025].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sav.reset_index(drop=True), want25, check_dtype=False)
