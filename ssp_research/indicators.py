@@ -39,8 +39,8 @@ Examples
 >>> t = indicator_table(df, indicators=["x"], unit="district", compare="city")
 >>> t[["indicator", "wave", "district", "n", "cmp_n"]]
   indicator  wave district    n  cmp_n
-0         x  2025        A  209    400
-1         x  2025        B  191    400
+0         x  2025        A  179  400.0
+1         x  2025        B  221  400.0
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from ssp_research.errors import DataError, ParameterError
+from ssp_research.errors import DataError, EstimationError, ParameterError
 
 __all__ = ["city_design", "indicator_table", "RESULT_COLUMNS"]
 
@@ -135,18 +135,21 @@ def _spec_from(obj: Any, weights: str, wave: str, school: str) -> _Spec:
             )
         strata = _codes(df[wave].astype(str) + "|" + df[school].astype(str))
         return _Spec(df, w, strata, None)
-    # a SurveyDesign from ssp_research.design (duck-typed on its documented attributes)
+    # a SurveyDesign from ssp_research.design: first-stage strata and PSUs (with replacement)
+    if getattr(obj, "calibrated", False):
+        raise EstimationError(
+            "indicator tables do not take calibrated (post-stratified/raked) designs",
+            rule="uncalibrated design",
+            hint="pass the data with calibrated weights in the weight column, or use "
+            "SurveyDesign.mean(..., by=...) for calibrated variance",
+        )
     data = obj.data
     w = np.asarray(obj.weights, dtype="float64")
-    strata = getattr(obj, "_strata_codes", None)
-    psu = getattr(obj, "_psu_codes", None)
-    if strata is None:
-        strata = np.zeros(len(data), dtype=np.int64)
-    strata = _codes(np.asarray(strata))
-    if psu is not None:
-        psu = _codes(np.asarray(psu))
-        if len(np.unique(psu)) == len(psu):
-            psu = None
+    stage = obj._stages[0]
+    strata = np.asarray(stage.stra, dtype=np.int64)
+    psu = np.asarray(stage.clu, dtype=np.int64)
+    if len(np.unique(psu)) == len(psu):
+        psu = None
     return _Spec(data, w, strata, psu)
 
 
@@ -432,9 +435,10 @@ def indicator_table(
     DataFrame
         One row per indicator x wave x unit: ``indicator``, ``wave``, the unit column (named by
         the level, e.g. ``school``; ``municipality`` for the city), ``pooled_from`` (first wave
-        of the window; only when ``pool > 1``), ``estimate``, ``se``, ``ci_low``, ``ci_high`` (logit CI with design df,
-        as ``svyciprop``; exact binomial bound at 0 or 1; Wald for non-binary columns), ``df``
-        (design df), ``n`` (respondents with an answer), ``count`` (of them with the
+        of the window; only when ``pool > 1``), ``estimate``, ``se``, ``ci_low``, ``ci_high``
+        (logit CI with design df, as ``svyciprop``; exact binomial bound at 0 or 1; Wald for
+        non-binary columns), ``df`` (design df), ``n`` (respondents with an answer), ``count``
+        (of them with the
         attribute), ``cmp_estimate``, ``cmp_se``, ``cmp_ci_low``, ``cmp_ci_high``, ``cmp_n``,
         ``diff`` (unit - comparison), ``diff_se``, ``diff_ci_low``, ``diff_ci_high``,
         ``p_value`` (t test of diff = 0 with design df), ``series_break`` (this wave starts a
@@ -456,7 +460,7 @@ def indicator_table(
     ...                    "ind_y": rng.binomial(1, 0.2, 600).astype(float)})
     >>> t = indicator_table(df, indicators=["y"], unit=("school", "S1"), compare="city")
     >>> t[["wave", "school", "n", "cmp_n"]].to_string(index=False)
-    ' wave school   n  cmp_n\\n 2023     S1 101    300\\n 2025     S1 104    300'
+    ' wave school  n  cmp_n\\n 2023     S1 97  300.0\\n 2025     S1 97  300.0'
     """
     if not isinstance(pool, int | np.integer) or pool < 1:
         raise ParameterError(
