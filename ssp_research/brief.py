@@ -40,6 +40,7 @@ __all__ = [
     "show_trends",
     "gap_table",
     "show_gaps",
+    "pilot_table",
     "pilot_html",
     "method_html",
     "summary",
@@ -63,9 +64,9 @@ _T = {
         "no_goal_ind": "Ingen indikator i undersøkelsen måler dette målet.",
         "poor": "Dårlig råd", "middle": "Verken god eller dårlig", "good": "God råd",
         "all": "Alle", "no_pilot": "{unit} har ingen skoler i pilotprogrammet.",
+        "no_pilot_school": "{unit} er ikke med i pilotprogrammet.",
         "pilot_intro": "Pilotskoler sammenlignet med andre skoler, før ({before}) og etter "
                        "({after}) at piloten startet.",
-        "pilot_none_api": "Pilotevalueringen er ikke tilgjengelig i denne versjonen.",
         "design": "Utvalg og vekter: alle ungdomsskoler deltar, så skolene er strata (per år) "
                   "og elevene er enhetene; vektene justerer for svarprosent per skole, trinn "
                   "og kjønn.",
@@ -96,9 +97,9 @@ _T = {
         "no_goal_ind": "No survey indicator measures this goal.",
         "poor": "Hard up", "middle": "Neither good nor poor", "good": "Well off",
         "all": "All", "no_pilot": "{unit} has no schools in the pilot programme.",
+        "no_pilot_school": "{unit} is not in the pilot programme.",
         "pilot_intro": "Pilot schools compared with other schools, before ({before}) and after "
                        "({after}) the pilot started.",
-        "pilot_none_api": "The pilot evaluation is not available in this version.",
         "design": "Sample and weights: every lower-secondary school takes part, so schools are "
                   "strata (per year) and pupils the units; weights adjust for response by "
                   "school, grade and gender.",
@@ -360,8 +361,9 @@ def headlines_html(b: Brief, *, max_sentences: int = 6) -> Html:
     """3-6 findings from :func:`ssp_research.narrate.headline_findings`, as a list."""
     trends = b.latest[["indicator", "wave", "estimate", "suppressed"]].merge(b.trends,
                                                                             on="indicator")
+    unit_name = f"{b.unit} {b.wave}" if b.comparison == "previous_wave" else b.unit
     sentences = narrate.headline_findings(
-        b.latest, codebook=b.codebook, framework=b.framework, lang=b.lang, unit_name=b.unit,
+        b.latest, codebook=b.codebook, framework=b.framework, lang=b.lang, unit_name=unit_name,
         comparison_name=b.comparison_name, trends=trends, wave=b.wave,
         max_sentences=max_sentences,
     )  # fmt: skip
@@ -482,7 +484,9 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
     design = indicators.city_design(data) if col == "economy_group" else b.design
     mask = b.unit_mask & (b.data["wave"] == b.wave).to_numpy()
     sub = design.subset(mask)
-    cols = [b.codebook.indicator_column(n) for n in b.indicator_names]
+    names = [n for n in b.indicator_names if not (by == "family_economy" and
+                                                   n == "poor_economy")]
+    cols = [b.codebook.indicator_column(n) for n in names]
     by_rows = sub.proportion(cols, by=[col])
     by_rows[col] = by_rows[col].astype(str)
     total = sub.proportion(cols).assign(**{col: "all"})
@@ -495,14 +499,7 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
 
 
 def _group_label(b: Brief, by: str, value: str) -> str:
-    T = _T[b.lang]
-    if value == "all":
-        return T["all"]
-    if by == "gender":
-        return narrate.text(value, b.lang)
-    if by == "grade":
-        return f"{value}." if b.lang == "nb" else f"Grade {value}"
-    return T.get(value, value)
+    return _T[b.lang].get(value, value)
 
 
 def show_gaps(b: Brief, by: str) -> None:
@@ -516,24 +513,76 @@ def show_gaps(b: Brief, by: str) -> None:
     g = t[t[col] != "all"].copy()
     if col == "economy_group":
         g = g.sort_values(col, key=lambda s: s.map(order), kind="stable")
-    g[col] = [_group_label(b, by, v) for v in g[col]]
+    if col == "economy_group":
+        g[col] = [_group_label(b, by, v) for v in g[col]]
+    elif col == "grade":
+        g[col] = g[col].astype(int)
     g["indicator"] = [b.label(n) for n in g["indicator"]]
     ax = plots.gap(g, by=col, codebook=b.codebook, lang=b.lang)
-    ax.set_title(narrate.text(by, b.lang))
     plots.show(ax)
 
 
-def pilot_html(b: Brief) -> Html:
-    """The pilot evaluation where the unit has pilot schools (difference-in-differences)."""
-    T = _T[b.lang]
-    if "pilot" not in b.data.columns or not b.data.loc[b.unit_mask, "pilot"].any():
-        return Html(f"<p>{_html.escape(T['no_pilot'].format(unit=b.unit))}</p>")
+def pilot_table(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> pd.DataFrame:
+    """Difference-in-differences of the unit's pilot schools against the non-pilot schools.
+
+    City: all pilot schools; district: its pilot schools; school: the school itself (when
+    it is a pilot school). The comparison group is every non-pilot school of the city.
+    Uses :func:`ssp_research.effects.pilot_did` (schools as clusters). Returns its rows
+    (``did``, ``event`` per wave, ``pretrend``), or an empty frame when the unit has no pilot
+    school.
+    """
     from ssp_research import effects
 
-    did = getattr(effects, "pilot_did", None) or getattr(effects, "did", None)
-    if did is None:
-        return Html(f"<p>{_html.escape(T['pilot_none_api'])}</p>")
-    return Html(f"<p>{_html.escape(T['pilot_none_api'])}</p>")
+    data = b.data
+    if "pilot" not in data.columns or not data.loc[b.unit_mask, "pilot"].any():
+        return pd.DataFrame()
+    treated = data["pilot"].to_numpy() & b.unit_mask
+    keep = treated | ~data["pilot"].to_numpy()
+    sub = data.loc[keep].assign(treated_unit=treated[keep])
+    return effects.pilot_did(sub, b.codebook.indicator_column(indicator),
+                             treated="treated_unit", start=start)
+
+
+def pilot_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Html:
+    """The pilot evaluation as text: effect as an odds ratio with CI, hedged, and pretrend."""
+    T = _T[b.lang]
+    did = pilot_table(b, indicator, start=start)
+    if did.empty:
+        key = "no_pilot_school" if b.unit_type == "school" else "no_pilot"
+        return Html(f"<p>{_html.escape(T[key].format(unit=b.unit))}</p>")
+    row = did[did["quantity"] == "did"].iloc[0]
+    pre = did[did["quantity"] == "pretrend"].iloc[0]
+    lang = b.lang
+
+    def num(x):
+        return narrate.format_number(x, lang, 2)
+
+    odds = f"{num(math.exp(row['estimate']))} ({num(math.exp(row['ci_low']))}–" \
+           f"{num(math.exp(row['ci_high']))})"
+    clear = row["p_value"] < 0.05 and (row["ci_high"] < 0 or row["ci_low"] > 0)
+    label = b.label(indicator).lower() if lang == "nb" else b.label(indicator).lower()
+    if lang == "nb":
+        verdict = ("forskjellen er statistisk sikker" if clear else
+                   "det er ingen sikker forskjell")
+        text = (f"{T['pilot_intro'].format(before=start - 2, after=start)} Endring i "
+                f"{label} i pilotskolene utover endringen i andre skoler, som oddsforhold: "
+                f"{odds}; {verdict}.")
+        pre_text = ("Før piloten utviklet pilotskolene og de andre skolene seg likt "
+                    "(ingen sikker forskjell)." if pre["p_value"] >= 0.05 else
+                    "Advarsel: pilotskolene utviklet seg annerledes allerede før piloten; "
+                    "tolk effekten med forsiktighet.")
+    else:
+        verdict = "the difference is statistically clear" if clear else "no clear difference"
+        text = (f"{T['pilot_intro'].format(before=start - 2, after=start)} Change in "
+                f"{label} in pilot schools beyond the change in other schools, as an odds "
+                f"ratio: {odds}; {verdict}.")
+        pre_text = ("Before the pilot, pilot and other schools developed alike (no clear "
+                    "difference)." if pre["p_value"] >= 0.05 else
+                    "Caution: pilot schools developed differently already before the pilot.")
+    if pd.isna(pre["p_value"]):
+        pre_text = ""
+    return Html(f'<p class="ssp-pilot">{_html.escape(text)}</p>'
+                f'<p class="ssp-note">{_html.escape(pre_text)}</p>')
 
 
 def method_html(b: Brief) -> Html:
