@@ -143,10 +143,16 @@ def _add_codebook(p) -> None:
 def _run_audit(args) -> int:
     from ssp_research import audit, disclosure
 
+    from ssp_research.errors import ParameterError
+
     overrides = {}
     for item in args.rule:
         key, _, value = item.partition("=")
-        overrides[key.strip()] = float(value) if "share" in key else int(value)
+        try:
+            overrides[key.strip()] = float(value) if "share" in key else int(value)
+        except ValueError:
+            raise ParameterError(f"bad rule override {item!r}", rule="NAME=NUMBER",
+                                 hint="e.g. --rule min_n=30 --rule series_weak_share=0.5")
     findings = audit.audit(args.path, disclosure.Rules.from_overrides(overrides))
     print(audit.format_findings(findings))
     return 1 if findings else 0
