@@ -142,7 +142,6 @@ def _add_codebook(p) -> None:
 
 def _run_audit(args) -> int:
     from ssp_research import audit, disclosure
-
     from ssp_research.errors import ParameterError
 
     overrides = {}
