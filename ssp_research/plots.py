@@ -423,7 +423,7 @@ def trend(
         _percent_axis(ax, "y", lang)
         ax.set_ylim(bottom=0)
     ax.set_xlabel(text("wave", lang))
-    label = indicator_label(indicator, codebook, lang) if indicator else ""
+    label = indicator_label(indicator, codebook, lang) if indicator else (ylabel or "")
     ax.set_ylabel(ylabel or label or text("share", lang))
     if series is not None or breaks:
         ax.legend(frameon=False)
@@ -457,7 +457,9 @@ def gap(
         concatenate several indicators' outputs for several rows).
     by : str
         The group column; each level gets its own colour (one errorbar container per level,
-        in order of appearance), dodged vertically within an indicator's row. Levels are
+        in order of appearance). With one indicator the groups are the rows (tick labels,
+        indicator as title); with several, one row per indicator with the groups dodged
+        vertically and named in a legend. Levels are
         labelled "Jenter"/"Girls", "8. trinn"/"Grade 8", or, when ``by`` is a codebook item
         (``family_economy``), by the code and its label.
 
@@ -479,6 +481,7 @@ def gap(
         t = t.assign(indicator="")
     names = list(dict.fromkeys(t["indicator"].astype(str)))
     levels = list(dict.fromkeys(t[by]))
+    single = len(names) == 1  # one indicator: the groups are the rows, no legend needed
     ax = _axes(ax, (7, 0.35 * len(names) * max(len(levels), 2) + 1.4))
     hidden = _suppressed_mask(t)
     step = 0.7 / max(len(levels), 1)
@@ -487,7 +490,10 @@ def gap(
     for j, level in enumerate(levels):
         label = _group_label(by, level, codebook, lang)
         sel = (t[by] == level).to_numpy()
-        y = np.array([row_y[str(n)] for n in t["indicator"]]) + 0.35 - step * (j + 0.5)
+        if single:
+            y = np.full(len(t), -float(j))
+        else:
+            y = np.array([row_y[str(n)] for n in t["indicator"]]) + 0.35 - step * (j + 0.5)
         ok = sel & ~hidden
         _errorbar(ax, t.loc[ok, "estimate"], y[ok], t.loc[ok, "ci_low"], t.loc[ok, "ci_high"],
                   horizontal=True, fmt="o", color=PALETTE[j % len(PALETTE)],
@@ -501,14 +507,21 @@ def gap(
                 for e, h in zip(t.loc[sel, "estimate"], hidden[sel])]  # fmt: skip
         descr.append(f"{label}: {', '.join(vals)}")
     ticks = [indicator_label(n, codebook, lang) if n else "" for n in names]
-    ax.set_yticks(list(row_y.values()), ticks)
-    ax.set_ylim(-len(names) + 0.5, 0.5)
+    if single:
+        ax.set_yticks(-np.arange(len(levels), dtype=float),
+                      [_group_label(by, lv, codebook, lang) for lv in levels])  # fmt: skip
+        ax.set_ylim(-len(levels) + 0.5, 0.5)
+        if ticks[0]:
+            ax.set_title(ticks[0], loc="left", fontsize="medium")
+    else:
+        ax.set_yticks(list(row_y.values()), ticks)
+        ax.set_ylim(-len(names) + 0.5, 0.5)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(levels), 3),
+                  frameon=False)  # fmt: skip
     if percent:
         _percent_axis(ax, "x", lang)
         ax.set_xlim(left=0)
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(levels), 5),
-              frameon=False)
     by_label = text(by, lang) if by in ("gender", "grade", "family_economy") else by
     what = ", ".join(ticks) if any(ticks) else ""
     what = what + " " if what else ""

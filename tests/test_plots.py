@@ -208,8 +208,11 @@ def test_gap_by_grade_labels():
     t = pd.DataFrame({"grade": [8, 9, 10], "estimate": [0.1, 0.12, 0.15],
                       "ci_low": [0.08, 0.1, 0.12], "ci_high": [0.12, 0.14, 0.18]})  # fmt: skip
     ax = plots.gap(t, by="grade", lang="en")
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Grade 8", "Grade 9", "Grade 10"]
-    assert len(ax.containers) == 3
+    # one indicator: groups are the rows, top to bottom, no legend
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Grade 8", "Grade 9", "Grade 10"]
+    assert ax.get_legend() is None and len(ax.containers) == 3
+    ys = [_points_and_whiskers(c)[1][0] for c in ax.containers]
+    assert ys == [0.0, -1.0, -2.0]
 
 
 def school_table():
@@ -311,7 +314,8 @@ def test_gap_accepts_effects_gaps_output():
     assert np.allclose(_points_and_whiskers(boys)[0], [prev.loc["boy", "estimate"]])
     x, _, segs = _points_and_whiskers(girls)
     assert np.allclose(segs, [(prev.loc["girl", "ci_low"], prev.loc["girl", "ci_high"])])
-    assert ax.get_yticklabels()[0].get_text() == "Loneliness"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Boys", "Girls"]
+    assert ax.get_title(loc="left") == "Loneliness"
 
 
 def test_gap_labels_item_codes_from_codebook():
@@ -320,6 +324,6 @@ def test_gap_labels_item_codes_from_codebook():
     t = pd.DataFrame({"family_economy": [1.0, 3.0, 5.0], "estimate": [0.3, 0.2, 0.1],
                       "ci_low": [0.2, 0.15, 0.08], "ci_high": [0.4, 0.25, 0.12]})  # fmt: skip
     ax = plots.gap(t, by="family_economy", codebook=load_codebook("ungdata"), lang="nb")
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
         "1 Hele tiden dårlig råd", "3 Verken god eller dårlig råd", "5 Hele tiden god råd"]
     assert "etter familiens økonomi" in plots.alt_text(ax)
