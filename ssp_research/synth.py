@@ -42,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import math
@@ -55,7 +56,8 @@ from tqdm.auto import tqdm
 
 from ssp_research.errors import ParameterError
 
-__all__ = ["SynthResult", "generate", "write", "pseudonymise", "SYNTHETIC_KEY", "WAVES"]
+__all__ = ["SynthResult", "generate", "write", "default_params", "pseudonymise", "SYNTHETIC_KEY",
+           "WAVES"]
 
 SYNTHETIC_KEY = "ssp-synthetic-demo-key"
 WAVES = (2019, 2021, 2023, 2025)
@@ -69,35 +71,52 @@ ITEMS = (
 DEP = [f"dep{j}" for j in range(1, 7)]
 CLIMATE = [f"climate{j}" for j in range(1, 6)]
 
-# (indicator, item, codes in latent-ascending order, n codes in the event (top of that order),
-#  target answer distribution in that order, effects: girl, grade, econ, trend, latent ICC)
-_IND = {
-    "lonely": ("lonely", [1, 2, 3, 4], 2, [0.50, 0.28, 0.13, 0.09],
-               dict(girl=0.55, grade=0.08, econ=-0.25, trend=-0.04, icc=0.03)),
-    "bullied": ("bullied", [1, 2, 3, 4, 5, 6], 3, [0.70, 0.15, 0.07, 0.03, 0.025, 0.025],
-                dict(girl=-0.05, grade=-0.10, econ=-0.20, trend=0.15, icc=0.04)),
-    "close_friend": ("close_friend", [4, 3, 2, 1], 2, [0.04, 0.06, 0.30, 0.60],
-                     dict(girl=0.20, grade=0.0, econ=0.20, trend=0.0, icc=0.02)),
-    "thriving": ("school_thrive", [4, 3, 2, 1], 2, [0.05, 0.10, 0.40, 0.45],
-                 dict(girl=-0.10, grade=-0.15, econ=0.20, trend=-0.06, icc=0.05)),
-    "local_env": ("local_env", [5, 4, 3, 2, 1], 2, [0.03, 0.05, 0.10, 0.37, 0.45],
-                  dict(girl=0.0, grade=-0.05, econ=0.25, trend=0.0, icc=0.05)),
-    "inactive": ("phys_active", [5, 4, 3, 2, 1], 2, [0.25, 0.40, 0.23, 0.07, 0.05],
-                 dict(girl=0.25, grade=0.15, econ=-0.20, trend=0.03, icc=0.03)),
-    "screen_4h": ("screen_time", [1, 2, 3, 4, 5], 1, [0.08, 0.20, 0.24, 0.20, 0.28],
-                  dict(girl=-0.20, grade=0.20, econ=-0.10, trend=0.08, icc=0.03)),
-    "good_health": ("health", [5, 4, 3, 2, 1], 2, [0.01, 0.04, 0.17, 0.40, 0.38],
-                    dict(girl=-0.45, grade=-0.10, econ=0.30, trend=-0.03, icc=0.02)),
+# indicator -> (item, its codes in latent-ascending order, number of codes in the event = the
+# top of that order). The event of each indicator is the codebook's rule.
+_STRUCTURE = {
+    "lonely": ("lonely", [1, 2, 3, 4], 2),
+    "bullied": ("bullied", [1, 2, 3, 4, 5, 6], 3),
+    "close_friend": ("close_friend", [4, 3, 2, 1], 2),
+    "thriving": ("school_thrive", [4, 3, 2, 1], 2),
+    "local_env": ("local_env", [5, 4, 3, 2, 1], 2),
+    "inactive": ("phys_active", [5, 4, 3, 2, 1], 2),
+    "screen_4h": ("screen_time", [1, 2, 3, 4, 5], 1),
+    "good_health": ("health", [5, 4, 3, 2, 1], 2),
 }
-_PILOT_EFFECT = -0.40  # log-odds on loneliness, pilot schools, waves >= 2023
-_PILOT_BASELINE = 0.15  # pilot schools were chosen for higher loneliness (all waves)
-_DEP = dict(target=0.11, girl=0.95, grade=0.10, econ=-0.30, trend=0.04, icc=0.03,
-            sd_e=1.5, lam=[1.0, 0.9, 1.1, 1.0, 0.85, 1.0], delta=[0.2, 0.3, 0.0, -0.1, -0.2, 0.4],
-            cuts=[0.0, 1.9, 3.8])
-_CLIM = dict(school_sd=0.27, econ=0.10, girl=-0.05, sd_e=1.1, shift=[0.3, 0.5, 0.2, -0.4, 0.1],
-             cuts=[-2.2, -1.2, -0.3, 0.8])
-_ECON = dict(dist=[0.02, 0.05, 0.18, 0.40, 0.35], school_sd=0.35,
-             district={"Midtbyen": 0.25, "Østbyen": 0.0, "Lerkendal": 0.1, "Heimdal": -0.25})
+
+
+def _ind(dist, girl, grade, econ, trend, icc):
+    return {"distribution": dist, "girl": girl, "grade": grade, "family_economy": econ,
+            "trend": trend, "icc": icc}
+
+
+# The planted parameters (log-odds; see default_params). distribution: target answer shares in
+# the latent-ascending order of _STRUCTURE (the event share is the target prevalence).
+_DEFAULTS = {
+    "indicators": {
+        "lonely": _ind([0.50, 0.28, 0.13, 0.09], 0.55, 0.08, -0.25, -0.04, 0.03),
+        "bullied": _ind([0.70, 0.15, 0.07, 0.03, 0.025, 0.025], -0.05, -0.10, -0.20, 0.15, 0.04),
+        "close_friend": _ind([0.04, 0.06, 0.30, 0.60], 0.20, 0.0, 0.20, 0.0, 0.02),
+        "thriving": _ind([0.05, 0.10, 0.40, 0.45], -0.10, -0.15, 0.20, -0.06, 0.05),
+        "local_env": _ind([0.03, 0.05, 0.10, 0.37, 0.45], 0.0, -0.05, 0.25, 0.0, 0.05),
+        "inactive": _ind([0.25, 0.40, 0.23, 0.07, 0.05], 0.25, 0.15, -0.20, 0.03, 0.03),
+        "screen_4h": _ind([0.08, 0.20, 0.24, 0.20, 0.28], -0.20, 0.20, -0.10, 0.08, 0.03),
+        "good_health": _ind([0.01, 0.04, 0.17, 0.40, 0.38], -0.45, -0.10, 0.30, -0.03, 0.02),
+    },
+    "depressive": {"target": 0.11, "girl": 0.95, "grade": 0.10, "family_economy": -0.30,
+                   "trend": 0.04, "icc": 0.03, "item_noise_sd": 1.5,
+                   "loadings": [1.0, 0.9, 1.1, 1.0, 0.85, 1.0],
+                   "shifts": [0.2, 0.3, 0.0, -0.1, -0.2, 0.4], "cuts": [0.0, 1.9, 3.8]},
+    "climate": {"school_sd": 0.27, "family_economy": 0.10, "girl": -0.05, "item_noise_sd": 1.1,
+                "shifts": [0.3, 0.5, 0.2, -0.4, 0.1], "cuts": [-2.2, -1.2, -0.3, 0.8]},
+    "family_economy": {"distribution": [0.02, 0.05, 0.18, 0.40, 0.35], "school_sd": 0.35,
+                       "district_shift": {"Midtbyen": 0.25, "Østbyen": 0.0, "Lerkendal": 0.1,
+                                          "Heimdal": -0.25}},
+    "pilot": {"indicator": "lonely", "effect": -0.40, "baseline": 0.15, "start_wave": PILOT_START,
+              "schools": ["Elvetun skole", "Fjordgløtt skole", "Granlia skole", "Lyngmyra skole",
+                          "Løvåsen skole", "Ørnereiret skole", "Kløverenga skole"],
+              "national_share": 0.05},
+}
 _MISS = {  # item: (share code 99, share code 98)
     "family_economy": (0.02, 0.06), "health": (0.015, 0.015), "screen_time": (0.02, 0.02),
     "close_friend": (0.015, 0.01), "phys_active": (0.02, 0.01),
@@ -119,8 +138,6 @@ _SCHOOLS = [  # fictional names: (school, district, pupils per grade)
     ("Bekkedalen skole", "Heimdal", 115), ("Solhøgda skole", "Heimdal", 130),
     ("Tiurleiken skole", "Heimdal", 105),
 ]
-_PILOT_SCHOOLS = ["Elvetun skole", "Fjordgløtt skole", "Granlia skole", "Lyngmyra skole",
-                  "Løvåsen skole", "Ørnereiret skole", "Kløverenga skole"]
 _CITY_ROWS_PER_WAVE = 6500
 
 
@@ -174,6 +191,47 @@ def pseudonymise(ids, key: str = SYNTHETIC_KEY) -> list[str]:
     return [hmac.digest(k, str(i).encode("utf-8"), hashlib.sha256).hex() for i in ids]
 
 
+def default_params() -> dict:
+    """The planted parameters (a fresh copy), the shape that ``generate(params=...)`` overrides.
+
+    Returns
+    -------
+    dict
+        ``indicators`` (per indicator: ``distribution`` = target answer shares in
+        latent-ascending order, log-odds effects ``girl``, ``grade`` (per grade),
+        ``family_economy`` (per step, centred at 3), ``trend`` (per wave step of two years),
+        latent ``icc``); ``depressive`` (latent-score model and items), ``climate``,
+        ``family_economy`` and ``pilot`` (``effect`` and ``baseline`` in log-odds,
+        ``start_wave``, ``schools``).
+
+    Examples
+    --------
+    >>> p = default_params()
+    >>> p["pilot"]["effect"], p["indicators"]["bullied"]["trend"]
+    (-0.4, 0.15)
+    """
+    return copy.deepcopy(_DEFAULTS)
+
+
+def _merge(base: dict, over: dict, where: str = "params") -> dict:
+    for key, value in over.items():
+        if key not in base:
+            raise ParameterError(f"unknown synth parameter {where}[{key!r}]", column=key,
+                                 hint=f"use one of {sorted(base)} (see synth.default_params())")
+        if isinstance(base[key], dict) and isinstance(value, dict):
+            _merge(base[key], value, f"{where}[{key!r}]")
+        else:
+            base[key] = value
+    return base
+
+
+def _icc_sd(icc: float) -> float:
+    """School SD on the logit scale for a latent ICC: sigma^2 / (sigma^2 + pi^2/3) = icc."""
+    if not 0 <= icc < 1:
+        raise ParameterError(f"icc must be in [0, 1), got {icc!r}", column="icc")
+    return math.sqrt(icc * (math.pi**2 / 3) / (1 - icc))
+
+
 def _solve_shift(rest: np.ndarray, target: float) -> float:
     """The s with mean(expit(rest + s)) = target (Newton on a monotone function)."""
     s = math.log(target / (1 - target)) - float(np.mean(rest))
@@ -191,13 +249,14 @@ def _calib_sample(n: int, rng: np.random.Generator, cap: int = 200_000) -> np.nd
     return np.arange(n) if n <= cap else np.sort(rng.choice(n, cap, replace=False))
 
 
-def _schools(national: bool, rng: np.random.Generator) -> pd.DataFrame:
+def _schools(national: bool, rng: np.random.Generator, prm: dict) -> pd.DataFrame:
     """The school table: municipality, district, school, per-grade size, pilot, response rate."""
     if not national:
         sch = pd.DataFrame(_SCHOOLS, columns=["school", "district", "size"])
         sch.insert(0, "municipality", "Trondheim")
-        sch["pilot"] = sch["school"].isin(_PILOT_SCHOOLS)
-        sch["econ_shift"] = sch["district"].map(_ECON["district"]).astype(float)
+        sch["pilot"] = sch["school"].isin(prm["pilot"]["schools"])
+        shift = prm["family_economy"]["district_shift"]
+        sch["econ_shift"] = sch["district"].map(shift).astype(float)
     else:
         n_mun, n_reg = 350, 20
         mun_size = rng.lognormal(0, 1.1, n_mun)
@@ -210,7 +269,7 @@ def _schools(national: bool, rng: np.random.Generator) -> pd.DataFrame:
             "school": [f"Skole {j + 1:04d}" for j in range(len(mun))],
             "size": np.clip(rng.lognormal(np.log(60), 0.6, len(mun)), 8, 250),
         })
-        sch["pilot"] = rng.random(len(sch)) < 0.05
+        sch["pilot"] = rng.random(len(sch)) < prm["pilot"]["national_share"]
         sch["econ_shift"] = rng.normal(0, 0.2, n_reg)[region]
     sch["rr"] = rng.uniform(0.80, 0.92, len(sch))
     return sch
@@ -250,8 +309,8 @@ def _cumlogit(rest, dist, n_event, rng, idx):
     return (latent[:, None] > thr[None, :]).sum(axis=1), float(a), thr
 
 
-def generate(*, rows: int | None = None, national: bool = False,
-             seed: int = 20261122) -> SynthResult:
+def generate(*, rows: int | None = None, national: bool = False, seed: int = 20261122,
+             params: dict | None = None) -> SynthResult:
     """Generate a synthetic survey with planted, documented truth.
 
     Parameters
@@ -264,6 +323,10 @@ def generate(*, rows: int | None = None, national: bool = False,
         no raw export (benchmarks).
     seed : int
         Seed of the generator: the same seed gives the same bytes.
+    params : dict, optional
+        Overrides of the planted parameters, nested as :func:`default_params` (e.g.
+        ``{"pilot": {"effect": 0.0}}`` or ``{"indicators": {"lonely": {"icc": 0.0}}}``), to
+        check that a method fails when an effect is removed.
 
     Returns
     -------
@@ -293,7 +356,8 @@ def generate(*, rows: int | None = None, national: bool = False,
     if rows is None and national:
         rows = 1_000_000
     rng = np.random.default_rng(seed)
-    sch = _schools(national, rng)
+    prm = _merge(default_params(), params or {})
+    sch = _schools(national, rng, prm)
     cells = _cells(sch, rows, rng)
     n_sch = len(sch)
     rep = np.repeat(np.arange(len(cells)), cells["respondents"].to_numpy())
@@ -311,46 +375,55 @@ def generate(*, rows: int | None = None, national: bool = False,
     probs: dict[str, np.ndarray] = {}
 
     # family economy: cumulative logit with a school (socio-economic) effect
-    u_econ = rng.normal(0, _ECON["school_sd"], n_sch) + sch["econ_shift"].to_numpy()
-    pos, a_e, thr_e = _cumlogit(u_econ[s], _ECON["dist"], 2, rng, cal)
+    pe = prm["family_economy"]
+    u_econ = rng.normal(0, pe["school_sd"], n_sch) + sch["econ_shift"].to_numpy()
+    pos, a_e, thr_e = _cumlogit(u_econ[s], pe["distribution"], 2, rng, cal)
     codes["family_economy"] = pos + 1
     econ_c = codes["family_economy"] - 3.0
-    truth_econ = {"item": "family_economy", "target_distribution": _ECON["dist"],
-                  "thresholds": thr_e.tolist(), "school_sd": _ECON["school_sd"],
-                  "district_shift": _ECON["district"] if not national else "random N(0, 0.2)"}
+    truth_econ = {"item": "family_economy", "target_distribution": pe["distribution"],
+                  "thresholds": thr_e.tolist(), "school_sd": pe["school_sd"],
+                  "district_shift": pe["district_shift"] if not national else "random N(0, 0.2)"}
 
-    for name, (item, order, n_ev, dist, eff) in tqdm(_IND.items(), desc="synth indicators",
-                                                    disable=not national, leave=False):
-        sd = math.sqrt(eff["icc"] * (math.pi**2 / 3) / (1 - eff["icc"]))
+    pp = prm["pilot"]
+    for name, (item, order, n_ev) in tqdm(_STRUCTURE.items(), desc="synth indicators",
+                                         disable=not national, leave=False):
+        eff = prm["indicators"][name]
+        dist = eff["distribution"]
+        sd = _icc_sd(eff["icc"])
         u = rng.normal(0, sd, n_sch)
-        rest = (eff["girl"] * girl + eff["grade"] * (grade - 9) + eff["econ"] * econ_c
+        rest = (eff["girl"] * girl + eff["grade"] * (grade - 9) + eff["family_economy"] * econ_c
                 + eff["trend"] * step + u[s])
-        if name == "lonely":
-            rest = rest + _PILOT_BASELINE * pilot_school + _PILOT_EFFECT * (
-                pilot_school & (wave >= PILOT_START))
+        if name == pp["indicator"]:
+            rest = rest + pp["baseline"] * pilot_school + pp["effect"] * (
+                pilot_school & (wave >= pp["start_wave"]))
         pos, a, thr = _cumlogit(rest, dist, n_ev, rng, cal)
         codes[item] = np.asarray(order)[pos]
         probs[name] = expit(a + rest)
+        if name == pp["indicator"]:  # the same pupils without the programme
+            probs["_counterfactual"] = expit(a + rest - pp["effect"] * (
+                pilot_school & (wave >= pp["start_wave"])))
         truth_ind[name] = {
             "item": item, "event_codes": sorted(order[len(order) - n_ev:]),
             "target_prevalence": float(sum(dist[len(dist) - n_ev:])),
             "target_distribution": dict(zip(map(str, order), dist)),
             "intercept": a, "thresholds": thr.tolist(),
             "effects": {"girl": eff["girl"], "grade_step": eff["grade"],
-                        "family_economy_step": eff["econ"], "wave_step": eff["trend"]},
+                        "family_economy_step": eff["family_economy"],
+                        "wave_step": eff["trend"]},
             "school_sd": sd, "latent_icc": eff["icc"],
             "school_effects": dict(zip(sch["school"], map(float, u))) if not national else None,
         }
-    truth_ind["lonely"]["pilot_effect"] = _PILOT_EFFECT
-    truth_ind["lonely"]["pilot_baseline"] = _PILOT_BASELINE
+    truth_ind[pp["indicator"]]["pilot_effect"] = pp["effect"]
+    truth_ind[pp["indicator"]]["pilot_baseline"] = pp["baseline"]
 
     # depressive: latent D -> 6 noisy items; calibrate a so that mean >= 3 hits the target
-    dsd = math.sqrt(_DEP["icc"] * (math.pi**2 / 3) / (1 - _DEP["icc"]))
+    pd_ = prm["depressive"]
+    dsd = _icc_sd(pd_["icc"])
     u_dep = rng.normal(0, dsd, n_sch)
-    rest_d = (_DEP["girl"] * girl + _DEP["grade"] * (grade - 9) + _DEP["econ"] * econ_c
-              + _DEP["trend"] * step + u_dep[s] + rng.logistic(size=n))
-    noise = rng.normal(0, _DEP["sd_e"], (n, 6))
-    lam, delta, cuts = (np.asarray(_DEP[k]) for k in ("lam", "delta", "cuts"))
+    rest_d = (pd_["girl"] * girl + pd_["grade"] * (grade - 9) + pd_["family_economy"] * econ_c
+              + pd_["trend"] * step + u_dep[s] + rng.logistic(size=n))
+    noise = rng.normal(0, pd_["item_noise_sd"], (n, 6))
+    lam, delta, cuts = (np.asarray(pd_[k], float) for k in ("loadings", "shifts", "cuts"))
 
     def dep_items(a, idx=slice(None)):
         y = lam * (a + rest_d[idx, None]) + delta + noise[idx]
@@ -361,17 +434,19 @@ def generate(*, rows: int | None = None, national: bool = False,
     for _ in range(36):
         mid = (lo + hi) / 2
         share = (dep_items(mid, cal_d).mean(axis=1) >= 3).mean()
-        lo, hi = (mid, hi) if share < _DEP["target"] else (lo, mid)
+        lo, hi = (mid, hi) if share < pd_["target"] else (lo, mid)
     a_dep = (lo + hi) / 2
     dep = dep_items(a_dep)
     for j, c in enumerate(DEP):
         codes[c] = dep[:, j]
 
     # school climate battery
-    v = rng.normal(0, _CLIM["school_sd"], n_sch)
-    clat = v[s] + _CLIM["econ"] * econ_c + _CLIM["girl"] * girl + rng.normal(0, 1, n)
-    yc = clat[:, None] + np.asarray(_CLIM["shift"]) + rng.normal(0, _CLIM["sd_e"], (n, 5))
-    clim = 1 + (yc[..., None] > np.asarray(_CLIM["cuts"])).sum(axis=-1)
+    pc = prm["climate"]
+    v = rng.normal(0, pc["school_sd"], n_sch)
+    clat = v[s] + pc["family_economy"] * econ_c + pc["girl"] * girl + rng.normal(0, 1, n)
+    yc = (clat[:, None] + np.asarray(pc["shifts"], float)
+          + rng.normal(0, pc["item_noise_sd"], (n, 5)))
+    clim = 1 + (yc[..., None] > np.asarray(pc["cuts"], float)).sum(axis=-1)
     for j, c in enumerate(CLIMATE):
         codes[c] = clim[:, j]  # positive direction (= the tidy, reversed climate4)
 
@@ -402,7 +477,8 @@ def generate(*, rows: int | None = None, national: bool = False,
     data.loc[mess["dup"], "flag_duplicate"] = True
     raw = None if national else synth_export.raw_frame(data, raw_codes, mess["dup"])
     truth = synth_export.build_truth(
-        seed=seed, rows=len(data), national=national, sch=sch, cells=cells, data=data,
+        params=prm, econ_true=econ_c[sort] + 3, seed=seed, rows=len(data), national=national,
+        sch=sch, cells=cells, data=data,
         ind=truth_ind, econ=truth_econ, probs=probs, dep=dict(a=a_dep, sd=dsd, u=u_dep),
         clim_u=v, mess=mess)
     data["respondent_id"] = pseudonymise(data["respondent_id"].to_numpy(object))

@@ -24,31 +24,40 @@ import numpy as np
 import pandas as pd
 
 from ssp_research import paths
-from ssp_research.synth import (
-    _CLIM,
-    _DEP,
-    _ECON,
-    _OOR,
-    _PILOT_BASELINE,
-    _PILOT_EFFECT,
-    ITEMS,
-    PILOT_START,
-    SYNTHETIC_KEY,
-    WAVES,
-)
+from ssp_research.synth import _OOR, ITEMS, SYNTHETIC_KEY, WAVES
 
 __all__ = ["build_truth", "raw_frame", "anomaly_counts", "write_files"]
 
 
-def _prev_table(p: np.ndarray, w: np.ndarray, wave_idx: np.ndarray, girl: np.ndarray) -> dict:
-    """Expected (weighted) population prevalence overall, by wave and by gender."""
+def _prev_table(p: np.ndarray, w: np.ndarray, groups: dict) -> dict:
+    """Weighted mean of ``p`` overall and per group (``groups``: key -> (codes, names))."""
     out = {"overall": float((p * w).sum() / w.sum())}
-    for key, idx, names in (("by_wave", wave_idx, [str(x) for x in WAVES]),
-                            ("by_gender", girl, ["boy", "girl"])):
+    for key, (idx, names) in groups.items():
         num = np.bincount(idx, weights=p * w, minlength=len(names))
         den = np.bincount(idx, weights=w, minlength=len(names))
-        out[key] = {k: float(a / b) for k, a, b in zip(names, num, den)}
+        out[key] = {k: float(a / b) for k, a, b in zip(names, num, den) if b > 0}
     return out
+
+
+def _pilot_truth(p: np.ndarray, p0: np.ndarray, w: np.ndarray, data: pd.DataFrame,
+                 start: int) -> dict:
+    """ATT and DiD of the expected prevalences on the probability scale."""
+    treated = data["pilot"].to_numpy()
+    post = data["wave"].to_numpy() >= start
+    cell = {}
+    for t in (False, True):
+        for q in (False, True):
+            m = (treated == t) & (post == q)
+            cell[(t, q)] = float((p[m] * w[m]).sum() / w[m].sum()) if m.any() else float("nan")
+    tp = treated & post
+    att = float(((p[tp] - p0[tp]) * w[tp]).sum() / w[tp].sum()) if tp.any() else 0.0
+    return {
+        "att_prevalence": att,
+        "did_expected_prevalence": (cell[(True, True)] - cell[(True, False)])
+        - (cell[(False, True)] - cell[(False, False)]),
+        "expected_prevalence": {f"{'pilot' if t else 'other'}_{'post' if q else 'pre'}": v
+                                for (t, q), v in cell.items()},
+    }
 
 
 def anomaly_counts(m: dict, rows: np.ndarray) -> dict:
@@ -92,12 +101,16 @@ def raw_frame(data: pd.DataFrame, raw_codes: np.ndarray, dup: np.ndarray) -> pd.
     return out.sort_values("wave", kind="stable").reset_index(drop=True)
 
 
-def build_truth(*, seed, rows, national, sch, cells, data, ind, econ, probs, dep, clim_u,
-                mess) -> dict:
+def build_truth(*, params, econ_true, seed, rows, national, sch, cells, data, ind, econ, probs,
+                dep, clim_u, mess) -> dict:
     """Assemble the JSON-serialisable truth dictionary.
 
     Parameters
     ----------
+    params
+        The planted parameters (:func:`ssp_research.synth.default_params` with overrides).
+    econ_true
+        ``family_economy`` before item non-response (for the gradient tables).
     seed, rows, national
         The arguments of :func:`ssp_research.synth.generate`.
     sch, cells
@@ -121,32 +134,41 @@ def build_truth(*, seed, rows, national, sch, cells, data, ind, econ, probs, dep
     w = data["weight"].to_numpy()
     wave_idx = np.searchsorted(WAVES, data["wave"].to_numpy())
     girl = (data["gender"].to_numpy() == "girl").astype(np.int64)
+    basic = {"by_wave": (wave_idx, [str(x) for x in WAVES]), "by_gender": (girl, ["boy", "girl"])}
+    groups = dict(basic, by_grade=(data["grade"].to_numpy() - 8, ["8", "9", "10"]),
+                  by_family_economy=(econ_true.astype(np.int64) - 1, ["1", "2", "3", "4", "5"]))
+    probs = dict(probs)
+    p0 = probs.pop("_counterfactual")
+    pp = params["pilot"]
     for name, p in probs.items():
-        ind[name]["expected_prevalence"] = _prev_table(p, w, wave_idx, girl)
+        ind[name]["expected_prevalence"] = _prev_table(p, w, groups)
     for name in list(ind) + ["depressive", "poor_economy"]:
         x = data[f"ind_{name}"].to_numpy()
         ok = np.isfinite(x)
         ind.setdefault(name, {})["sample_prevalence"] = _prev_table(
-            x[ok], np.ones(ok.sum()), wave_idx[ok], girl[ok])
+            x[ok], np.ones(ok.sum()), {k: (i[ok], n) for k, (i, n) in basic.items()})
+    pd_, pc, pe = params["depressive"], params["climate"], params["family_economy"]
     ind["depressive"].update({
         "scale": "depressive_mean", "rule": "mean of dep1-dep6 >= 3.0, >= 4 of 6 answered",
-        "target_prevalence": _DEP["target"], "latent_intercept": dep["a"],
-        "effects": {"girl": _DEP["girl"], "grade_step": _DEP["grade"],
-                    "family_economy_step": _DEP["econ"], "wave_step": _DEP["trend"]},
-        "school_sd": dep["sd"], "latent_icc": _DEP["icc"],
+        "target_prevalence": pd_["target"], "latent_intercept": dep["a"],
+        "effects": {"girl": pd_["girl"], "grade_step": pd_["grade"],
+                    "family_economy_step": pd_["family_economy"], "wave_step": pd_["trend"]},
+        "school_sd": dep["sd"], "latent_icc": pd_["icc"],
         "latent_model": "D = a + effects + u_school + logistic noise; "
                         "dep_j = 1 + #(lambda_j*D + delta_j + N(0, sd_e^2) > cuts)",
-        "item_loadings": _DEP["lam"], "item_shifts": _DEP["delta"], "item_noise_sd": _DEP["sd_e"],
-        "item_cuts": _DEP["cuts"],
+        "item_loadings": pd_["loadings"], "item_shifts": pd_["shifts"],
+        "item_noise_sd": pd_["item_noise_sd"],
+        "item_cuts": pd_["cuts"],
         "school_effects": None if national else dict(zip(sch["school"], map(float, dep["u"]))),
     })
     ind["poor_economy"].update(econ)
     ind["poor_economy"].update({"event_codes": [1, 2],
-                                "target_prevalence": _ECON["dist"][0] + _ECON["dist"][1]})
+                                "target_prevalence": pe["distribution"][0] + pe["distribution"][1]})
     resp = cells.groupby("wave")["respondents"].sum()
     pup = cells.groupby("wave")["pupils"].sum()
     everyone = np.ones(len(data), dtype=bool)
     truth = {
+        "parameters": params,
         "generator": {"module": "ssp_research.synth", "seed": seed, "rows": rows,
                       "national": national, "waves": list(WAVES)},
         "model": {
@@ -175,22 +197,25 @@ def build_truth(*, seed, rows, national, sch, cells, data, ind, econ, probs, dep
             "weight": "pupils / respondents in wave x school x grade x gender",
         },
         "indicators": ind,
-        "pilot": {"indicator": "lonely", "effect_log_odds": _PILOT_EFFECT,
-                  "baseline_log_odds": _PILOT_BASELINE, "start_wave": PILOT_START,
+        "pilot": {"indicator": pp["indicator"], "effect_log_odds": pp["effect"],
+                  "baseline_log_odds": pp["baseline"], "start_wave": pp["start_wave"],
                   "schools": sorted(sch.loc[sch["pilot"], "school"].tolist()),
+                  **_pilot_truth(probs[pp["indicator"]], p0, w, data, pp["start_wave"]),
                   "note": "pilot is True for pilot schools in every wave; the effect applies "
-                          "from start_wave (difference-in-differences estimand)"},
+                          "from start_wave (difference-in-differences estimand). "
+                          "att_prevalence = weighted mean of P(with) - P(without programme) "
+                          "over pilot pupils from start_wave"},
         "trend": {k: v["effects"]["wave_step"] for k, v in ind.items() if "effects" in v},
         "gender_gap_log_odds": {k: v["effects"]["girl"] for k, v in ind.items()
                                 if "effects" in v},
         "social_gradient_log_odds_per_step": {
             k: v["effects"]["family_economy_step"] for k, v in ind.items() if "effects" in v},
         "school_climate": {
-            "scale": "school_climate", "school_sd": _CLIM["school_sd"], "person_sd": 1.0,
-            "item_noise_sd": _CLIM["sd_e"], "item_shifts": _CLIM["shift"],
-            "cuts": _CLIM["cuts"], "effects": {"girl": _CLIM["girl"],
-                                               "family_economy_step": _CLIM["econ"]},
-            "latent_icc": _CLIM["school_sd"] ** 2 / (_CLIM["school_sd"] ** 2 + 1.0),
+            "scale": "school_climate", "school_sd": pc["school_sd"], "person_sd": 1.0,
+            "item_noise_sd": pc["item_noise_sd"], "item_shifts": pc["shifts"],
+            "cuts": pc["cuts"], "effects": {"girl": pc["girl"],
+                                               "family_economy_step": pc["family_economy"]},
+            "latent_icc": pc["school_sd"] ** 2 / (pc["school_sd"] ** 2 + 1.0),
             "reverse_item": "climate4 (raw code = 6 - code; tidy stores the reversed code)",
             "school_effects": None if national else dict(zip(sch["school"], map(float, clim_u))),
         },

@@ -335,3 +335,28 @@ def test_cleaning_the_shipped_csv_gives_the_shipped_tidy_data(monkeypatch):
     sav["pilot"] = sav["pilot"].astype(bool)
     want25 = want[want["wave"] == 2025].reset_index(drop=True)
     pd.testing.assert_frame_equal(sav.reset_index(drop=True), want25, check_dtype=False)
+
+
+def test_params_override_removes_planted_effects():
+    base = synth.default_params()
+    assert base["pilot"]["effect"] == -0.4 and base["indicators"]["lonely"]["icc"] == 0.03
+    base["pilot"]["effect"] = 99.0
+    assert synth.default_params()["pilot"]["effect"] == -0.4  # a fresh copy each time
+    res = synth.generate(rows=8_000, params={"pilot": {"effect": 0.0},
+                                              "indicators": {"bullied": {"trend": 0.0}}})
+    t = res.truth
+    assert t["pilot"]["effect_log_odds"] == 0.0 and t["pilot"]["att_prevalence"] == 0.0
+    assert t["parameters"]["indicators"]["bullied"]["trend"] == 0.0
+    by = t["indicators"]["bullied"]["expected_prevalence"]["by_wave"]
+    assert abs(by["2025"] - by["2019"]) < 0.01  # no planted rise left
+    planted = synth.generate(rows=8_000).truth["pilot"]
+    assert planted["att_prevalence"] < -0.03  # the default programme lowers loneliness
+    assert planted["did_expected_prevalence"] == pytest.approx(planted["att_prevalence"],
+                                                               abs=0.01)
+
+
+def test_unknown_or_bad_params_raise():
+    with pytest.raises(ParameterError, match=r"unknown synth parameter.*'lonly'"):
+        synth.generate(rows=500, params={"indicators": {"lonly": {"icc": 0.0}}})
+    with pytest.raises(ParameterError, match="icc must be in"):
+        synth.generate(rows=500, params={"indicators": {"lonely": {"icc": 1.5}}})
