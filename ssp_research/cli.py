@@ -163,6 +163,65 @@ def _add_audit(p) -> None:
     p.add_argument("--rule", action="append", default=[], metavar="NAME=VALUE",
                    help="the publication's rule override (repeatable), e.g. --rule min_n=30")
 
+
+def _split_pair(text: str, what: str):
+    from ssp_research.errors import ParameterError
+
+    if "=" not in text:
+        raise ParameterError(f"{what} {text!r} is not COLUMN=VALUE", rule=f"--{what} COLUMN=VALUE",
+                             hint=f'e.g. --{what} "school=Elvetun skole"')
+    col, value = text.split("=", 1)
+    return col.strip(), value.strip()
+
+
+def _run_estimate(args) -> int:
+    from pathlib import Path
+
+    from ssp_research import indicators, io
+
+    data = io.read_survey(args.data).data
+    by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None
+    unit = _split_pair(args.unit, "unit") if args.unit else (by[0] if by and len(by) == 1 else by)
+    compare = args.compare
+    if compare in (None, "none"):
+        compare = None
+    elif Path(compare).suffix.lower() in (".csv", ".parquet", ".xlsx"):
+        compare = io.read_survey(compare).data
+    elif "=" in compare:
+        compare = _split_pair(compare, "compare")
+    std = io.read_survey(args.standardise).data if args.standardise else None
+    table = indicators.indicator_table(
+        data, args.codebook, indicators=args.indicator or None, unit=unit, compare=compare,
+        waves=args.wave or None, pool=args.pool, standardise=std,
+    )
+    out = indicators.write_table(table, args.output, format=args.format)
+    print(out if args.output else out.rstrip("\n"))
+    return 0
+
+
+@command("estimate", "Indicator table: unit vs comparison by wave, with CIs and tests")
+def _add_estimate(p) -> None:
+    p.add_argument("data", help="tidy survey data (.parquet, .csv, .sav, .xlsx)")
+    p.add_argument("--indicator", action="append", default=[], metavar="NAME",
+                   help="indicator name (repeatable; default: all of the codebook)")
+    p.add_argument("--by", default=None, metavar="COLS",
+                   help="unit level(s), comma-separated, e.g. school or district,gender "
+                   "(default: the city)")
+    p.add_argument("--unit", default=None, metavar="COLUMN=VALUE",
+                   help='one unit instead of all of --by, e.g. "school=Elvetun skole"')
+    p.add_argument("--compare", default="city",
+                   help="city (default), a column (each unit's own group, e.g. district), "
+                   "COLUMN=VALUE, a CSV of reference figures (indicator, wave, estimate[, se]) "
+                   "or none")
+    p.add_argument("--wave", action="append", type=int, default=[], help="wave (repeatable)")
+    p.add_argument("--pool", type=int, default=1, help="rolling window of waves (default 1)")
+    p.add_argument("--standardise", default=None, metavar="FILE",
+                   help="standard population by grade x gender (columns grade, gender, pupils)")
+    p.add_argument("--codebook", default="ungdata", help="codebook name or path")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--output", "-o", default=None, help="file to write (default: stdout)")
+
+
 # ---------------------------------------------------------------------------------------------
 
 

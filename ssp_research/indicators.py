@@ -45,7 +45,11 @@ Examples
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,7 +58,7 @@ from scipy import sparse, stats
 
 from ssp_research.errors import DataError, EstimationError, ParameterError
 
-__all__ = ["city_design", "indicator_table", "RESULT_COLUMNS"]
+__all__ = ["city_design", "indicator_table", "write_table", "RESULT_COLUMNS"]
 
 RESULT_COLUMNS = [
     "estimate", "se", "ci_low", "ci_high", "df", "n", "count",
@@ -290,17 +294,25 @@ def _resolve_indicators(df: pd.DataFrame, codebook: Any, indicators: Sequence[st
     return names, cols, hib, breaks
 
 
-def _unit_codes(df: pd.DataFrame, unit: Any, city: str) -> tuple[str, np.ndarray, list]:
-    """(output column, group code per row (-1 outside), unit labels)."""
+def _unit_codes(df: pd.DataFrame, unit: Any, city: str) -> tuple[list, np.ndarray, list]:
+    """(output columns, group code per row (-1 outside), unit labels as tuples)."""
     if unit is None:
-        col = city if city in df.columns else "unit"
-        values = df[city].astype(str) if city in df.columns else pd.Series("all", index=df.index)
-        codes, labels = pd.factorize(values, sort=True)
-        return col, codes.astype(np.int64), list(labels)
+        if city in df.columns:
+            codes, labels = pd.factorize(df[city].astype(str), sort=True)
+            return [city], codes.astype(np.int64), [(v,) for v in labels]
+        return ["unit"], np.zeros(len(df), dtype=np.int64), [("all",)]
     if isinstance(unit, str):
-        _need_column(df, unit, "unit")
-        codes, labels = pd.factorize(df[unit].astype(str), sort=True)
-        return unit, codes.astype(np.int64), list(labels)
+        unit = [unit]
+    if isinstance(unit, list):
+        for col in unit:
+            _need_column(df, col, "unit")
+        if len(unit) == 1:
+            codes, labels = pd.factorize(df[unit[0]].astype(str), sort=True)
+            return unit, codes.astype(np.int64), [(v,) for v in labels]
+        keys = df[unit].astype(str)
+        grouped = keys.groupby(unit, sort=True)
+        codes = grouped.ngroup().to_numpy(np.int64)
+        return unit, codes, [tuple(k) for k in grouped.groups.keys()]
     col, value = unit
     _need_column(df, col, "unit")
     hit = (df[col].astype(str) == str(value)).to_numpy()
@@ -310,7 +322,7 @@ def _unit_codes(df: pd.DataFrame, unit: Any, city: str) -> tuple[str, np.ndarray
             rule="the unit exists in the data",
             hint=f"use one of {sorted(df[col].astype(str).unique())[:10]}",
         )
-    return col, np.where(hit, 0, -1).astype(np.int64), [str(value)]
+    return [col], np.where(hit, 0, -1).astype(np.int64), [(str(value),)]
 
 
 def _need_column(df: pd.DataFrame, col: str, what: str) -> None:
@@ -408,9 +420,11 @@ def indicator_table(
         (``ind_<name>``), ``higher_is_better`` and the series breaks.
     indicators : list of str, optional
         Indicator names (default: all of the codebook). An unknown name is a CodebookError.
-    unit : None, str or (column, value)
+    unit : None, str, list of str or (column, value)
         None: the city (``municipality`` column, or all rows); a column name such as
-        ``"school"``: every unit of that level at once; ``("school", "X")``: one unit.
+        ``"school"``: every unit of that level at once; a list of columns such as
+        ``["district", "gender"]``: every combination (one output column each);
+        ``("school", "X")``: one unit.
     compare : "city", column name, (column, value), DataFrame or None
         "city": the unit's municipality; a column such as ``"district"``: each unit's own
         group in that column (school vs its district); ``(column, value)``: one fixed unit;
@@ -438,8 +452,8 @@ def indicator_table(
         of the window; only when ``pool > 1``), ``estimate``, ``se``, ``ci_low``, ``ci_high``
         (logit CI with design df, as ``svyciprop``; exact binomial bound at 0 or 1; Wald for
         non-binary columns), ``df`` (design df), ``n`` (respondents with an answer), ``count``
-        (of them with the
-        attribute), ``cmp_estimate``, ``cmp_se``, ``cmp_ci_low``, ``cmp_ci_high``, ``cmp_n``,
+        (of them with the attribute), ``cmp_estimate``, ``cmp_se``, ``cmp_ci_low``,
+        ``cmp_ci_high``, ``cmp_n``,
         ``diff`` (unit - comparison), ``diff_se``, ``diff_ci_low``, ``diff_ci_high``,
         ``p_value`` (t test of diff = 0 with design df), ``series_break`` (this wave starts a
         new series), ``higher_is_better`` and ``reason`` (empty, or why a value is NaN).
@@ -555,7 +569,8 @@ def indicator_table(
         frame = {key: np.asarray(val).T.ravel() for key, val in out.items()}
         frame["indicator"] = np.repeat(names, nunits)
         frame["wave"] = target
-        frame[ucol] = np.tile(ulabels, k)
+        for j, col in enumerate(ucol):
+            frame[col] = np.tile([lab[j] for lab in ulabels], k)
         frame["pooled_from"] = win[0] if win else target
         frame["binary"] = np.repeat(binary, nunits)
         frame["series_break"] = np.repeat([target in breaks.get(n, []) for n in names], nunits)
@@ -585,4 +600,60 @@ def indicator_table(
     extra = [] if pool == 1 else ["pooled_from"]
     order = np.lexsort((res["wave"].to_numpy(), pd.Categorical(res["indicator"], names).codes))
     res = res.iloc[order].reset_index(drop=True)
-    return res[["indicator", "wave", ucol, *extra, *RESULT_COLUMNS]]
+    return res[["indicator", "wave", *ucol, *extra, *RESULT_COLUMNS]]
+
+
+def _json_default(value: Any):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return str(value)
+
+
+def write_table(table: pd.DataFrame, path: str | Path | None, *, format: str = "csv") -> str:
+    """Write a result table as CSV or JSON records, atomically; return the text if no path.
+
+    Parameters
+    ----------
+    table : DataFrame
+    path : str or Path, optional
+        Destination; written to a temporary file in the same folder, then ``os.replace``.
+    format : {"csv", "json"}
+        Full precision in both (shortest round-trip repr of each float; NaN is empty in CSV
+        and null in JSON).
+
+    Returns
+    -------
+    str
+        The path written, or the text when ``path`` is None.
+
+    Examples
+    --------
+    >>> print(write_table(pd.DataFrame({"a": [0.1]}), None, format="json"))
+    [{"a": 0.1}]
+    """
+    if format == "csv":
+        text = table.to_csv(index=False)
+    elif format == "json":
+        recs = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        text = json.dumps(recs, ensure_ascii=False, default=_json_default)
+    else:
+        raise ParameterError(f"unknown format {format!r}", rule="format in {'csv', 'json'}",
+                             hint="use --format csv or --format json")
+    if path is None:
+        return text
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return str(path)

@@ -232,3 +232,27 @@ def test_pilot_schools_differ_from_city_after_start(city):
     assert before["diff_ci_low"] < 0 < before["diff_ci_high"]
     assert after["diff_ci_high"] < 0 and after["p_value"] < 0.001
     assert after["diff"] < before["diff"] - 0.02
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+
+def test_cli_estimate_writes_csv_and_json(tmp_path, capsys):
+    from ssp_research.cli import main
+
+    data = str(REFDIR / "effects_reference_data.csv")
+    out = tmp_path / "t.csv"
+    rc = main(["estimate", data, "--indicator", "lonely", "--by", "school", "--compare",
+               "district", "--wave", "2025", "--output", str(out)])
+    assert rc == 0 and capsys.readouterr().out.strip() == str(out)
+    t = pd.read_csv(out)
+    assert len(t) == 12 and t.columns[:3].tolist() == ["indicator", "wave", "school"]
+    r = t[t["school"] == "Midtbyen_2"].iloc[0]
+    assert r["diff_se"] == pytest.approx(np.sqrt(V[0, 0] + V[1, 1] - 2 * V[0, 1]), rel=1e-12)
+    rc = main(["estimate", data, "--indicator", "lonely", "--unit", "school=Midtbyen_2",
+               "--wave", "2025", "--format", "json"])
+    recs = json.loads(capsys.readouterr().out)
+    assert rc == 0 and recs[0]["estimate"] == pytest.approx(E[0], rel=1e-12)
+    assert recs[0]["cmp_estimate"] == pytest.approx(E[2], rel=1e-12)
+    rc = main(["estimate", data, "--indicator", "happiness"])
+    assert rc == 2 and "unknown indicator 'happiness'" in capsys.readouterr().err
