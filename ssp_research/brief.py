@@ -40,8 +40,6 @@ __all__ = [
     "show_trends",
     "gap_table",
     "show_gaps",
-    "pilot_table",
-    "pilot_html",
     "method_html",
     "summary",
     "UNIT_TYPES",
@@ -65,6 +63,8 @@ _T = {
         "poor": "Dårlig råd", "middle": "Verken god eller dårlig", "good": "God råd",
         "all": "Alle", "no_pilot": "{unit} har ingen skoler i pilotprogrammet.",
         "no_pilot_school": "{unit} er ikke med i pilotprogrammet.",
+        "event": "Pilot mot andre, år", "model_row": "Modellledd", "odds_ratio": "Oddsforhold",
+        "pilot": "Pilotskoler", "other": "Andre skoler",
         "pilot_intro": "Pilotskoler sammenlignet med andre skoler, før ({before}) og etter "
                        "({after}) at piloten startet.",
         "design": "Utvalg og vekter: alle ungdomsskoler deltar, så skolene er strata (per år) "
@@ -98,6 +98,8 @@ _T = {
         "poor": "Hard up", "middle": "Neither good nor poor", "good": "Well off",
         "all": "All", "no_pilot": "{unit} has no schools in the pilot programme.",
         "no_pilot_school": "{unit} is not in the pilot programme.",
+        "event": "Pilot vs others, year", "model_row": "Model term", "odds_ratio": "Odds ratio",
+        "pilot": "Pilot schools", "other": "Other schools",
         "pilot_intro": "Pilot schools compared with other schools, before ({before}) and after "
                        "({after}) the pilot started.",
         "design": "Sample and weights: every lower-secondary school takes part, so schools are "
@@ -154,6 +156,7 @@ class Brief:
     standardise: bool = False
     data_path: str = ""
     population: pd.DataFrame | None = field(default=None, repr=False)
+    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def unit_col(self) -> str | None:
@@ -520,69 +523,6 @@ def show_gaps(b: Brief, by: str) -> None:
     g["indicator"] = [b.label(n) for n in g["indicator"]]
     ax = plots.gap(g, by=col, codebook=b.codebook, lang=b.lang)
     plots.show(ax)
-
-
-def pilot_table(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> pd.DataFrame:
-    """Difference-in-differences of the unit's pilot schools against the non-pilot schools.
-
-    City: all pilot schools; district: its pilot schools; school: the school itself (when
-    it is a pilot school). The comparison group is every non-pilot school of the city.
-    Uses :func:`ssp_research.effects.pilot_did` (schools as clusters). Returns its rows
-    (``did``, ``event`` per wave, ``pretrend``), or an empty frame when the unit has no pilot
-    school.
-    """
-    from ssp_research import effects
-
-    data = b.data
-    if "pilot" not in data.columns or not data.loc[b.unit_mask, "pilot"].any():
-        return pd.DataFrame()
-    treated = data["pilot"].to_numpy() & b.unit_mask
-    keep = treated | ~data["pilot"].to_numpy()
-    sub = data.loc[keep].assign(treated_unit=treated[keep])
-    return effects.pilot_did(sub, b.codebook.indicator_column(indicator),
-                             treated="treated_unit", start=start)
-
-
-def pilot_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Html:
-    """The pilot evaluation as text: effect as an odds ratio with CI, hedged, and pretrend."""
-    T = _T[b.lang]
-    did = pilot_table(b, indicator, start=start)
-    if did.empty:
-        key = "no_pilot_school" if b.unit_type == "school" else "no_pilot"
-        return Html(f"<p>{_html.escape(T[key].format(unit=b.unit))}</p>")
-    row = did[did["quantity"] == "did"].iloc[0]
-    pre = did[did["quantity"] == "pretrend"].iloc[0]
-    lang = b.lang
-
-    def num(x):
-        return narrate.format_number(x, lang, 2)
-
-    odds = f"{num(math.exp(row['estimate']))} ({num(math.exp(row['ci_low']))}–" \
-           f"{num(math.exp(row['ci_high']))})"
-    clear = row["p_value"] < 0.05 and (row["ci_high"] < 0 or row["ci_low"] > 0)
-    label = b.label(indicator).lower() if lang == "nb" else b.label(indicator).lower()
-    if lang == "nb":
-        verdict = ("forskjellen er statistisk sikker" if clear else
-                   "det er ingen sikker forskjell")
-        text = (f"{T['pilot_intro'].format(before=start - 2, after=start)} Endring i "
-                f"{label} i pilotskolene utover endringen i andre skoler, som oddsforhold: "
-                f"{odds}; {verdict}.")
-        pre_text = ("Før piloten utviklet pilotskolene og de andre skolene seg likt "
-                    "(ingen sikker forskjell)." if pre["p_value"] >= 0.05 else
-                    "Advarsel: pilotskolene utviklet seg annerledes allerede før piloten; "
-                    "tolk effekten med forsiktighet.")
-    else:
-        verdict = "the difference is statistically clear" if clear else "no clear difference"
-        text = (f"{T['pilot_intro'].format(before=start - 2, after=start)} Change in "
-                f"{label} in pilot schools beyond the change in other schools, as an odds "
-                f"ratio: {odds}; {verdict}.")
-        pre_text = ("Before the pilot, pilot and other schools developed alike (no clear "
-                    "difference)." if pre["p_value"] >= 0.05 else
-                    "Caution: pilot schools developed differently already before the pilot.")
-    if pd.isna(pre["p_value"]):
-        pre_text = ""
-    return Html(f'<p class="ssp-pilot">{_html.escape(text)}</p>'
-                f'<p class="ssp-note">{_html.escape(pre_text)}</p>')
 
 
 def method_html(b: Brief) -> Html:

@@ -1,0 +1,156 @@
+"""The pilot-evaluation sections of the briefs (difference-in-differences).
+
+Used by ``notebooks/briefs/evidence_brief.ipynb`` (one paragraph and a figure where the unit
+has pilot schools) and ``notebooks/briefs/pilot_evaluation.ipynb`` (the whole evaluation).
+The model is :func:`ssp_research.effects.pilot_did` (schools as clusters, school and wave
+fixed effects); the observed shares come from
+:func:`ssp_research.indicators.indicator_table` and pass through
+:func:`ssp_research.disclosure.protect` before they are drawn.
+
+The treated group is the unit's pilot schools (the city: all pilot schools; a district: its
+pilot schools; a school: itself); the comparison group is every non-pilot school of the city.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import math
+
+import numpy as np
+import pandas as pd
+
+from ssp_research import disclosure, indicators, narrate
+from ssp_research.brief import _T, Brief, Html
+
+__all__ = ["pilot_table", "pilot_html", "pilot_did_html", "show_pilot_trend", "pilot_summary"]
+
+
+def pilot_table(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> pd.DataFrame:
+    """Difference-in-differences of the unit's pilot schools against the non-pilot schools.
+
+    City: all pilot schools; district: its pilot schools; school: the school itself (when
+    it is a pilot school). The comparison group is every non-pilot school of the city.
+    Uses :func:`ssp_research.effects.pilot_did` (schools as clusters). Returns its rows
+    (``did``, ``event`` per wave, ``pretrend``), or an empty frame when the unit has no pilot
+    school.
+    """
+    from ssp_research import effects
+
+    data = b.data
+    if "pilot" not in data.columns or not data.loc[b.unit_mask, "pilot"].any():
+        return pd.DataFrame()
+    key = ("pilot_did", indicator, start)
+    if key not in b.cache:
+        treated = data["pilot"].to_numpy() & b.unit_mask
+        keep = treated | ~data["pilot"].to_numpy()
+        sub = data.loc[keep].assign(treated_unit=treated[keep])
+        b.cache[key] = effects.pilot_did(sub, b.codebook.indicator_column(indicator),
+                                         treated="treated_unit", start=start)
+    return b.cache[key].copy()
+
+
+def pilot_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Html:
+    """The pilot evaluation as text: effect as an odds ratio with CI, hedged, and pretrend."""
+    T = _T[b.lang]
+    did = pilot_table(b, indicator, start=start)
+    if did.empty:
+        key = "no_pilot_school" if b.unit_type == "school" else "no_pilot"
+        return Html(f"<p>{_html.escape(T[key].format(unit=b.unit))}</p>")
+    row = did[did["quantity"] == "did"].iloc[0]
+    pre = did[did["quantity"] == "pretrend"].iloc[0]
+    lang = b.lang
+
+    def num(x):
+        return narrate.format_number(x, lang, 2)
+
+    odds = f"{num(math.exp(row['estimate']))} ({num(math.exp(row['ci_low']))}–" \
+           f"{num(math.exp(row['ci_high']))})"
+    clear = row["p_value"] < 0.05 and (row["ci_high"] < 0 or row["ci_low"] > 0)
+    label = b.label(indicator).lower() if lang == "nb" else b.label(indicator).lower()
+    if lang == "nb":
+        verdict = ("forskjellen er statistisk sikker" if clear else
+                   "det er ingen sikker forskjell")
+        text = (f"{T['pilot_intro'].format(before=start - 2, after=start)} Endring i "
+                f"{label} i pilotskolene utover endringen i andre skoler, som oddsforhold: "
+                f"{odds}; {verdict}.")
+        pre_text = ("Før piloten utviklet pilotskolene og de andre skolene seg likt "
+                    "(ingen sikker forskjell)." if pre["p_value"] >= 0.05 else
+                    "Advarsel: pilotskolene utviklet seg annerledes allerede før piloten; "
+                    "tolk effekten med forsiktighet.")
+    else:
+        verdict = "the difference is statistically clear" if clear else "no clear difference"
+        text = (f"{T['pilot_intro'].format(before=start - 2, after=start)} Change in "
+                f"{label} in pilot schools beyond the change in other schools, as an odds "
+                f"ratio: {odds}; {verdict}.")
+        pre_text = ("Before the pilot, pilot and other schools developed alike (no clear "
+                    "difference)." if pre["p_value"] >= 0.05 else
+                    "Caution: pilot schools developed differently already before the pilot.")
+    if pd.isna(pre["p_value"]):
+        pre_text = ""
+    return Html(f'<p class="ssp-pilot">{_html.escape(text)}</p>'
+                f'<p class="ssp-note">{_html.escape(pre_text)}</p>')
+
+
+def pilot_did_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Html:
+    """The pilot's model rows as a table: DiD and event-study log-odds ratios with CIs.
+
+    Model coefficients over many respondents (``n`` in ``data-ssp-n``); the table goes
+    through :func:`ssp_research.disclosure.protect` like any other.
+    """
+    did = pilot_table(b, indicator, start=start)
+    if did.empty:
+        return pilot_html(b, indicator, start=start)
+    T = _T[b.lang]
+    rows = did[did["quantity"].isin(["did", "event"])].copy()
+    rows = rows[rows["reason"].fillna("") == ""]
+    rows["what"] = [
+        ("DiD" if q == "did" else f"{T['event']} {int(w)}")
+        for q, w in zip(rows["quantity"], rows["wave"])
+    ]  # fmt: skip
+    table = rows[["what", "estimate", "se", "ci_low", "ci_high", "df", "n", "p_value"]]
+    prot = disclosure.protect(table, b.rules, series_by=(), hierarchy={})
+
+    def num(x):
+        return "" if pd.isna(x) else narrate.format_number(math.exp(x), b.lang, 2)
+
+    prot["ci"] = [f"{num(lo)}–{num(hi)}" for lo, hi in zip(prot["ci_low"], prot["ci_high"])]
+    prot["p"] = ["< 0,001" if b.lang == "nb" and p < 0.001 else "< 0.001" if p < 0.001 else
+                 narrate.format_number(p, b.lang, 3) for p in prot["p_value"]]
+    labels = {"what": T["model_row"], "estimate": T["odds_ratio"], "ci": T["ci"], "p": "p",
+              "n": T["n"]}
+    return Html(disclosure.to_html(prot, list(labels), labels, b.lang,
+                                   formatters={"estimate": num}))
+
+
+def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
+    """Observed share per wave in the unit's pilot schools and in the other schools.
+
+    Shows nothing when the unit has no pilot school.
+    """
+    from ssp_research import plots
+
+    data = b.data
+    if "pilot" not in data.columns or not data.loc[b.unit_mask, "pilot"].any():
+        return
+    plots.set_theme()
+    treated = data["pilot"].to_numpy() & b.unit_mask
+    keep = treated | ~data["pilot"].to_numpy()
+    T = _T[b.lang]
+    sub = data.loc[keep].assign(group=np.where(treated[keep], T["pilot"], T["other"]))
+    t = indicators.indicator_table(sub, b.codebook, indicators=[indicator], unit="group",
+                                   compare=None)
+    core = t[["indicator", "wave", "group", "estimate", "se", "ci_low", "ci_high", "df", "n",
+              "count", "series_break"]]
+    prot = disclosure.protect(core, b.rules, hierarchy={})
+    ax = plots.trend(prot, series="group", indicator=indicator, codebook=b.codebook,
+                     lang=b.lang)
+    plots.show(ax)
+
+
+def pilot_summary(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> str:
+    """The pilot's DiD as one plain line (for regression checks of notebooks)."""
+    did = pilot_table(b, indicator, start=start)
+    if did.empty:
+        return f"{b.unit}: no pilot"
+    row = did[did["quantity"] == "did"].iloc[0]
+    return f"{indicator} DiD log-odds: {row['estimate']:.3f} (p={row['p_value']:.4f})"
