@@ -222,6 +222,43 @@ def _add_estimate(p) -> None:
     p.add_argument("--output", "-o", default=None, help="file to write (default: stdout)")
 
 
+def _run_framework(args) -> int:
+    from ssp_research import frameworks
+
+    if args.action == "list":
+        for name in frameworks.list_frameworks():
+            fw = frameworks.load_framework(name)
+            print(f"{name}: {fw.title[args.lang]} ({len(fw.goals)} goals)")
+        return 0
+    if not args.name:
+        from ssp_research.errors import ParameterError
+
+        raise ParameterError(f"'{args.action}' needs a framework name or path",
+                             hint="e.g. ssp framework show trondheim_ssp")
+    fw = frameworks.load_framework(args.name)
+    if args.action == "check":
+        fw.validate_against(args.codebook)
+        unmeasured = [g.id for g in fw.goals if not g.measured]
+        print(f"{fw.name}: {len(fw.goals)} goals, {len(fw.indicators)} indicators, all in "
+              f"codebook {args.codebook}; unmeasured goals: {', '.join(unmeasured) or 'none'}")
+        return 0
+    for goal in fw.goals:
+        inds = ", ".join(goal.indicators) or "-"
+        print(f"{goal.id}. {goal.title_in(args.lang)}\n   indicators: {inds}")
+        if goal.unmeasured:
+            print(f"   not measured: {goal.unmeasured_in(args.lang)}")
+    return 0
+
+
+@command("framework", "List, show or check strategy frameworks (goals -> indicators)")
+def _add_framework(p) -> None:
+    p.add_argument("action", choices=["list", "show", "check"],
+                   help="list | show NAME_OR_PATH | check NAME_OR_PATH [--codebook C]")
+    p.add_argument("name", nargs="?", default=None, help="framework name or YAML path")
+    p.add_argument("--codebook", default="ungdata", help="codebook to check against")
+    p.add_argument("--lang", choices=("nb", "en"), default="nb", help="language of titles")
+
+
 # ---------------------------------------------------------------------------------------------
 
 

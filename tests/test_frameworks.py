@@ -162,3 +162,25 @@ def test_bad_framework_files_raise_codebook_errors(tmp_path, text, match):
     with pytest.raises(CodebookError, match=match) as info:
         load_framework(_write(tmp_path, text))
     assert "fw.yml" in str(info.value)
+
+
+def test_cli_framework_list_show_check(capsys, tmp_path):
+    from ssp_research.cli import main
+
+    assert main(["framework", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "trondheim_ssp: Stein Saks Papir: temaplan for oppvekst 2024-2027 (5 goals)" in out
+    for name in list_frameworks():
+        assert main(["framework", "check", name, "--codebook", "ungdata"]) == 0
+    out = capsys.readouterr().out
+    assert ("trondheim_ssp: 5 goals, 10 indicators, all in codebook ungdata; "
+            "unmeasured goals: 2, 5") in out
+    assert main(["framework", "show", "lillestrom", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "C. Multidisciplinary collaboration\n   indicators: -\n   not measured:" in out
+    bad = _write(tmp_path, GOOD.replace("[lonely]", "[lonelyness]"))
+    assert main(["framework", "check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "'lonelyness'" in err and "What to do" in err
+    assert main(["framework", "show"]) == 2
+    assert "needs a framework name" in capsys.readouterr().err
