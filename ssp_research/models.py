@@ -24,7 +24,7 @@ from itertools import combinations, product
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from ssp_research.errors import EstimationError, ParameterError
 
@@ -216,26 +216,19 @@ def _response(data: pd.DataFrame, name: str, formula: str) -> tuple[np.ndarray, 
 
 
 def _family(family: str):
-    """(mean(eta), dmu/deta(eta), variance(mu), start mu(y), valid y) of a family."""
+    """(mean(eta), dmu/deta(eta, mu), variance(mu), start mu(y), valid y) of a family."""
     fam = family.lower() if isinstance(family, str) else family
+    eps = np.finfo(float).eps
     if fam == "gaussian":
-        return (lambda e: e, lambda e: np.ones_like(e), lambda m: np.ones_like(m),
+        return (lambda e: e, lambda e, m: np.ones_like(e), lambda m: np.ones_like(m),
                 lambda y: y, lambda y: np.ones(len(y), bool))
     if fam in ("binomial", "quasibinomial"):
-        def mu(e):
-            return 1.0 / (1.0 + np.exp(-e))
-
-        def dmu(e):
-            p = mu(e)
-            return np.maximum(p * (1 - p), np.finfo(float).eps)
-
-        return (mu, dmu, lambda m: m * (1 - m), lambda y: (y + 0.5) / 2.0,
+        return (special.expit, lambda e, m: np.maximum(m * (1 - m), eps),
+                lambda m: m * (1 - m), lambda y: (y + 0.5) / 2.0,
                 lambda y: (y >= 0) & (y <= 1))
     if fam in ("poisson", "quasipoisson"):
-        def expo(e):
-            return np.maximum(np.exp(e), np.finfo(float).eps)
-
-        return (expo, expo, lambda m: m, lambda y: y + 0.1, lambda y: y >= 0)
+        return (lambda e: np.maximum(np.exp(e), eps), lambda e, m: m, lambda m: m,
+                lambda y: y + 0.1, lambda y: y >= 0)
     raise ParameterError(
         f"unknown family {family!r}",
         rule=f"family in {FAMILIES}",
@@ -252,43 +245,73 @@ def _link(family: str, mu: np.ndarray) -> np.ndarray:
     return mu
 
 
-def _irls(X, y, w, family, maxit=50, tol=1e-10):
-    """Weighted IRLS; returns (beta, A^{-1}, mu, dmu/deta) with A = X'WX at the solution."""
+def _deviance(family: str, y: np.ndarray, mu: np.ndarray, w: np.ndarray,
+              binary: bool = False) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if family in ("binomial", "quasibinomial") and binary:
+            t = -np.log(np.where(y > 0.5, mu, 1 - mu))
+        elif family in ("binomial", "quasibinomial"):
+            t = np.where(y > 0, y * np.log(y / mu), 0.0) + np.where(
+                y < 1, (1 - y) * np.log((1 - y) / (1 - mu)), 0.0)
+        elif family in ("poisson", "quasipoisson"):
+            t = np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)
+        else:
+            t = (y - mu) ** 2 / 2
+    return float(2 * (w @ t))
+
+
+def _irls(X, y, w, family, names, formula, maxit=50, tol=1e-9):
+    """Weighted IRLS; returns (beta, A^{-1}, mu, dmu/deta) with A = X'WX (last iteration).
+
+    Stops when no coefficient moves by more than ``tol`` of its naive standard error
+    (:math:`|\\Delta\\beta_j| \\sqrt{A_{jj}} < tol`: scale-free and far below any reported
+    digit), or when the deviance no longer changes (R's rule, relative 1e-15). Columns are
+    scaled for the solve (conditioning); a rank-deficient matrix raises
+    :class:`EstimationError` at the first iteration.
+    """
     inv, dmu, var, start, _ = _family(family)
     mu = start(y)
     eta = _link(family, mu)
+    dev_old = np.inf
     beta = None
-    for _it in range(maxit):
-        d = dmu(eta)
+    binary = family in ("binomial", "quasibinomial") and bool(np.all((y == 0) | (y == 1)))
+    for it in range(maxit):
+        d = dmu(eta, mu)
         wt = w * d * d / var(mu)
         z = eta + (y - mu) / d
         Xw = X * wt[:, None]
-        beta_new = np.linalg.solve(Xw.T @ X, Xw.T @ z)
+        A = Xw.T @ X
+        s = 1 / np.sqrt(np.clip(np.diag(A), 1e-300, None))
+        As = A * np.outer(s, s)
+        if it == 0:
+            _check_rank(As, np.diag(A), names, formula)
+        beta_new = s * np.linalg.solve(As, s * (Xw.T @ z))
         eta = X @ beta_new
         mu = inv(eta)
-        done = beta is not None and np.max(np.abs(beta_new - beta)) <= tol * (
-            1 + np.max(np.abs(beta_new))
-        )
-        beta = beta_new
-        if done or family == "gaussian":
+        if family == "gaussian":
+            beta = beta_new
             break
+        small = beta is not None and np.max(np.abs(beta_new - beta) / s) < tol
+        beta = beta_new
+        if small:
+            break
+        if it >= 10:  # fallback when rounding noise keeps beta from settling
+            dev = _deviance(family, y, mu, w, binary)
+            if abs(dev - dev_old) <= 1e-15 * (abs(dev) + 0.1):
+                break
+            dev_old = dev
     else:
         raise EstimationError(
             f"the {family} model did not converge in {maxit} iterations",
             rule="IRLS convergence", hint="check for separation or extreme values",
         )
-    d = dmu(eta)
-    wt = w * d * d / var(mu)
-    A = (X * wt[:, None]).T @ X
-    return beta, np.linalg.inv(A), mu, d
+    return beta, s[:, None] * np.linalg.inv(As) * s[None, :], mu, dmu(eta, mu)
 
 
-def _check_rank(X: np.ndarray, w: np.ndarray, names: list[str], formula: str) -> None:
-    A = (X * w[:, None]).T @ X
-    scale = np.sqrt(np.clip(np.diag(A), 1e-300, None))
-    rank = np.linalg.matrix_rank(A / np.outer(scale, scale), tol=1e-9)
+def _check_rank(As: np.ndarray, diag: np.ndarray, names: list[str], formula: str) -> None:
+    rank = np.linalg.matrix_rank(As, tol=1e-9)
     if rank < len(names):
-        empty = [nm for nm, s in zip(names, np.diag(A)) if s == 0]
+        empty = [nm for nm, v in zip(names, diag) if v == 0]
         raise EstimationError(
             f"the model {formula!r} has {len(names)} terms but only rank {rank}",
             rule="the design matrix must have full column rank in the respondents used",
@@ -378,12 +401,31 @@ def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.9
             rule="binomial: 0 <= y <= 1; poisson: y >= 0",
             hint="recode the response or choose another family",
         )
-    Xu, yu, wu = X[use], y[use], w_all[use]
-    _check_rank(Xu, wu / wu.mean(), names, formula)
-    beta, Ainv, mu, d = _irls(Xu, yu, wu / wu.mean(), fam)
+    every = bool(use.all())
+    Xu, yu, wu = (X, y, w_all) if every else (X[use], y[use], w_all[use])
+    wmean = wu.mean()
+    # centre the columns (weighted) when there is an intercept: with e.g. wave = 2019..2025
+    # the raw normal equations lose ~4 digits; the centred ones do not. Transform back after.
+    trans = np.eye(len(names))
+    if names and names[0] == "(Intercept)" and len(names) > 1:
+        means = (wu @ Xu[:, 1:]) / wu.sum()
+        trans[0, 1:] = -means
+        Xc = np.asfortranarray(Xu)
+        Xc = Xc.copy(order="F") if Xc is Xu else Xc
+        Xc[:, 1:] -= means
+    else:
+        Xc = np.asfortranarray(Xu)
+    beta_c, Ainv_c, mu, d = _irls(Xc, yu, wu / wmean, fam, names, formula)
+    del Xc
+    beta = trans @ beta_c
+    Ainv = trans @ Ainv_c @ trans.T
     var_mu = _family(fam)[2](mu)
-    infl = np.zeros((len(y), len(names)))
-    infl[use] = (Xu * (wu * (yu - mu) * d / var_mu)[:, None]) @ (Ainv / wu.mean())
+    scores = (Xu * (wu * (yu - mu) * d / var_mu)[:, None]) @ (Ainv / wmean)
+    if every:
+        infl = scores
+    else:
+        infl = np.zeros((len(y), len(names)))
+        infl[use] = scores
     vcov = np.asarray(design._vcov(infl, present=use), dtype=float)
     degf = int(design.degf(present=use))
     df_res = degf + 1 - len(names)

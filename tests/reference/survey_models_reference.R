@@ -43,12 +43,15 @@ stat_json <- function(est, df = degf(attr(est, "design"))) {
 out <- list()
 
 # ---- GLMs ----------------------------------------------------------------------------------
+# Non-Gaussian fits use a tight IRLS tolerance: R's default (1e-8 on the deviance) leaves the
+# 7th digit of logistic SEs to where IRLS happened to stop.
+tight <- glm.control(epsilon = 1e-13, maxit = 100)
 out$glm_strat_gaussian <- glm_json(svyglm(api00 ~ ell + meals, dstrat))
 out$glm_clus1_gaussian_factor <- glm_json(svyglm(api00 ~ ell + meals + stype, dclus1))
 out$glm_clus1_quasibinomial <- glm_json(svyglm(yes ~ ell + meals, dclus1,
-                                              family = quasibinomial()))
+                                              family = quasibinomial(), control = tight))
 out$glm_strat_quasipoisson <- glm_json(svyglm(enroll ~ ell + meals, dstrat,
-                                             family = quasipoisson()))
+                                             family = quasipoisson(), control = tight))
 out$glm_clus1_missing <- glm_json(svyglm(api00 ~ avg.ed + ell, dclus1))   # 26 NA in avg.ed
 out$glm_clus1_domain_E <- glm_json(svyglm(api00 ~ ell, subset(dclus1, stype == "E")))
 out$glm_strat_nointercept <- glm_json(svyglm(api00 ~ 0 + stype, dstrat))
