@@ -25,7 +25,11 @@ N(0, sd_e^2))``); ``a`` is calibrated so that *mean >= 3* holds for the target s
 school-climate items load on ``C = v_s + N(0, 1)`` (``climate4`` is negatively worded: the raw
 code is ``6 - code``). ``family_economy`` comes from a cumulative-logit model with a school
 (socio-economic) effect. Every parameter, the school effects, the expected prevalences and
-every planted anomaly count go to ``truth``.
+every planted anomaly count go to ``truth``. :func:`default_params` lists the planted
+parameters; ``generate(params=...)`` overrides any of them (e.g. remove the pilot effect to
+check that an estimator then finds none). ``pilot`` marks the pilot schools in every wave; the
+programme (and its effect) starts in 2023. Mess, derived columns, truth and files live in
+:mod:`ssp_research.synth_export`.
 
 Respondent ids in the tidy data are ``HMAC-SHA256(key, raw_id).hexdigest()`` with the public
 synthetic key :data:`SYNTHETIC_KEY` (set ``SSP_PSEUDONYM_KEY`` to it to clean the raw exports
@@ -117,12 +121,6 @@ _DEFAULTS = {
                           "Løvåsen skole", "Ørnereiret skole", "Kløverenga skole"],
               "national_share": 0.05},
 }
-_MISS = {  # item: (share code 99, share code 98)
-    "family_economy": (0.02, 0.06), "health": (0.015, 0.015), "screen_time": (0.02, 0.02),
-    "close_friend": (0.015, 0.01), "phys_active": (0.02, 0.01),
-}
-_OOR = {"lonely": [5, 5, 7], "dep3": [5, 5], "bullied": [7, 7, 7, 0], "close_friend": [5, 5, 6],
-        "local_env": [6, 6], "health": [0, 6], "climate2": [6, 7, 6]}
 _SCHOOLS = [  # fictional names: (school, district, pupils per grade)
     ("Bjørkelia skole", "Midtbyen", 95), ("Elvetun skole", "Midtbyen", 130),
     ("Fjordgløtt skole", "Midtbyen", 28), ("Kirkebakken skole", "Midtbyen", 110),
@@ -472,8 +470,8 @@ def generate(*, rows: int | None = None, national: bool = False, seed: int = 202
     probs = {k: p[sort] for k, p in probs.items()}
     raw_codes = data[ITEMS].to_numpy(float).copy()
 
-    mess = _plant_mess(data, raw_codes, rng, national)
-    _derive(data)
+    mess = synth_export.plant_mess(data, raw_codes, rng, national)
+    synth_export.derive_columns(data)
     data.loc[mess["dup"], "flag_duplicate"] = True
     raw = None if national else synth_export.raw_frame(data, raw_codes, mess["dup"])
     truth = synth_export.build_truth(
@@ -491,97 +489,6 @@ def generate(*, rows: int | None = None, national: bool = False, seed: int = 202
         "district", "school", "grade", "gender", "pupils"]
     pop = pop[cols].sort_values(cols[:-1], kind="stable").reset_index(drop=True)
     return SynthResult(data, pop, truth, raw, "national" if national else "trondheim")
-
-
-def _plant_mess(data: pd.DataFrame, raw: np.ndarray, rng, national: bool) -> dict:
-    """Missing codes, out-of-range codes, straight-liners, age/grade errors, duplicates.
-
-    Edits ``raw`` (the export codes, in place) and the items/birth years of ``data``;
-    returns the planted counts.
-    """
-    n = len(data)
-    col = {c: j for j, c in enumerate(ITEMS)}
-    miss = np.zeros(raw.shape, dtype=np.int64)  # 0, 98 or 99
-    for c, j in col.items():
-        p99, p98 = _MISS.get(c, (0.012, 0.0))
-        u = rng.random(n)
-        miss[u < p99, j] = 99
-        miss[(u >= p99) & (u < p99 + p98), j] = 98
-    # break-off: the rest of the questionnaire unanswered
-    off = np.flatnonzero(rng.random(n) < 0.01)
-    start = rng.integers(8, len(ITEMS), off.size)
-    tail = np.arange(len(ITEMS))[None, :] >= start[:, None]
-    miss[off] = np.where(tail, 99, miss[off])
-    # planted straight-liners in the depressive battery: all six answered and equal
-    dep_j = [col[c] for c in DEP]
-    sl = np.flatnonzero(rng.random(n) < 0.006)
-    raw[np.ix_(sl, dep_j)] = rng.choice([1, 4, 2, 3], size=(sl.size, 1), p=[0.45, 0.35, 0.1, 0.1])
-    miss[np.ix_(sl, dep_j)] = 0
-    oor = np.zeros(raw.shape, dtype=bool)
-    if not national:
-        cand = np.flatnonzero(~np.isin(np.arange(n), sl))
-        for c, bad in _OOR.items():
-            rows = rng.choice(cand, len(bad), replace=False)
-            raw[rows, col[c]] = bad
-            oor[rows, col[c]] = True
-            miss[rows, col[c]] = 0
-    raw[miss > 0] = miss[miss > 0]
-    tidy = raw.copy()
-    tidy[(miss > 0) | oor] = np.nan
-    data[ITEMS] = tidy
-    # grade/age inconsistent birth years (typos: ten years off, or the survey year)
-    ag = np.flatnonzero(rng.random(n) < 0.004)
-    by = data["birth_year"].to_numpy().copy()
-    kind = rng.integers(0, 3, ag.size)
-    by[ag] = np.where(kind == 0, by[ag] - 10, np.where(kind == 1, by[ag] + 10,
-                                                       data["wave"].to_numpy()[ag]))
-    data["birth_year"] = by
-    # duplicates: copies of clean rows (no missing/out-of-range code, no flag)
-    clean = ~((miss > 0).any(axis=1) | oor.any(axis=1))
-    clean[sl] = False
-    clean[ag] = False
-    dv = tidy[:, dep_j]
-    clean &= ~(np.isfinite(dv).all(axis=1) & (dv == dv[:, :1]).all(axis=1))
-    n_dup = 0 if national else max(4, round(n * 0.0015))
-    dup = np.sort(rng.choice(np.flatnonzero(clean), n_dup, replace=False))
-    return {"miss": miss, "oor": oor, "sl": sl, "ag": ag, "dup": dup, "off": off, "raw": raw}
-
-
-def _rowmean(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Mean of the answered values per row; NaN where ``keep`` is False."""
-    answered = np.isfinite(x)
-    total = np.where(answered, x, 0.0).sum(axis=1)
-    cnt = answered.sum(axis=1)
-    return np.where(keep, total / np.maximum(cnt, 1), np.nan)
-
-
-def _derive(data: pd.DataFrame) -> None:
-    """Scales, indicators and quality flags, exactly by the ungdata codebook rules."""
-    dep = data[DEP].to_numpy()
-    ok = np.isfinite(dep).sum(axis=1)
-    cl = data[CLIMATE].to_numpy()
-    okc = np.isfinite(cl).sum(axis=1)
-    data["depressive_mean"] = _rowmean(dep, ok >= 4)
-    data["school_climate"] = _rowmean(cl, okc >= 3)
-
-    def ind(src, ok_mask):
-        v = data[src].to_numpy()
-        return np.where(np.isfinite(v), ok_mask(v).astype(float), np.nan)
-
-    data["ind_lonely"] = ind("lonely", lambda v: np.isin(v, [3, 4]))
-    data["ind_depressive"] = ind("depressive_mean", lambda v: v >= 3.0)
-    data["ind_bullied"] = ind("bullied", lambda v: np.isin(v, [4, 5, 6]))
-    data["ind_close_friend"] = ind("close_friend", lambda v: np.isin(v, [1, 2]))
-    data["ind_thriving"] = ind("school_thrive", lambda v: np.isin(v, [1, 2]))
-    data["ind_local_env"] = ind("local_env", lambda v: np.isin(v, [1, 2]))
-    data["ind_inactive"] = ind("phys_active", lambda v: np.isin(v, [1, 2]))
-    data["ind_screen_4h"] = ind("screen_time", lambda v: v == 5)
-    data["ind_poor_economy"] = ind("family_economy", lambda v: np.isin(v, [1, 2]))
-    data["ind_good_health"] = ind("health", lambda v: np.isin(v, [1, 2]))
-    data["flag_straightlining"] = (ok == 6) & np.all(dep == dep[:, :1], axis=1)
-    age = data["wave"].to_numpy() - data["birth_year"].to_numpy()
-    data["flag_age_grade"] = np.abs(age - (data["grade"].to_numpy() + 5)) > 1
-    data["flag_duplicate"] = False
 
 
 def write(result: SynthResult, out_dir=None) -> dict[str, Path]:

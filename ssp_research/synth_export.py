@@ -1,9 +1,11 @@
-"""Files and truth of the synthetic survey (split from :mod:`ssp_research.synth`).
+"""Mess, derived columns, truth and files of the synthetic survey (split from ``synth``).
 
-:func:`build_truth` assembles the truth dictionary (planted parameters, expected and sample
-prevalences, anomaly counts per export); :func:`raw_frame` builds the messy raw export;
-:func:`write_files` writes everything atomically. Use them through :func:`synth.generate`
-and :func:`synth.write`.
+:func:`plant_mess` plants the raw-export anomalies; :func:`derive_columns` computes scales,
+indicators and flags by the ``ungdata`` codebook rules; :func:`build_truth` assembles the truth
+dictionary (planted parameters, expected and sample prevalences, anomaly counts per export);
+:func:`raw_frame` builds the messy raw export; :func:`write_files` writes everything
+atomically. Use them through :func:`ssp_research.synth.generate` and
+:func:`ssp_research.synth.write`.
 
 Examples
 --------
@@ -24,9 +26,145 @@ import numpy as np
 import pandas as pd
 
 from ssp_research import paths
-from ssp_research.synth import _OOR, ITEMS, SYNTHETIC_KEY, WAVES
+from ssp_research.synth import CLIMATE, DEP, ITEMS, SYNTHETIC_KEY, WAVES
 
-__all__ = ["build_truth", "raw_frame", "anomaly_counts", "write_files"]
+__all__ = [
+    "plant_mess", "derive_columns", "build_truth", "raw_frame", "anomaly_counts", "write_files",
+]
+
+_MISS = {  # item: (share code 99, share code 98)
+    "family_economy": (0.02, 0.06), "health": (0.015, 0.015), "screen_time": (0.02, 0.02),
+    "close_friend": (0.015, 0.01), "phys_active": (0.02, 0.01),
+}
+_OOR = {"lonely": [5, 5, 7], "dep3": [5, 5], "bullied": [7, 7, 7, 0], "close_friend": [5, 5, 6],
+        "local_env": [6, 6], "health": [0, 6], "climate2": [6, 7, 6]}
+
+
+def plant_mess(data: pd.DataFrame, raw: np.ndarray, rng, national: bool) -> dict:
+    """Plant missing codes, out-of-range codes, straight-liners, age/grade errors, duplicates.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The tidy frame; its items become NaN where a missing or out-of-range code is planted
+        and its ``birth_year`` gets the typos (edited in place).
+    raw : ndarray
+        The export codes, respondents x ``ITEMS`` (edited in place: 98/99 and bad codes).
+    rng : numpy Generator
+    national : bool
+        No out-of-range codes and no duplicates for the national variant (no raw export).
+
+    Returns
+    -------
+    dict
+        Masks and row indices: ``miss`` (0/98/99 per cell), ``oor`` (bool), ``sl``
+        (planted straight-liners), ``ag`` (age/grade typos), ``dup`` (rows copied into the
+        export), ``off`` (break-offs), ``raw`` (the export codes).
+
+    Notes
+    -----
+    Rates: 1.2 % code 99 per item (more, plus code 98, for the items in ``_MISS``); 1 %
+    break-offs (all later items 99); 0.6 % planted straight-liners; 0.4 % birth-year typos
+    (+-10 years or the survey year); 0.15 % duplicates, copied only from clean rows so that
+    every count is the same before and after de-duplication.
+    """
+    n = len(data)
+    col = {c: j for j, c in enumerate(ITEMS)}
+    miss = np.zeros(raw.shape, dtype=np.int64)  # 0, 98 or 99
+    for c, j in col.items():
+        p99, p98 = _MISS.get(c, (0.012, 0.0))
+        u = rng.random(n)
+        miss[u < p99, j] = 99
+        miss[(u >= p99) & (u < p99 + p98), j] = 98
+    # break-off: the rest of the questionnaire unanswered
+    off = np.flatnonzero(rng.random(n) < 0.01)
+    start = rng.integers(8, len(ITEMS), off.size)
+    tail = np.arange(len(ITEMS))[None, :] >= start[:, None]
+    miss[off] = np.where(tail, 99, miss[off])
+    # planted straight-liners in the depressive battery: all six answered and equal
+    dep_j = [col[c] for c in DEP]
+    sl = np.flatnonzero(rng.random(n) < 0.006)
+    raw[np.ix_(sl, dep_j)] = rng.choice([1, 4, 2, 3], size=(sl.size, 1), p=[0.45, 0.35, 0.1, 0.1])
+    miss[np.ix_(sl, dep_j)] = 0
+    oor = np.zeros(raw.shape, dtype=bool)
+    if not national:
+        cand = np.flatnonzero(~np.isin(np.arange(n), sl))
+        for c, bad in _OOR.items():
+            rows = rng.choice(cand, len(bad), replace=False)
+            raw[rows, col[c]] = bad
+            oor[rows, col[c]] = True
+            miss[rows, col[c]] = 0
+    raw[miss > 0] = miss[miss > 0]
+    tidy = raw.copy()
+    tidy[(miss > 0) | oor] = np.nan
+    data[ITEMS] = tidy
+    # grade/age inconsistent birth years (typos: ten years off, or the survey year)
+    ag = np.flatnonzero(rng.random(n) < 0.004)
+    by = data["birth_year"].to_numpy().copy()
+    kind = rng.integers(0, 3, ag.size)
+    by[ag] = np.where(kind == 0, by[ag] - 10, np.where(kind == 1, by[ag] + 10,
+                                                       data["wave"].to_numpy()[ag]))
+    data["birth_year"] = by
+    # duplicates: copies of clean rows (no missing/out-of-range code, no flag)
+    clean = ~((miss > 0).any(axis=1) | oor.any(axis=1))
+    clean[sl] = False
+    clean[ag] = False
+    dv = tidy[:, dep_j]
+    clean &= ~(np.isfinite(dv).all(axis=1) & (dv == dv[:, :1]).all(axis=1))
+    n_dup = 0 if national else max(4, round(n * 0.0015))
+    dup = np.sort(rng.choice(np.flatnonzero(clean), n_dup, replace=False))
+    return {"miss": miss, "oor": oor, "sl": sl, "ag": ag, "dup": dup, "off": off, "raw": raw}
+
+
+def _rowmean(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Mean of the answered values per row; NaN where ``keep`` is False."""
+    answered = np.isfinite(x)
+    total = np.where(answered, x, 0.0).sum(axis=1)
+    cnt = answered.sum(axis=1)
+    return np.where(keep, total / np.maximum(cnt, 1), np.nan)
+
+
+def derive_columns(data: pd.DataFrame) -> None:
+    """Add scales, indicators and quality flags by the ``ungdata`` codebook rules (in place).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Tidy items (float codes, NaN missing; ``climate4`` already reversed).
+
+    Returns
+    -------
+    None
+        Adds ``depressive_mean`` (mean of answered dep items, >= 4 of 6), ``school_climate``
+        (>= 3 of 5), the ten ``ind_*`` columns (0/1/NaN), ``flag_straightlining`` (all six dep
+        items answered and equal), ``flag_age_grade`` (``|wave - birth_year - (grade + 5)| >
+        1``) and ``flag_duplicate`` (False; set by the caller).
+    """
+    dep = data[DEP].to_numpy()
+    ok = np.isfinite(dep).sum(axis=1)
+    cl = data[CLIMATE].to_numpy()
+    okc = np.isfinite(cl).sum(axis=1)
+    data["depressive_mean"] = _rowmean(dep, ok >= 4)
+    data["school_climate"] = _rowmean(cl, okc >= 3)
+
+    def ind(src, ok_mask):
+        v = data[src].to_numpy()
+        return np.where(np.isfinite(v), ok_mask(v).astype(float), np.nan)
+
+    data["ind_lonely"] = ind("lonely", lambda v: np.isin(v, [3, 4]))
+    data["ind_depressive"] = ind("depressive_mean", lambda v: v >= 3.0)
+    data["ind_bullied"] = ind("bullied", lambda v: np.isin(v, [4, 5, 6]))
+    data["ind_close_friend"] = ind("close_friend", lambda v: np.isin(v, [1, 2]))
+    data["ind_thriving"] = ind("school_thrive", lambda v: np.isin(v, [1, 2]))
+    data["ind_local_env"] = ind("local_env", lambda v: np.isin(v, [1, 2]))
+    data["ind_inactive"] = ind("phys_active", lambda v: np.isin(v, [1, 2]))
+    data["ind_screen_4h"] = ind("screen_time", lambda v: v == 5)
+    data["ind_poor_economy"] = ind("family_economy", lambda v: np.isin(v, [1, 2]))
+    data["ind_good_health"] = ind("health", lambda v: np.isin(v, [1, 2]))
+    data["flag_straightlining"] = (ok == 6) & np.all(dep == dep[:, :1], axis=1)
+    age = data["wave"].to_numpy() - data["birth_year"].to_numpy()
+    data["flag_age_grade"] = np.abs(age - (data["grade"].to_numpy() + 5)) > 1
+    data["flag_duplicate"] = False
 
 
 def _prev_table(p: np.ndarray, w: np.ndarray, groups: dict) -> dict:
@@ -61,7 +199,22 @@ def _pilot_truth(p: np.ndarray, p0: np.ndarray, w: np.ndarray, data: pd.DataFram
 
 
 def anomaly_counts(m: dict, rows: np.ndarray) -> dict:
-    """Planted anomaly counts among the respondents ``rows`` (a boolean mask)."""
+    """Planted anomaly counts among the respondents ``rows``.
+
+    Parameters
+    ----------
+    m : dict
+        From :func:`plant_mess`.
+    rows : ndarray of bool
+        Respondents in the export (all for the CSV, the last wave for the SAV).
+
+    Returns
+    -------
+    dict
+        ``rows_in_export`` (with duplicates), ``respondents``, ``missing_codes``
+        (item -> {"98": n, "99": n}), ``out_of_range`` (item -> rows, codes),
+        ``break_off_rows``, ``straightlining_planted``, ``age_grade_rows``, ``duplicate_rows``.
+    """
     miss, oor, raw = m["miss"][rows], m["oor"][rows], m["raw"][rows]
     isin = rows.__getitem__
     return {
@@ -81,7 +234,25 @@ def anomaly_counts(m: dict, rows: np.ndarray) -> dict:
 
 
 def raw_frame(data: pd.DataFrame, raw_codes: np.ndarray, dup: np.ndarray) -> pd.DataFrame:
-    """The messy export: plain ids, coded gender, unreversed climate4, duplicates appended."""
+    """The messy raw export of all waves.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Tidy frame with plain ids.
+    raw_codes : ndarray
+        Export codes from :func:`plant_mess`.
+    dup : ndarray of int
+        Rows to duplicate.
+
+    Returns
+    -------
+    DataFrame
+        ``respondent_id`` (plain), ``wave, municipality, district, school, grade``, ``gender``
+        (1 boy, 2 girl), ``birth_year``, ``pilot`` (0/1), ``weight``, the items as int codes
+        (``climate4`` as answered, i.e. not reversed); duplicate rows placed after their
+        original, at the end of the wave.
+    """
     raw = pd.DataFrame({
         "respondent_id": data["respondent_id"].to_numpy(),
         "wave": data["wave"].to_numpy(), "municipality": data["municipality"].to_numpy(),
@@ -124,7 +295,7 @@ def build_truth(*, params, econ_true, seed, rows, national, sch, cells, data, in
     dep, clim_u
         Depressive latent intercept/SD/school effects; climate school effects.
     mess
-        The planted anomaly masks of ``synth._plant_mess``.
+        The planted anomaly masks of :func:`plant_mess`.
 
     Returns
     -------
@@ -283,7 +454,19 @@ def _write_sav(raw: pd.DataFrame, path: str) -> None:
 
 
 def write_files(result, out_dir=None) -> dict[str, Path]:
-    """Write the files of :func:`ssp_research.synth.write` (see there)."""
+    """Write the files of :func:`ssp_research.synth.write` (see there for the roles).
+
+    Parameters
+    ----------
+    result : SynthResult
+    out_dir : path, optional
+        Default :func:`ssp_research.paths.synthetic_dir`.
+
+    Returns
+    -------
+    dict
+        File role -> path.
+    """
     out = Path(out_dir) if out_dir is not None else paths.synthetic_dir()
     suffix = "" if result.name == "trondheim" else f"_{result.name}"
     files = {
