@@ -659,7 +659,7 @@ class SurveyDesign:
                 pj = self.weights != 0 if pres is None else pres[:, j]
                 scale_hd, usable_hd, factor_hd = self._domain_scale(st, dom, ndom, pj)
                 contrib = np.where(usable_hd, dev * scale_hd * factor_hd, 0.0)
-                contrib = np.where(np.isnan(factor_hd) & usable_hd, np.nan, contrib)
+                contrib = np.where(np.isnan(factor_hd), np.nan, contrib)  # R: 0 * n / 0
                 mult_hd = np.repeat(st.mult, ndom)
                 out[:, j] += (contrib * mult_hd).reshape(nh, ndom).sum(axis=0)
         return out

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from ssp_research.design import SurveyDesign
 from ssp_research.errors import DataError, ParameterError
@@ -366,10 +366,11 @@ def proportion(
       p)}))`;
     - "beta" (Korn-Graubard): :math:`n^* = \\hat p(1-\\hat p)/v \\cdot (t_{n-1}/t_{df})^2`,
       limits ``Beta(a/2; n* p, n*(1-p)+1)`` and ``Beta(1-a/2; n* p+1, n*(1-p))``;
-    - "likelihood": the root of the rescaled profile deviance of the intercept-only
-      quasibinomial model, :math:`D(\\beta) - D(\\hat\\beta) = \\phi \\lambda t^2`
-      (R's ``confint(svyglm, method="likelihood")`` interpolates a splined profile, so
-      R differs from the exact root in about the 4th significant digit);
+    - "likelihood": R's ``confint(svyglm(y ~ 1, quasibinomial), method="likelihood")``:
+      the profile :math:`z(\\beta) = \\pm\\sqrt{(D(\\beta) - D(\\hat\\beta))/\\phi}`
+      evaluated on R's grid, splined ("fmm") and inverted at
+      :math:`\\pm t \\sqrt{\\lambda}`, :math:`\\lambda` = design / model variance of
+      :math:`\\hat\\beta` (reproduced step by step; a Python loop over domains);
     - "wilson": the Wilson score interval with :math:`n^* = \\hat p(1-\\hat p)/v` and
       :math:`t` in place of :math:`z`.
 
@@ -473,40 +474,180 @@ def _expit(x):
 
 
 def _likelihood_ci(p, v, df, level, *, design, y, ok, dom, ndom):
-    """Profile-likelihood limits of the intercept-only quasibinomial svyglm, per domain."""
+    """R's ``confint(svyglm(y ~ 1, quasibinomial), method="likelihood")``, per domain.
+
+    Follows survey 4.1.1 step by step so that the limits agree with R: glm's IRLS for the
+    intercept (R's working weights are those of the last iteration), the design variance of
+    its estimating function, the rescaled profile (``MASSprofile_glm``) on R's grid, R's
+    "fmm" spline through it and linear inverse interpolation (``confint_profile``).
+    """
     lo = np.full(ndom, np.nan)
     hi = np.full(ndom, np.nan)
     w = design.weights
-    q = stats.t.ppf((1 - level) / 2, df)
+    in_dom = (w > 0) & (dom >= 0)
     for d in np.flatnonzero(np.isfinite(v) & (v > 0) & (p > 0) & (p < 1)):
+        rows = np.ones(len(w), dtype=bool) if design.calibrated else in_dom & (dom == d)
         m = ok & (dom == d)
-        yy, ww = y[m], w[m]
-        pw = ww / ww.mean()
-        nobs = len(yy)
-        pd_ = p[d]
-        lam = v[d] / (pd_ * (1 - pd_)) ** 2 * np.sum(pw * pd_ * (1 - pd_))
-        r = np.sqrt(pw) * (yy - pd_) / np.sqrt(pd_ * (1 - pd_))
-        rbar = np.sum(ww * r) / ww.sum()
-        disp = np.sum(ww * (r - rbar) ** 2) / ww.sum() * nobs / (nobs - 1)
-        s1 = np.sum(pw * yy)
-        s0 = np.sum(pw) - s1
+        pw_all = w[rows] / w[rows].mean()
+        pw = np.zeros(len(w))
+        pw[rows] = pw_all
+        yy, ww = y[m], pw[m]
+        beta, mu_prev, dev_hat = _irls_intercept(yy, ww)
+        mu = _expit(beta)
+        work_w = ww * mu_prev * (1 - mu_prev)
+        a_inv = 1.0 / work_w.sum()
+        score = np.zeros(len(w))
+        score[m] = (yy - mu) / (mu * (1 - mu)) * work_w * a_inv
+        var_beta = float(design._vcov(score, present=in_dom & (dom == d))[0, 0])
+        lam = var_beta / a_inv
+        # dispersion: svyvar of the Pearson residuals over the model rows
+        # residuals.svyglm: (y - mu) sqrt(prior weight / rescaled design weight) / sqrt(V(mu))
+        pwts = w[m] / (w.sum() / len(w) if design.calibrated else w[m].mean())
+        r = (yy - mu) * np.sqrt(ww / pwts) / np.sqrt(mu * (1 - mu))
+        wd = w[m]
+        nobs = int((wd != 0).sum())
+        rbar = np.sum(wd * r) / wd.sum()
+        disp = np.sum(wd * (r - rbar) ** 2 * nobs / (nobs - 1)) / wd.sum()
+        alpha = stats.norm.cdf(stats.t.ppf((1 - level) / 2, df[d]) * np.sqrt(lam)) / 2
+        zmax = stats.t.isf(alpha / 2, len(yy) - 1)  # sqrt(qf(alpha, 1, n - 1, upper)), stable
+        step_size = zmax / 5 * np.sqrt(var_beta)
+        s1, s0 = np.sum(ww * yy), np.sum(ww * (1 - yy))
 
-        def dev(beta, s1=s1, s0=s0):
-            mu = _expit(beta)
-            return -2 * (s1 * np.log(mu) + s0 * np.log1p(-mu))
+        def zval(b, s1=s1, s0=s0, dev_hat=dev_hat, disp=disp):
+            mu_b = _expit(b)
+            dev = -2 * (s1 * np.log(mu_b) + s0 * np.log(1 - mu_b))
+            return max((dev - dev_hat) / disp, 0.0)
 
-        b0 = np.log(pd_ / (1 - pd_))
-        target = dev(b0) + disp * lam * q[d] ** 2
-        step = np.sqrt(v[d]) / (pd_ * (1 - pd_))
-        f = lambda b, target=target: dev(b) - target  # noqa: E731
-        a_lo, a_hi = b0 - step, b0 + step
-        while f(a_lo) < 0:
-            a_lo -= step
-        while f(a_hi) < 0:
-            a_hi += step
-        lo[d] = _expit(optimize.brentq(f, a_lo, b0, xtol=1e-14))
-        hi[d] = _expit(optimize.brentq(f, b0, a_hi, xtol=1e-14))
+        bs, zs = [beta], [0.0]
+        for sgn in (-1, 1):
+            z, step = 0.0, 0
+            while True:
+                step += 1
+                if not (step < 10 and abs(z) < zmax):
+                    break
+                b = beta + sgn * step * step_size
+                z = sgn * np.sqrt(zval(b))
+                bs.append(b)
+                zs.append(z)
+        order = np.argsort(zs, kind="stable")
+        bx, zy = np.asarray(bs)[order], np.asarray(zs)[order]
+        sx, sy = _r_spline_fmm(bx, zy, 3 * len(bx))
+        cut = np.array([-1.0, 1.0]) * abs(stats.norm.ppf(2 * alpha))
+        ci = _r_approx(sy, sx, cut)
+        lo[d], hi[d] = _expit(ci[0]), _expit(ci[1])
     return lo, hi
+
+
+def _irls_intercept(y, pw, eps=1e-8, maxit=25):
+    """R's glm.fit for y ~ 1, binomial(logit): final beta, the mu of the last iteration's
+    working weights, and the deviance."""
+
+    def deviance(mu):
+        return float(-2 * np.sum(pw * (y * np.log(mu) + (1 - y) * np.log(1 - mu))))
+
+    mu = (pw * y + 0.5) / (pw + 1)
+    eta = np.log(mu / (1 - mu))
+    dev_old = deviance(mu)
+    beta = float(eta[0])
+    for _ in range(maxit):
+        mu_eta = np.maximum(mu * (1 - mu), np.finfo(float).eps)
+        z = eta + (y - mu) / mu_eta
+        wt = pw * mu_eta**2 / (mu * (1 - mu))
+        mu_prev = mu
+        beta = float(np.sum(wt * z) / np.sum(wt))
+        eta = np.full(len(y), beta)
+        mu = _expit(eta)
+        dev = deviance(mu)
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < eps:
+            break
+        dev_old = dev
+    return beta, mu_prev, dev
+
+
+def _r_seq(a, b, n):
+    """R's seq.int(a, b, length.out = n)."""
+    out = np.empty(n)
+    out[0], out[-1] = a, b
+    by = (b - a) / (n - 1)
+    i = np.arange(1, n - 1)
+    out[1:-1] = np.where(i < n // 2, a + i * by, b - (n - 1 - i) * by)
+    return out
+
+
+def _r_spline_fmm(x, y, n):
+    """R's ``spline(x, y, n, method="fmm")`` (Forsythe, Malcolm and Moler end conditions)."""
+    x, y = _r_regularize(x, y)
+    m = len(x)
+    b, c, d = np.zeros(m), np.zeros(m), np.zeros(m)
+    if m < 3:
+        b[:] = (y[1] - y[0]) / (x[1] - x[0])
+    else:
+        nm1 = m - 1
+        d[0] = x[1] - x[0]
+        c[1] = (y[1] - y[0]) / d[0]
+        for i in range(1, nm1):
+            d[i] = x[i + 1] - x[i]
+            b[i] = 2.0 * (d[i - 1] + d[i])
+            c[i + 1] = (y[i + 1] - y[i]) / d[i]
+            c[i] = c[i + 1] - c[i]
+        b[0], b[nm1] = -d[0], -d[m - 2]
+        c[0] = c[nm1] = 0.0
+        if m > 3:
+            c[0] = c[2] / (x[3] - x[1]) - c[1] / (x[2] - x[0])
+            c[nm1] = c[m - 2] / (x[nm1] - x[m - 3]) - c[m - 3] / (x[m - 2] - x[m - 4])
+            c[0] = c[0] * d[0] * d[0] / (x[3] - x[0])
+            c[nm1] = -c[nm1] * d[m - 2] * d[m - 2] / (x[nm1] - x[m - 4])
+        for i in range(1, m):
+            t = d[i - 1] / b[i - 1]
+            b[i] = b[i] - t * d[i - 1]
+            c[i] = c[i] - t * c[i - 1]
+        c[nm1] = c[nm1] / b[nm1]
+        for i in range(m - 2, -1, -1):
+            c[i] = (c[i] - d[i] * c[i + 1]) / b[i]
+        b[nm1] = (y[nm1] - y[m - 2]) / d[m - 2] + d[m - 2] * (c[m - 2] + 2.0 * c[nm1])
+        for i in range(nm1):
+            b[i] = (y[i + 1] - y[i]) / d[i] - d[i] * (c[i + 1] + 2.0 * c[i])
+            d[i] = (c[i + 1] - c[i]) / d[i]
+            c[i] = 3.0 * c[i]
+        c[nm1] = 3.0 * c[nm1]
+        d[nm1] = d[m - 2]
+    xout = _r_seq(x[0], x[-1], n)
+    idx = np.clip(np.searchsorted(x, xout, side="right") - 1, 0, m - 1)
+    dx = xout - x[idx]
+    return xout, y[idx] + dx * (b[idx] + dx * (c[idx] + dx * d[idx]))
+
+
+def _r_regularize(x, y):
+    """R's regularize.values(x, y, mean): sort by x, average y over tied x."""
+    order = np.argsort(x, kind="stable")
+    x, y = np.asarray(x)[order], np.asarray(y)[order]
+    ux, inv = np.unique(x, return_inverse=True)
+    if len(ux) == len(x):
+        return x, y
+    return ux, np.bincount(inv, weights=y) / np.bincount(inv)
+
+
+def _r_approx(x, y, xout):
+    """R's ``approx(x, y, xout)$y`` (linear, NA outside the range)."""
+    x, y = _r_regularize(x, y)
+    out = np.full(len(xout), np.nan)
+    for k, v in enumerate(xout):
+        if np.isnan(v) or v < x[0] or v > x[-1]:
+            continue
+        i, j = 0, len(x) - 1
+        while i < j - 1:
+            ij = (i + j) // 2
+            if v < x[ij]:
+                j = ij
+            else:
+                i = ij
+        if v == x[j]:
+            out[k] = y[j]
+        elif v == x[i]:
+            out[k] = y[i]
+        else:
+            out[k] = y[i] + (y[j] - y[i]) * ((v - x[i]) / (x[j] - x[i]))
+    return out
 
 
 def ratio(
