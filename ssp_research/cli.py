@@ -259,6 +259,49 @@ def _add_framework(p) -> None:
     p.add_argument("--lang", choices=("nb", "en"), default="nb", help="language of titles")
 
 
+def _run_glm(args) -> int:
+    from ssp_research import indicators, io, models
+    from ssp_research.design import SurveyDesign
+    from ssp_research.errors import ParameterError
+
+    def cols(text):
+        return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+    data = io.read_survey(args.data).data
+    design = SurveyDesign(data, ids=cols(args.ids), strata=cols(args.strata),
+                          weights=args.weights, fpc=cols(args.fpc), nest=args.nest,
+                          lonely_psu=args.lonely_psu)
+    if args.subset:
+        col, value = _split_pair(args.subset, "subset")
+        if col not in data.columns:
+            raise ParameterError(f"unknown subset column {col!r}", column=col,
+                                 rule="--subset COLUMN=VALUE", hint="check the column name")
+        design = design.subset(data[col].astype(str) == value)
+    table = models.svyglm(design, args.formula, family=args.family)
+    out = indicators.write_table(table, args.output, format=args.format)
+    print(out if args.output else out.rstrip("\n"))
+    return 0
+
+
+@command("glm", "Design-based GLM (as R's svyglm): one row per term with t CIs")
+def _add_glm(p) -> None:
+    p.add_argument("data", help="tidy survey data (.parquet, .csv, .sav, .xlsx)")
+    p.add_argument("formula", help='model, e.g. "ind_lonely ~ wave + gender + C(grade)"')
+    p.add_argument("--family", default="gaussian",
+                   choices=("gaussian", "quasibinomial", "binomial", "quasipoisson", "poisson"))
+    p.add_argument("--ids", default=None, help="cluster column(s), comma-separated per stage")
+    p.add_argument("--strata", default=None, help="stratum column")
+    p.add_argument("--weights", default=None, help="weight column (e.g. weight)")
+    p.add_argument("--fpc", default=None, help="fpc column(s), comma-separated per stage")
+    p.add_argument("--nest", action="store_true", help="cluster ids are reused across strata")
+    p.add_argument("--lonely-psu", default="fail",
+                   choices=("fail", "remove", "certainty", "adjust", "average"))
+    p.add_argument("--subset", default=None, metavar="COLUMN=VALUE",
+                   help='fit in one domain, e.g. "district=Heimdal"')
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--output", "-o", default=None, help="file to write (default: stdout)")
+
+
 # ---------------------------------------------------------------------------------------------
 
 

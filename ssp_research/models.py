@@ -19,6 +19,7 @@ any model variable are left out (R's ``na.omit``).
 
 from __future__ import annotations
 
+import difflib
 import re
 from itertools import combinations, product
 
@@ -103,11 +104,13 @@ def _factor_name(token: str) -> tuple[str, bool]:
 
 def _column(data: pd.DataFrame, name: str, formula: str) -> pd.Series:
     if name not in data.columns:
+        close = difflib.get_close_matches(str(name), [str(c) for c in data.columns], n=3)
         raise EstimationError(
             f"unknown variable {name!r} in formula {formula!r}",
             column=name,
             rule="every formula variable must be a column of the design's data",
-            hint=f"use one of: {', '.join(map(str, list(data.columns)[:30]))}",
+            hint=(f"did you mean {' or '.join(map(repr, close))}? " if close else "")
+            + f"columns: {', '.join(map(str, list(data.columns)[:30]))}",
         )
     return data[name]
 

@@ -244,3 +244,22 @@ def test_svychisq_matches_r(key, design, row, col):
 def test_svychisq_bad_statistic():
     with pytest.raises(ParameterError, match="statistic"):
         models.svychisq(_dclus1(), "stype", "sch.wide", statistic="Wald")
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def test_cli_glm_writes_the_table(tmp_path, capsys):
+    from ssp_research import cli
+
+    src = tmp_path / "apistrat.csv"
+    _api()["apistrat"].to_csv(src, index=False)
+    out = tmp_path / "fit.csv"
+    code = cli.main(["glm", str(src), "api00 ~ ell + meals", "--strata", "stype",
+                     "--weights", "pw", "--fpc", "fpc", "--output", str(out)])
+    assert code == 0 and out.exists()
+    table = pd.read_csv(out)
+    _assert_rel(table["se"], _reference()["glm_strat_gaussian"]["se"])
+    code = cli.main(["glm", str(src), "api00 ~ el", "--strata", "stype", "--weights", "pw"])
+    assert code == 2
+    assert "did you mean 'ell'" in capsys.readouterr().err
