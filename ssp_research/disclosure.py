@@ -396,6 +396,24 @@ class _System:
                 changed = True
         return added
 
+    def components(self, sup: np.ndarray) -> dict[int, int]:
+        """Component label of each hidden cell and of each relation (key ``len(n) + r``)."""
+        hidden = [int(h) for h in np.flatnonzero(sup)]
+        root = {h: h for h in hidden}
+        root.update({len(self.n) + r: len(self.n) + r for r in range(len(self.relations))})
+
+        def find(a: int) -> int:
+            while root[a] != a:
+                root[a] = root[root[a]]
+                a = root[a]
+            return a
+
+        for r, (p, kids, _, _) in enumerate(self.relations):
+            for m in (p, *kids):
+                if sup[m]:
+                    root[find(m)] = find(len(self.n) + r)
+        return {a: find(a) for a in root}
+
     def ranges(self, sup: np.ndarray, cells: Iterable[int], need: np.ndarray | None = None,
                ) -> dict[int, tuple[float, float]]:
         """LP range [min, max] of each suppressed cell's count given everything shown.
@@ -409,20 +427,11 @@ class _System:
         """
         nrel = len(self.relations)
         hidden = [int(h) for h in np.flatnonzero(sup)]
-        # union-find over hidden cells and relation nodes (offset by len(n))
-        root = {h: h for h in hidden}
-        root.update({len(self.n) + r: len(self.n) + r for r in range(nrel)})
+        comp_of = self.components(sup)
 
         def find(a: int) -> int:
-            while root[a] != a:
-                root[a] = root[root[a]]
-                a = root[a]
-            return a
+            return comp_of[a]
 
-        for r, (p, kids, _, _) in enumerate(self.relations):
-            for m in (p, *kids):
-                if sup[m]:
-                    root[find(m)] = find(len(self.n) + r)
         out: dict[int, tuple[float, float]] = {}
         cells = [int(i) for i in cells]
         by_comp: dict[int, list[int]] = {}
