@@ -383,8 +383,8 @@ def generate(*, rows: int | None = None, national: bool = False, seed: int = 202
                   "district_shift": pe["district_shift"] if not national else "random N(0, 0.2)"}
 
     pp = prm["pilot"]
-    for name, (item, order, n_ev) in tqdm(_STRUCTURE.items(), desc="synth indicators",
-                                         disable=not national, leave=False):
+    bar = tqdm(total=5, desc="synth", unit="stage", disable=not national, leave=False)
+    for name, (item, order, n_ev) in _STRUCTURE.items():
         eff = prm["indicators"][name]
         dist = eff["distribution"]
         sd = _icc_sd(eff["icc"])
@@ -414,6 +414,7 @@ def generate(*, rows: int | None = None, national: bool = False, seed: int = 202
     truth_ind[pp["indicator"]]["pilot_effect"] = pp["effect"]
     truth_ind[pp["indicator"]]["pilot_baseline"] = pp["baseline"]
 
+    bar.update()
     # depressive: latent D -> 6 noisy items; calibrate a so that mean >= 3 hits the target
     pd_ = prm["depressive"]
     dsd = _icc_sd(pd_["icc"])
@@ -448,6 +449,7 @@ def generate(*, rows: int | None = None, national: bool = False, seed: int = 202
     for j, c in enumerate(CLIMATE):
         codes[c] = clim[:, j]  # positive direction (= the tidy, reversed climate4)
 
+    bar.update()
     # ids, birth years, assembled tidy frame (before missingness)
     order_in_wave = np.empty(n, dtype=np.int64)
     for wv in WAVES:  # random submission order within a wave
@@ -470,6 +472,7 @@ def generate(*, rows: int | None = None, national: bool = False, seed: int = 202
     probs = {k: p[sort] for k, p in probs.items()}
     raw_codes = data[ITEMS].to_numpy(float).copy()
 
+    bar.update()
     mess = synth_export.plant_mess(data, raw_codes, rng, national)
     synth_export.derive_columns(data)
     data.loc[mess["dup"], "flag_duplicate"] = True
@@ -479,6 +482,7 @@ def generate(*, rows: int | None = None, national: bool = False, seed: int = 202
         sch=sch, cells=cells, data=data,
         ind=truth_ind, econ=truth_econ, probs=probs, dep=dict(a=a_dep, sd=dsd, u=u_dep),
         clim_u=v, mess=mess)
+    bar.update()
     data["respondent_id"] = pseudonymise(data["respondent_id"].to_numpy(object))
     data = data.astype({"respondent_id": "str", "municipality": "str", "district": "str",
                         "school": "str", "gender": "str"})
@@ -488,6 +492,8 @@ def generate(*, rows: int | None = None, national: bool = False, seed: int = 202
     cols = ["wave"] + (["municipality"] if national else []) + [
         "district", "school", "grade", "gender", "pupils"]
     pop = pop[cols].sort_values(cols[:-1], kind="stable").reset_index(drop=True)
+    bar.update()
+    bar.close()
     return SynthResult(data, pop, truth, raw, "national" if national else "trondheim")
 
 
