@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ __all__ = [
     "omega_total",
     "reliability",
     "item_stats",
+    "reliability_table",
 ]
 
 
@@ -384,3 +386,31 @@ def reliability(
             "sd": [score.std()],
         }
     )
+
+
+def reliability_table(data: pd.DataFrame, codebook: Any) -> pd.DataFrame:
+    """:func:`reliability` of every scale a codebook defines (one row each).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Tidy data (reverse-keyed items are already reversed by ``clean.apply``).
+    codebook : str, Codebook or path
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`reliability`, one row per scale, in codebook order.
+
+    Examples
+    --------
+    >>> from ssp_research.synth import generate
+    >>> t = reliability_table(generate(rows=2000, seed=3).data, "ungdata")
+    >>> t["scale"].tolist()
+    ['depressive_mean', 'school_climate']
+    """
+    from ssp_research.codebook import load_codebook
+
+    cb = load_codebook(codebook)
+    rows = [reliability(data, list(sc.items), scale=name) for name, sc in cb.scales.items()]
+    return pd.concat(rows, ignore_index=True)

@@ -124,3 +124,22 @@ def test_bad_input_named_errors():
         scales.scale_score(df, ["a", "b"], method="median")
     with pytest.raises(DataError, match="fewer than 2 joint answers"):
         scales.cronbach_alpha(df.assign(b=[np.nan, np.nan, 1.0]), ["a", "b"])
+
+
+def test_reliability_table_on_synthetic_city_and_reverse_item():
+    from ssp_research import paths, synth
+
+    pq = paths.synthetic_dir() / "trondheim.parquet"
+    data = pd.read_parquet(pq) if pq.exists() else synth.generate().data
+    t = scales.reliability_table(data, "ungdata").set_index("scale")
+    assert t.index.tolist() == ["depressive_mean", "school_climate"]
+    assert t.loc["depressive_mean", "n_items"] == 6
+    assert (t["raw_alpha"] > 0.6).all() and (t["omega_total"] >= t["raw_alpha"] - 0.01).all()
+    items = [f"climate{i}" for i in range(1, 6)]
+    ok = scales.item_stats(data, items).set_index("item")
+    assert (ok["r_drop"] > 0.3).all()  # climate4 is stored reversed in tidy data
+    raw = data.assign(climate4=6 - data["climate4"])  # as answered (negatively worded)
+    bad = scales.item_stats(raw, items).set_index("item")
+    assert bad.loc["climate4", "r_drop"] < 0
+    fixed = scales.reliability(raw, items, reverse=["climate4"], item_range=(1, 5))
+    assert fixed["raw_alpha"].iloc[0] == pytest.approx(t.loc["school_climate", "raw_alpha"])
