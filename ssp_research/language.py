@@ -48,6 +48,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "unmeasured": {"nb": "Ikke målt i undersøkelsen", "en": "Not measured by the survey"},
     "would_measure": {"nb": "Dette kan måles med", "en": "What would measure it"},
     "not_shown": {"nb": "Ikke vist (personvern)", "en": "Not shown (privacy)"},
+    "no_data": {"nb": "Ingen tall", "en": "No figure"},
     "about_data": {"nb": "Om tallene", "en": "About the figures"},
     "method": {"nb": "Metode", "en": "Method"},
     "series_break": {"nb": "Brudd i tidsserien", "en": "Series break"},

@@ -81,8 +81,13 @@ def _get(row, *names, default=None):
 
 
 def _suppressed(row) -> bool:
-    flag = _get(row, "suppressed", default=False)
-    return bool(flag) or _missing(_get(row, "estimate"))
+    """Suppressed by disclosure control (the value must never be written)."""
+    return bool(_get(row, "suppressed", default=False))
+
+
+def _hidden(row) -> bool:
+    """No value to talk about: suppressed, or no estimate at all (e.g. no answers)."""
+    return _suppressed(row) or _missing(_get(row, "estimate"))
 
 
 def is_significant(row, alpha: float = ALPHA) -> bool:
@@ -101,7 +106,7 @@ def is_significant(row, alpha: float = ALPHA) -> bool:
     ...                 "p_value": 0.03, "estimate": 0.2})
     False
     """
-    if _suppressed(row):
+    if _hidden(row):
         return False
     p = _get(row, "p_value")
     low, high = _get(row, "diff_ci_low"), _get(row, "diff_ci_high")
@@ -120,7 +125,7 @@ def trend_arrow(row, alpha: float = ALPHA) -> str:
 
     Reads a trend row (``slope`` or ``trend_slope`` with ``p_value``/``trend_p_value``) and
     otherwise an indicator row (``diff`` vs the comparison, tested by :func:`is_significant`).
-    A suppressed row gives "" (nothing to show).
+    A suppressed row, or one without an estimate, gives "" (nothing to show).
 
     Examples
     --------
@@ -131,7 +136,7 @@ def trend_arrow(row, alpha: float = ALPHA) -> str:
     >>> trend_arrow({"estimate": float("nan"), "suppressed": True, "slope": 0.01})
     ''
     """
-    if _suppressed(row):
+    if _hidden(row):
         return ""
     slope = _get(row, "slope", "trend_slope")
     if slope is not None:
@@ -236,7 +241,8 @@ def indicator_sentence(
     str
         "…er høyere i X (18 %) enn i Y (12 %), og forskjellen er statistisk sikker." when
         :func:`is_significant`; "…er 14 % i X og 12 % i Y; det er ingen sikker forskjell."
-        otherwise; a privacy note without any number when the row is suppressed.
+        otherwise; a privacy note without any number when the row is suppressed; "Det finnes
+        ikke noe tall ..." / "There is no figure ..." when the estimate is missing otherwise.
 
     Examples
     --------
@@ -254,6 +260,11 @@ def indicator_sentence(
         if lang == "nb":
             return f"Tallet for {label} i {unit} vises ikke, for å beskytte personvernet."
         return f"The figure for {label} in {unit} is not shown, to protect privacy."
+    if _hidden(row):
+        label = _noun(name, codebook, lang)
+        if lang == "nb":
+            return f"Det finnes ikke noe tall for {label} i {unit}."
+        return f"There is no figure for {label} in {unit}."
     subject, comma = _subject(name, codebook, lang)
     est = format_percent(row["estimate"], lang)
     cmp_est = _get(row, "cmp_estimate")
@@ -393,7 +404,7 @@ def _strength_sentences(rows, framework, lang, unit) -> list[tuple[float, str, s
     for _, row in rows.iterrows():
         name = str(row["indicator"])
         phrase = _PHRASES.get(name, {}).get(lang)
-        if phrase is None or _suppressed(row) or row.get("_hib") is None:
+        if phrase is None or _hidden(row) or row.get("_hib") is None:
             continue
         est = float(row["estimate"])
         if row["_hib"] and est >= _STRENGTH_MIN:
@@ -511,12 +522,13 @@ def headline_findings(
         names |= set(trends["indicator"].astype(str))
         if framework is not None:
             names &= set(getattr(framework, "indicators", []))
-    trend = _trend_sentences(trends, names - set(suppressed), codebook, lang, unit)
+    no_value = {str(r["indicator"]) for _, r in rows.iterrows() if _hidden(r)}
+    trend = _trend_sentences(trends, names - no_value, codebook, lang, unit)
     mentioned |= {n for _, n, _ in trend}
     strengths = [s for s in _strength_sentences(rows, framework, lang, unit)
                  if s[1] not in mentioned][:_MAX_STRENGTHS]
     unclear = [str(r["indicator"]) for _, r in rows.iterrows()
-               if not _suppressed(r) and not is_significant(r)
+               if not _hidden(r) and not is_significant(r)
                and _get(r, "cmp_estimate") is not None]
 
     ordered = [s for _, _, s in sig] + [s for _, _, s in trend] + [s for _, _, s in strengths]

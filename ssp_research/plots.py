@@ -180,10 +180,25 @@ def _need(table: pd.DataFrame, columns, what: str) -> None:
 
 
 def _suppressed_mask(table: pd.DataFrame) -> np.ndarray:
-    flag = np.zeros(len(table), dtype=bool)
-    if "suppressed" in table.columns:
-        flag |= table["suppressed"].fillna(False).astype(bool).to_numpy()
-    return flag | table["estimate"].isna().to_numpy()
+    """Rows not drawn: suppressed, or without an estimate."""
+    return _privacy_mask(table) | table["estimate"].isna().to_numpy()
+
+
+def _privacy_mask(table: pd.DataFrame) -> np.ndarray:
+    """Rows suppressed by disclosure control (as opposed to simply missing)."""
+    if "suppressed" not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    return table["suppressed"].fillna(False).astype(bool).to_numpy()
+
+
+def _schools(n: int, lang: str) -> str:
+    if lang == "nb":
+        return f"{n} skole" if n == 1 else f"{n} skoler"
+    return f"{n} school" if n == 1 else f"{n} schools"
+
+
+def _hidden_text(privacy: bool, lang: str) -> str:
+    return text("not_shown" if privacy else "no_data", lang)
 
 
 def _percent_axis(ax: Axes, axis: str, lang: str) -> None:
@@ -286,11 +301,14 @@ def indicator_comparison(
                   fmt="D", color=COMPARISON_COLOR, label=cmp_, markersize=5, zorder=2)  # fmt: skip
     xmax = float(np.nanmax(np.r_[t["ci_high"].to_numpy(float), 0.1,
                                  t.get("cmp_ci_high", t["ci_high"]).to_numpy(float)]))  # fmt: skip
+    privacy = _privacy_mask(t)
     for i in np.flatnonzero(hidden):
         x_at = t["cmp_estimate"].iloc[i] if has_cmp and pd.notna(t["cmp_estimate"].iloc[i]) else 0
-        ax.annotate(f"{_marker(t.iloc[i])} {text('not_shown', lang)}", (x_at, y[i] + off),
+        mark = f"{_marker(t.iloc[i])} " if privacy[i] else ""
+        ax.annotate(f"{mark}{_hidden_text(privacy[i], lang)}", (x_at, y[i] + off),
                     xytext=(6, 0), textcoords="offset points", va="center", fontsize=9,
-                    color=SUPPRESSED_COLOR, gid="suppressed")  # fmt: skip
+                    color=SUPPRESSED_COLOR,
+                    gid="suppressed" if privacy[i] else "no_data")  # fmt: skip
     labels = [indicator_label(str(n), codebook, lang) for n in t["indicator"]]
     ax.set_yticks(y, labels)
     ax.set_ylim(y.min() - 0.6 if len(y) else -0.6, 0.6)
@@ -304,7 +322,7 @@ def indicator_comparison(
     for i, r in t.iterrows():
         label = labels[i]
         if hidden[i]:
-            parts.append(f"{label}: {text('not_shown', lang).lower()}")
+            parts.append(f"{label}: {_hidden_text(privacy[i], lang).lower()}")
             continue
         est = format_percent(r["estimate"], lang)
         if has_cmp and pd.notna(r.get("cmp_estimate")):
@@ -391,6 +409,7 @@ def trend(
     ax = _axes(ax, (7, 3.6))
     t = t.sort_values(x).copy()
     hidden = _suppressed_mask(t)
+    t["_privacy"] = _privacy_mask(t)
     t.loc[hidden, ["estimate", "ci_low", "ci_high"]] = np.nan
     groups = [(None, t)] if series is None else list(t.groupby(series, sort=False))
     labels = series_labels or {}
@@ -404,8 +423,8 @@ def trend(
                         linewidth=0)  # fmt: skip
         fmt = (lambda v: format_percent(v, lang)) if percent else (lambda v: f"{v:.2f}")
         pts = ", ".join(
-            f"{int(w)}: {fmt(e) if pd.notna(e) else text('not_shown', lang).lower()}"
-            for w, e in zip(g[x], g["estimate"])
+            f"{int(w)}: {fmt(e) if pd.notna(e) else _hidden_text(p, lang).lower()}"
+            for w, e, p in zip(g[x], g["estimate"], g["_privacy"])
         )
         descr.append(f"{name}: {pts}" if name else pts)
     breaks = []
@@ -484,6 +503,7 @@ def gap(
     single = len(names) == 1  # one indicator: the groups are the rows, no legend needed
     ax = _axes(ax, (7, 0.35 * len(names) * max(len(levels), 2) + 1.4))
     hidden = _suppressed_mask(t)
+    privacy = _privacy_mask(t)
     step = 0.7 / max(len(levels), 1)
     row_y = {n: -float(i) for i, n in enumerate(names)}
     descr = []
@@ -499,12 +519,14 @@ def gap(
                   horizontal=True, fmt="o", color=PALETTE[j % len(PALETTE)],
                   label=label)  # fmt: skip
         for i in np.flatnonzero(sel & hidden):
-            ax.annotate(f"{_marker(t.iloc[i])} {label}: {text('not_shown', lang)}", (0, y[i]),
+            mark = f"{_marker(t.iloc[i])} " if privacy[i] else ""
+            ax.annotate(f"{mark}{label}: {_hidden_text(privacy[i], lang)}", (0, y[i]),
                         xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
-                        color=SUPPRESSED_COLOR, gid="suppressed")  # fmt: skip
+                        color=SUPPRESSED_COLOR,
+                        gid="suppressed" if privacy[i] else "no_data")  # fmt: skip
         fmt = (lambda v: format_percent(v, lang)) if percent else (lambda v: f"{v:.2f}")
-        vals = [fmt(e) if not h else text("not_shown", lang).lower()
-                for e, h in zip(t.loc[sel, "estimate"], hidden[sel])]  # fmt: skip
+        vals = [fmt(e) if not h else _hidden_text(p, lang).lower()
+                for e, h, p in zip(t.loc[sel, "estimate"], hidden[sel], privacy[sel])]  # fmt: skip
         descr.append(f"{label}: {', '.join(vals)}")
     ticks = [indicator_label(n, codebook, lang) if n else "" for n in names]
     if single:
@@ -582,10 +604,17 @@ def school_variation(
     fmt = (lambda v: format_percent(v, lang)) if percent else (lambda v: f"{v:.2f}")
     if comparison is not None:
         ax.axvline(comparison, color=COMPARISON_COLOR, linestyle="--", gid="comparison")
-    n_hidden = int(hidden.sum())
+    n_hidden = int(_privacy_mask(t).sum())
+    n_empty = int(hidden.sum()) - n_hidden
+    notes = []
     if n_hidden:
-        note = (f"* {n_hidden} skoler ikke vist (personvern)" if lang == "nb"
-                else f"* {n_hidden} schools not shown (privacy)")  # fmt: skip
+        notes.append(f"* {_schools(n_hidden, lang)} ikke vist (personvern)" if lang == "nb"
+                     else f"* {_schools(n_hidden, lang)} not shown (privacy)")  # fmt: skip
+    if n_empty:
+        notes.append(f"{_schools(n_empty, lang)} uten tall" if lang == "nb"
+                     else f"{_schools(n_empty, lang)} without a figure")  # fmt: skip
+    if notes:
+        note = "; ".join(notes)
         ax.annotate(note, (0, 1), xycoords="axes fraction", xytext=(0, 4),
                     textcoords="offset points", va="bottom", fontsize=8,
                     color=SUPPRESSED_COLOR, gid="suppressed")  # fmt: skip
@@ -603,13 +632,19 @@ def school_variation(
         if comparison is not None:
             alt += f" Stiplet linje: kommunen, {fmt(comparison)}."
         if n_hidden:
-            alt += f" {n_hidden} skoler er ikke vist av personvernhensyn."
+            alt += f" {_schools(n_hidden, lang)} er ikke vist av personvernhensyn."
+        if n_empty:
+            alt += f" {_schools(n_empty, lang)} har ikke tall."
     else:
         alt = (f"Ranked dot chart (caterpillar plot) of {len(s)} schools with 95% confidence "
                f"intervals; school values range from {lo} to {hi}.")
         if comparison is not None:
             alt += f" Dashed line: the municipality, {fmt(comparison)}."
         if n_hidden:
-            alt += f" {n_hidden} schools are not shown to protect privacy."
+            alt += (f" {_schools(n_hidden, lang)} {'is' if n_hidden == 1 else 'are'} not shown"
+                    " to protect privacy.")
+        if n_empty:
+            alt += (f" {_schools(n_empty, lang)} {'has' if n_empty == 1 else 'have'}"
+                    " no figure.")
     set_alt_text(ax, alt)
     return ax

@@ -353,3 +353,16 @@ def test_trends_from_effects_trend_output():
         f"The share who feel lonely in Trondheim has risen from {format_percent(first, 'en')} in "
         f"2019 to {format_percent(last, 'en')} in 2025, a statistically clear increase.")
     assert last > first
+
+
+@pytest.mark.parametrize(
+    "lang, expected",
+    [("nb", "Det finnes ikke noe tall for mobbing i U."),
+     ("en", "There is no figure for bullying in U.")],
+)  # fmt: skip
+def test_missing_estimate_is_not_called_a_privacy_suppression(lang, expected):
+    r = row("bullied", est=NAN, cmp=0.07, lo=NAN, hi=NAN, p=NAN) | {"reason": "no answers"}
+    assert indicator_sentence(r, lang=lang, unit_name="U") == expected
+    assert not is_significant(r) and trend_arrow(r) == ""
+    # in the headlines a row without a value is simply left out (no privacy note)
+    assert headline_findings(table(r, row()), lang=lang, unit_name="U")[1:] == []

@@ -243,10 +243,10 @@ def test_school_variation_caterpillar():
     (ref,) = [ln for ln in ax.lines if ln.get_gid() == "comparison"]
     assert ref.get_xdata()[0] == pytest.approx(0.72)
     (note,) = [t for t in ax.texts if t.get_gid() == "suppressed"]
-    assert note.get_text() == "* 1 schools not shown (privacy)"
+    assert note.get_text() == "* 1 school not shown (privacy)"
     alt = plots.alt_text(ax)
     assert "of 4 schools" in alt and "range from 60% to 85%" in alt and "72%" in alt
-    assert "1 schools are not shown" in alt
+    assert "1 school is not shown" in alt
 
 
 def test_alt_text_on_figure_and_notebook_bundle():
@@ -327,3 +327,19 @@ def test_gap_labels_item_codes_from_codebook():
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "1 Hele tiden dårlig råd", "3 Verken god eller dårlig råd", "5 Hele tiden god råd"]
     assert "etter familiens økonomi" in plots.alt_text(ax)
+
+
+def test_missing_estimate_is_marked_no_data_not_privacy():
+    t = comparison_table()
+    t.loc[2, "suppressed"] = False  # bullied: NaN without suppression (e.g. no answers)
+    ax = plots.indicator_comparison(t, lang="en", unit_name="U", comparison_name="C")
+    assert [c.get_text() for c in ax.texts if c.get_gid() == "no_data"] == ["No figure"]
+    assert not [c for c in ax.texts if c.get_gid() == "suppressed"]
+    assert "Bullied: no figure" in plots.alt_text(ax)
+    s = school_table()
+    s.loc[3, "suppressed"] = False
+    ax2 = plots.school_variation(s, lang="en")
+    (note,) = [c for c in ax2.texts if c.get_gid() == "suppressed"]
+    assert note.get_text() == "1 school without a figure"
+    alt = plots.alt_text(ax2)
+    assert "privacy" not in alt and "1 school has no figure" in alt
