@@ -15,9 +15,11 @@ Examples
 >>> d = SurveyDesign(df, ids="school", weights="w")
 >>> d.degf()
 2
->>> d.mean("y")[["variable", "estimate", "n"]]
-  variable  estimate  n
-0        y       3.0  6
+>>> r = d.mean("y")
+>>> round(float(r["estimate"].iloc[0]), 6), round(float(r["se"].iloc[0]), 6), int(r["n"].iloc[0])
+(3.166667, 0.756148, 6)
+
+In R: ``svymean(~y, svydesign(ids=~school, weights=~w, data=df))`` gives 3.1667 (SE 0.7561).
 """
 
 from __future__ import annotations
@@ -155,8 +157,9 @@ class SurveyDesign:
     >>> d = SurveyDesign(df, ids=None, strata="st", weights="pw", fpc="N")
     >>> d.degf()
     3
-    >>> round(float(d.total("y")["se"].iloc[0]), 6)
-    17.320508
+    >>> r = d.total("y")
+    >>> float(r["estimate"].iloc[0]), round(float(r["se"].iloc[0]), 6)
+    (90.0, 12.247449)
 
     In R: ``svytotal(~y, svydesign(ids=~1, strata=~st, weights=~pw, fpc=~N, data=df))``.
     """
@@ -434,9 +437,11 @@ class SurveyDesign:
         Examples
         --------
         >>> import pandas as pd
-        >>> df = pd.DataFrame({"psu": [1, 1, 2, 3, 4, 4], "st": [1, 1, 1, 2, 2, 2]})
-        >>> SurveyDesign(df, ids="psu", strata="st", weights=None).degf()  # doctest: +SKIP
-        2
+        >>> df = pd.DataFrame({"psu": [1, 1, 2, 3, 4, 4], "st": [1, 1, 1, 2, 2, 2],
+        ...                    "w": [1.0] * 6})
+        >>> d = SurveyDesign(df, ids="psu", strata="st", weights="w")
+        >>> d.degf(), d.subset(df["st"] == 1).degf()
+        (2, 1)
         """
         st = self._stages[0]
         keep = self.weights != 0 if present is None else np.asarray(present, dtype=bool)
@@ -505,9 +510,11 @@ class SurveyDesign:
         Examples
         --------
         >>> import pandas as pd
-        >>> df = pd.DataFrame({"s": [1, 1, 2, 2, 3, 3], "g": list("abab" "ab"),
-        ...                    "y": [1.0, 2, 3, 4, 5, 6]})
-        >>> d = SurveyDesign(df, ids="s", weights=None) # doctest: +SKIP
+        >>> df = pd.DataFrame({"s": [1, 1, 2, 2, 3, 3], "g": list("ababab"),
+        ...                    "w": [1.0] * 6, "y": [1.0, 2, 3, 4, 5, 6]})
+        >>> sub = SurveyDesign(df, ids="s", weights="w").subset(df["g"] == "a")
+        >>> sub.weights.tolist(), int(sub.mean("y")["n"].iloc[0])
+        ([1.0, 0.0, 1.0, 0.0, 1.0, 0.0], 3)
         """
         m = pd.Series(mask).fillna(False).to_numpy(dtype=bool) if not isinstance(
             mask, np.ndarray

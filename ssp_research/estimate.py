@@ -21,8 +21,8 @@ Examples
 >>> d = SurveyDesign(df, ids="s", weights="w")
 >>> proportion(d, "y", by="g")[["variable", "g", "estimate", "n", "count"]]
   variable  g  estimate  n  count
-0        y  a      0.50  4      2
-1        y  b      0.50  4      2
+0        y  a       0.5  4      2
+1        y  b       0.5  4      2
 """
 
 from __future__ import annotations
@@ -219,8 +219,8 @@ def mean(
     >>> df = pd.DataFrame({"s": [1, 1, 2, 2, 3, 3], "w": [2.0, 2, 3, 3, 1, 1],
     ...                    "y": [1.0, 3, 2, 4, 5, 7]})
     >>> r = mean(SurveyDesign(df, ids="s", weights="w"), "y")
-    >>> float(r["estimate"].iloc[0]), round(float(r["se"].iloc[0]), 6)
-    (3.0, 1.322876)
+    >>> round(float(r["estimate"].iloc[0]), 6), round(float(r["se"].iloc[0]), 6)
+    (3.166667, 0.756148)
 
     In R: ``svymean(~y, svydesign(ids=~s, weights=~w, data=df))``.
     """
@@ -383,6 +383,8 @@ def proportion(
     >>> r = proportion(SurveyDesign(df, ids="s", weights="w"), "y", method="beta")
     >>> float(r["estimate"].iloc[0]), int(r["df"].iloc[0]), int(r["count"].iloc[0])
     (0.5, 3, 4)
+    >>> round(float(r["ci_low"].iloc[0]), 6), round(float(r["ci_high"].iloc[0]), 6)
+    (0.038207, 0.961793)
 
     In R: ``svyciprop(~y, design, method="beta")``.
     """
@@ -684,10 +686,11 @@ def ratio(
     --------
     >>> import pandas as pd
     >>> from ssp_research.design import SurveyDesign
-    >>> df = pd.DataFrame({"s": [1, 2, 3, 4], "y": [1.0, 2, 3, 4], "x": [2.0, 2, 4, 4]})
-    >>> float(ratio(SurveyDesign(df, ids="s", weights=None), "y", "x")["estimate"].iloc[0])
-    ... # doctest: +SKIP
-    0.8333333333333334
+    >>> df = pd.DataFrame({"s": [1, 2, 3, 4], "y": [1.0, 2, 3, 4], "x": [2.0, 2, 4, 4],
+    ...                    "w": [1.0, 2, 1, 2]})
+    >>> r = ratio(SurveyDesign(df, ids="s", weights="w"), "y", "x")
+    >>> round(float(r["estimate"].iloc[0]), 6), round(float(r["se"].iloc[0]), 6)
+    (0.888889, 0.088453)
 
     In R: ``svyratio(~y, ~x, design)``.
     """
@@ -754,10 +757,10 @@ def quantile(
     --------
     >>> import pandas as pd
     >>> from ssp_research.design import SurveyDesign
-    >>> df = pd.DataFrame({"s": range(8), "y": [3.0, 1, 4, 1, 5, 9, 2, 6]})
-    >>> r = quantile(SurveyDesign(df, ids="s", weights=None), "y", [0.5])  # doctest: +SKIP
-    >>> float(r["estimate"].iloc[0])  # doctest: +SKIP
-    3.0
+    >>> df = pd.DataFrame({"s": range(8), "y": [3.0, 1, 4, 1, 5, 9, 2, 6], "w": 1.0})
+    >>> r = quantile(SurveyDesign(df, ids="s", weights="w"), "y", [0.5])
+    >>> r[["estimate", "ci_low", "ci_high"]].iloc[0].tolist(), round(float(r["se"].iloc[0]), 6)
+    ([3.0, 1.0, 9.0], 1.691601)
 
     In R: ``svyquantile(~y, design, 0.5, na.rm=TRUE)``.
     """
