@@ -35,28 +35,13 @@ on suppressed rows. :func:`to_html` renders this; :func:`table_html_attrs` gives
 attributes to anyone rendering by hand. Tables that hold no statistics (provenance) use
 ``<table class="ssp-meta">``. Any other table with numbers is an audit finding.
 
-Secondary suppression (the algorithm)
--------------------------------------
-Cells are grouped into additive systems: same ``variable`` and the same values of every
-identifying column that is not a hierarchy dimension (so each wave is its own system). In a
-system every cell whose coordinate on a dimension has children (city -> districts, district
--> schools, "all" -> girl/boy, "all" -> each grade) gives a relation
-``parent = sum(children) + rest``, where ``rest`` is the part not published (respondents with a
-missing gender, a school left out), ``0 <= rest <= n_parent - sum(n_children)``.
-
-1. *Greedy*: in every relation with exactly one suppressed cell, also suppress the shown member
-   that keeps the pair's range widest enough at the least cost (smallest ``n``, children before
-   totals); repeat to a fixed point (suppression in one relation can expose another).
-2. *Verify*: for every suppressed cell, solve ``min`` and ``max`` of its count by linear
-   programming (``scipy.optimize.linprog``, HiGHS) given all shown counts, ``0 <= count <= n``
-   and all relations. The cell is safe when ``floor(max) - ceil(min) >= min(min_count, n)``
-   (``n < min_count`` cannot have a wider range; for it the whole ``[0, n]`` is required).
-3. *Repair*: for each unsafe cell, suppress the cheapest shown member of one of its relations
-   (preferring members with at least ``min_count`` on both sides, then small ``n``), and go
-   back to 1 until every suppressed cell is safe.
-
-Tables without ``count`` (means) get steps 1 only, using ``n``: no published sum has exactly
-one hidden term, so no hidden mean can be recovered exactly by subtraction.
+Secondary suppression
+---------------------
+Works on the whole publication (each variable x wave is one additive system of totals and
+their parts), hides further cells greedily where a sum has a single hidden term, then proves
+with linear programming that no suppressed count can be narrowed to fewer than
+``min(min_count, n) + 1`` whole values, adding cells until that holds. The algorithm is documented
+in :mod:`ssp_research.secondary`; :func:`attack` replays the attacker's LP on any output.
 
 Examples
 --------
@@ -74,14 +59,15 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
 from ssp_research.errors import DisclosureError
+from ssp_research.secondary import cell_key as _key
+from ssp_research.secondary import lp_ranges, publication_cube, suppress_secondary
 
 __all__ = [
     "Rules",
@@ -232,15 +218,6 @@ than 20 pupils answered, or when fewer than 3 had or did not have the attribute 
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _key(value: object) -> str:
-    """A hashable, type-tolerant coordinate: 8, 8.0 and "8" are the same grade."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _id_columns(table: pd.DataFrame, value_cols: Sequence[str]) -> list[str]:
     return [c for c in table.columns if c not in value_cols and c not in _META]
 
@@ -297,277 +274,6 @@ def _series(table: pd.DataFrame, reason: pd.Series, rules: Rules, id_cols: Seque
                 or part["hole"].mean() > rules.series_suppressed_share):
             fill = out.loc[idx].isna()
             out.loc[fill[fill].index] = "series"
-    return out
-
-
-# --- secondary -----------------------------------------------------------------------------------
-
-
-class _System:
-    """One additive system: cells (positions in the table) and relations among them."""
-
-    def __init__(self, rows: np.ndarray, coords: list[tuple[str, ...]], n: np.ndarray,
-                 count: np.ndarray | None, parents: list[dict[str, list[str]]], where: str,
-                 check: bool = True) -> None:
-        self.rows, self.n, self.count = rows, n, count
-        pos = {c: i for i, c in enumerate(coords)}
-        if len(pos) != len(coords):
-            raise DisclosureError("two rows describe the same cell", rule="one row per cell",
-                                  file=None, row=where,
-                                  hint="drop duplicates or add the column that tells them apart")
-        self.relations: list[tuple[int, list[int], float, float]] = []
-        for i, coord in enumerate(coords):
-            for d, kids_of in enumerate(parents):
-                kids = kids_of.get(coord[d])
-                if not kids:
-                    continue
-                members = [pos[k] for k in (coord[:d] + (kid,) + coord[d + 1:] for kid in kids)
-                           if k in pos]
-                if not members:
-                    continue
-                rest_n = n[i] - n[members].sum()
-                rest_c = (np.nan if count is None else count[i] - np.nansum(count[members]))
-                if check and (rest_n < -1e-9 or (count is not None and not np.isnan(rest_c)
-                                      and (rest_c < -1e-9 or rest_c > rest_n + 1e-9))):
-                    raise DisclosureError(
-                        f"margins do not add up: {coord} has n={n[i]:g}"
-                        + ("" if count is None else f", count={count[i]:g}")
-                        + f" but its parts on dimension {d} sum to more",
-                        row=where, rule="total = sum of its parts (n and count)",
-                        hint="build totals from the same respondents as their parts")
-                self.relations.append((i, members, float(rest_n), float(rest_c)))
-        self.parent_of = np.zeros(len(coords), dtype=int)  # relations where it is the total
-        for p, _, _, _ in self.relations:
-            self.parent_of[p] += 1
-        self.member_of: list[list[int]] = [[] for _ in coords]
-        for r, (p, kids, _, _) in enumerate(self.relations):
-            for m in (p, *kids):
-                self.member_of[m].append(r)
-
-    # cost of suppressing a cell: cells adding slack on both sides first, then the lowest
-    # in the hierarchy (totals open more relations), then the smallest n
-    def _cost(self, j: int, tight: bool) -> tuple:
-        return (tight, self.parent_of[j], self.n[j], j)
-
-    def _tight(self, j: int, need: float) -> bool:
-        if self.count is None:
-            return False
-        c = self.count[j]
-        return bool(c < need or self.n[j] - c < need)
-
-    def _pair_width(self, s: int, j: int, rel: int) -> float:
-        """Width of cell s's count range when s and j are the only unknowns of relation rel."""
-        if self.count is None:
-            return math.inf
-        p, _, rest_n, _ = self.relations[rel]
-        sign_s = 1.0 if s == p else -1.0
-        sign_j = 1.0 if j == p else -1.0
-        # sign_s x_s + sign_j x_j = b  with  0 <= x_j <= n_j
-        t = sign_j * (sign_s * self.count[s] + sign_j * self.count[j])
-        if sign_s == sign_j:
-            lo, hi = t - self.n[j], t
-        else:
-            lo, hi = -t, self.n[j] - t
-        lo, hi = max(lo, 0.0), min(hi, self.n[s])
-        return hi - lo + max(rest_n, 0.0)
-
-    def need(self, i: int, rules: Rules) -> float:
-        return float(min(rules.min_count, self.n[i]))
-
-    def greedy(self, sup: np.ndarray, rules: Rules) -> list[int]:
-        added: list[int] = []
-        changed = True
-        while changed:
-            changed = False
-            for r, (p, kids, rest_n, _) in enumerate(self.relations):
-                members = [p, *kids]
-                hidden = [m for m in members if sup[m]]
-                if len(hidden) != 1 or rest_n >= max(rules.min_count, 1):
-                    continue
-                s = hidden[0]
-                need = self.need(s, rules)
-                cands = [m for m in members if not sup[m]]
-                if not cands:
-                    continue
-                best = min(cands, key=lambda j: (self._pair_width(s, j, r) < need,
-                                                 j == p, *self._cost(j, self._tight(j, need))))
-                sup[best] = True
-                added.append(best)
-                changed = True
-        return added
-
-    def components(self, sup: np.ndarray) -> dict[int, int]:
-        """Component label of each hidden cell and of each relation (key ``len(n) + r``)."""
-        hidden = [int(h) for h in np.flatnonzero(sup)]
-        root = {h: h for h in hidden}
-        root.update({len(self.n) + r: len(self.n) + r for r in range(len(self.relations))})
-
-        def find(a: int) -> int:
-            while root[a] != a:
-                root[a] = root[root[a]]
-                a = root[a]
-            return a
-
-        for r, (p, kids, _, _) in enumerate(self.relations):
-            for m in (p, *kids):
-                if sup[m]:
-                    root[find(m)] = find(len(self.n) + r)
-        return {a: find(a) for a in root}
-
-    def ranges(self, sup: np.ndarray, cells: Iterable[int], need: np.ndarray | None = None,
-               ) -> dict[int, tuple[float, float]]:
-        """LP range [min, max] of each suppressed cell's count given everything shown.
-
-        Solved per connected component of hidden cells (two hidden cells are connected when
-        they share a relation). With ``need`` (the width each cell needs) a few LPs over the
-        whole component (min/max of the sum and of random weightings, plus the true counts)
-        first give feasible points; a cell whose values over those points already spread by
-        ``need`` is safe, and its returned range is that inner bound. Only the others get
-        their own two LPs (exact range).
-        """
-        nrel = len(self.relations)
-        hidden = [int(h) for h in np.flatnonzero(sup)]
-        comp_of = self.components(sup)
-
-        def find(a: int) -> int:
-            return comp_of[a]
-
-        out: dict[int, tuple[float, float]] = {}
-        cells = [int(i) for i in cells]
-        by_comp: dict[int, list[int]] = {}
-        for i in cells:
-            by_comp.setdefault(find(i), []).append(i)
-        for comp, targets in by_comp.items():
-            members = [h for h in hidden if find(h) == comp]
-            rels = [r for r in range(nrel) if find(len(self.n) + r) == comp]
-            col = {h: k for k, h in enumerate(members)}
-            rests = [r for r in rels if self.relations[r][2] > 0]
-            rest_col = {r: len(members) + k for k, r in enumerate(rests)}
-            nvar = len(members) + len(rests)
-            a_eq = np.zeros((len(rels), nvar))
-            b_eq = np.zeros(len(rels))
-            for k, r in enumerate(rels):
-                p, kids, _, _ = self.relations[r]
-                for m, sign in ((p, 1.0), *((c, -1.0) for c in kids)):
-                    if sup[m]:
-                        a_eq[k, col[m]] += sign
-                    else:
-                        b_eq[k] -= sign * self.count[m]
-                if r in rest_col:
-                    a_eq[k, rest_col[r]] = -1.0
-            bounds = ([(0.0, float(self.n[h])) for h in members]
-                      + [(0.0, self.relations[r][2]) for r in rests])
-            a_arg = a_eq if len(rels) else None
-            b_arg = b_eq if len(rels) else None
-            if need is not None:
-                rng = np.random.default_rng(len(members))
-                points = [self.count[members]]
-                for k in range(6):
-                    obj = np.ones(nvar) if k < 2 else rng.standard_normal(nvar)
-                    res = linprog(obj * (-1) ** k, A_eq=a_arg, b_eq=b_arg, bounds=bounds,
-                                  method="highs")
-                    if res.status == 0:
-                        points.append(res.x[: len(members)])
-                pts = np.array(points)
-                lo_in, hi_in = pts.min(axis=0), pts.max(axis=0)
-                rest = []
-                for i in targets:
-                    k = col[i]
-                    if math.floor(hi_in[k] + 1e-7) - math.ceil(lo_in[k] - 1e-7) >= need[i]:
-                        out[i] = (float(lo_in[k]), float(hi_in[k]))
-                    else:
-                        rest.append(i)
-                targets = rest
-            for i in targets:
-                obj = np.zeros(nvar)
-                obj[col[i]] = 1.0
-                ends = []
-                for sign in (1.0, -1.0):
-                    res = linprog(sign * obj, A_eq=a_arg, b_eq=b_arg, bounds=bounds,
-                                  method="highs")
-                    if res.status != 0:
-                        raise DisclosureError(
-                            f"the range of a suppressed cell could not be solved ({res.message})",
-                            rule="secondary LP check",
-                            hint="check that totals and parts are consistent")
-                    ends.append(sign * res.fun)
-                out[i] = (ends[0], ends[1])
-        return out
-
-    def repair(self, sup: np.ndarray, unsafe: list[int], rules: Rules) -> list[int]:
-        """Hide one more cell for each unsafe cell whose relations did not change this round."""
-        added: list[int] = []
-        touched: set[int] = set()
-        for i in unsafe:
-            if touched.intersection(self.member_of[i]):
-                continue  # a cell hidden this round may already widen it: check again first
-            need = self.need(i, rules)
-            cands = {m for r in self.member_of[i] for m in (self.relations[r][0],
-                                                            *self.relations[r][1]) if not sup[m]}
-            if not cands:  # widen through the relations of other hidden cells
-                cands = {m for r, (p, kids, _, _) in enumerate(self.relations)
-                         for m in (p, *kids) if not sup[m] and (sup[p] or sup[kids].any())}
-            if not cands:
-                raise DisclosureError("a suppressed cell stays recoverable with every cell hidden",
-                                      rule="secondary LP check", hint="report this as a bug")
-            best = min(cands, key=lambda j: self._cost(j, self._tight(j, need)))
-            sup[best] = True
-            added.append(best)
-            touched.update(self.member_of[best])
-        return added
-
-
-def _secondary(table: pd.DataFrame, reason: pd.Series, rules: Rules,
-               hierarchy: Mapping[str, Mapping[object, object]], id_cols: Sequence[str],
-               ) -> pd.Series:
-    dims = [d for d in hierarchy if d in table.columns]
-    if not dims:
-        return reason
-    maps = [{_key(k): _key(v) for k, v in hierarchy[d].items()} for d in dims]
-    parents: list[dict[str, list[str]]] = []
-    for m in maps:
-        kids: dict[str, list[str]] = {}
-        for child, parent in m.items():
-            kids.setdefault(parent, []).append(child)
-        parents.append(kids)
-    keys = [c for c in id_cols if c not in dims]
-    coords_all = list(zip(*[table[d].map(_key) for d in dims]))
-    n_all = pd.to_numeric(table["n"], errors="coerce").fillna(0).to_numpy(float)
-    has_count = "count" in table.columns and table["count"].notna().any()
-    c_all = (pd.to_numeric(table["count"], errors="coerce").to_numpy(float)
-             if has_count else None)
-    if c_all is not None:
-        c_all = np.where(np.isnan(c_all) & (n_all == 0), 0.0, c_all)
-    sup_all = reason.notna().to_numpy().copy()
-    groups = ([table[c].map(_key) for c in keys] if keys
-              else [pd.Series(0, index=table.index)])
-    out = reason.copy()
-    for gkey, idx in pd.Series(range(len(table)), index=table.index).groupby(
-            groups, dropna=False):
-        rows = idx.to_numpy()
-        count = None if c_all is None else c_all[rows]
-        if count is not None and np.isnan(count[~sup_all[rows]]).any():
-            raise DisclosureError("a shown proportion has no count", rule="count column",
-                                  row=str(gkey), hint="give the unweighted count of every cell")
-        system = _System(rows, [coords_all[r] for r in rows], n_all[rows], count, parents,
-                         where=str(gkey))
-        sup = sup_all[rows].copy()
-        safe: set[int] = set()  # ranges only widen as more is hidden: safe stays safe
-        need = np.minimum(rules.min_count, system.n)
-        while True:
-            system.greedy(sup, rules)
-            if count is None:
-                break
-            todo = [int(i) for i in np.flatnonzero(sup) if int(i) not in safe]
-            checked = system.ranges(sup, todo, need)
-            unsafe = [i for i, (lo, hi) in checked.items()
-                      if math.floor(hi + 1e-7) - math.ceil(lo - 1e-7) < need[i]]
-            safe.update(i for i in todo if i not in unsafe)
-            if not unsafe:
-                break
-            system.repair(sup, unsafe, rules)
-        new = sup & ~sup_all[rows]
-        out.iloc[rows[new]] = "secondary"
     return out
 
 
@@ -653,7 +359,7 @@ def protect(table: pd.DataFrame, rules: Rules | None = None, *,
     reason = _series(table, reason, rules, id_cols, series_by)
     if hierarchy is None:
         hierarchy = _auto_hierarchy(table, id_cols, series_by, total)
-    reason = _secondary(table, reason, rules, hierarchy, id_cols)
+    reason = suppress_secondary(table, reason, rules, hierarchy, id_cols)
     out = table.copy()
     suppressed = reason.notna()
     for col in _HIDDEN:
@@ -667,85 +373,6 @@ def protect(table: pd.DataFrame, rules: Rules | None = None, *,
         brk = out["series_break"].fillna(False).astype(bool).to_numpy()
         marker = np.where(brk, marker + MARK_BREAK, marker)
     out["marker"] = pd.Series(marker, index=out.index, dtype=object)
-    return out
-
-
-# --- a publication of counts -------------------------------------------------------------------
-
-
-def publication_cube(data: pd.DataFrame, indicator: str, *,
-                     geo: Sequence[str] = ("municipality", "district", "school"),
-                     levels: Sequence[str] = ("city", "district", "school"),
-                     by: Sequence[str] = ("gender", "grade"), wave: str = "wave",
-                     total: str = TOTAL) -> pd.DataFrame:
-    """Unweighted counts of a 0/1 indicator for every unit x by-margin x wave.
-
-    The shape of a whole publication (a batch of briefs), for :func:`protect` and tests.
-
-    Parameters
-    ----------
-    data : DataFrame
-        Tidy respondent data with the ``geo``, ``by`` and ``wave`` columns.
-    indicator : str
-        A column with values 0/1/NaN.
-    geo, levels : sequence of str
-        Unit columns from the top down, and the level name of each.
-    by : sequence of str
-        Breakdowns; each also gets the margin ``total``.
-
-    Returns
-    -------
-    DataFrame
-        ``variable, wave, level, unit, parent, <by...>`` (by values as str, margins
-        ``"all"``), ``estimate`` (count / n), ``se`` (binomial), ``ci_low, ci_high`` (normal,
-        95 %), ``df`` (n - 1), ``n`` (non-missing answers), ``count`` (answers == 1).
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"municipality": "T", "district": ["D"] * 4, "school": ["S"] * 4,
-    ...                   "gender": ["girl", "boy", "boy", "girl"], "grade": 8, "wave": 2025,
-    ...                   "x": [1.0, 0.0, 1.0, None]})
-    >>> cube = publication_cube(d, "x")
-    >>> len(cube), cube.query("level == 'city' and gender == 'all' and grade == 'all'")["n"].item()
-    (18, 3)
-    """
-    x = pd.to_numeric(data[indicator], errors="coerce")
-    base = data[[*geo, *by, wave]].copy()
-    for col in by:
-        base[col] = base[col].map(_key)
-    base["_n"] = x.notna().astype(int)
-    base["_c"] = (x == 1).astype(int)
-    parts = []
-    for li, (col, level) in enumerate(zip(geo, levels)):
-        for mask in range(2 ** len(by)):
-            keep = [b for k, b in enumerate(by) if not mask >> k & 1]
-            keys = [wave, col] + ([geo[li - 1]] if li else []) + keep
-            g = base.groupby(keys, dropna=False)[["_n", "_c"]].sum().reset_index()
-            g["level"] = level
-            g["unit"] = g[col].astype(str)
-            g["parent"] = g[geo[li - 1]].astype(str) if li else ""
-            for b in by:
-                if b not in keep:
-                    g[b] = total
-            g = g[(g[keep] != "").all(axis=1)] if keep else g
-            parts.append(g[[wave, "level", "unit", "parent", *by, "_n", "_c"]])
-    out = pd.concat(parts, ignore_index=True)
-    units = out.drop_duplicates(["level", "unit"])
-    if units["unit"].duplicated().any():
-        raise DisclosureError("a unit name is used on two levels", column="unit",
-                              rule="unit names unique across levels",
-                              hint="prefix school names with their district")
-    n, c = out.pop("_n").to_numpy(float), out.pop("_c").to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(n > 0, c / n, np.nan)
-        se = np.sqrt(p * (1 - p) / n)
-    out.insert(0, "variable", indicator)
-    out["estimate"], out["se"] = p, se
-    out["ci_low"], out["ci_high"] = p - 1.959964 * se, p + 1.959964 * se
-    out["df"] = np.maximum(n - 1, 0)
-    out["n"], out["count"] = n.astype(int), c.astype(int)
-    for b in by:
-        out[b] = out[b].astype(str)
     return out
 
 
@@ -779,43 +406,10 @@ def attack(protected: pd.DataFrame, original: pd.DataFrame, rules: Rules | None 
     1    boy  6.0  16.0  True
     """
     rules = rules or Rules()
-    value_cols = VALUE_COLUMNS
-    id_cols = _id_columns(original, value_cols)
+    id_cols = _id_columns(original, VALUE_COLUMNS)
     if hierarchy is None:
         hierarchy = _auto_hierarchy(original, id_cols, series_by, total)
-    dims = [d for d in hierarchy if d in original.columns]
-    maps = [{_key(k): _key(v) for k, v in hierarchy[d].items()} for d in dims]
-    parents = []
-    for m in maps:
-        kids: dict[str, list[str]] = {}
-        for child, parent in m.items():
-            kids.setdefault(parent, []).append(child)
-        parents.append(kids)
-    keys = [c for c in id_cols if c not in dims]
-    sup_all = protected["suppressed"].to_numpy(bool)
-    shown_count = pd.to_numeric(protected["count"], errors="coerce").to_numpy(float)
-    n_all = pd.to_numeric(original["n"], errors="coerce").fillna(0).to_numpy(float)
-    coords_all = list(zip(*[original[d].map(_key) for d in dims]))
-    records = []
-    groups = [original[c].map(_key) for c in keys] or [pd.Series(0, index=original.index)]
-    for _, idx in pd.Series(range(len(original)), index=original.index).groupby(groups):
-        rows = idx.to_numpy()
-        sup = sup_all[rows]
-        if not sup.any():
-            continue
-        # the attacker sees shown counts only; hidden ones enter the LP as unknowns
-        count = np.where(sup, np.nan, shown_count[rows])
-        system = _System(rows, [coords_all[r] for r in rows], n_all[rows], count, parents,
-                         where="attack", check=False)
-        for i, (lo, hi) in system.ranges(sup, [int(i) for i in np.flatnonzero(sup)]).items():
-            r = rows[i]
-            width = math.floor(hi + 1e-7) - math.ceil(lo - 1e-7)
-            records.append({**{c: original.iloc[r][c] for c in id_cols},
-                            "n": n_all[r], "count": original.iloc[r]["count"],
-                            "reason": protected.iloc[r]["reason"], "lo": round(lo, 6),
-                            "hi": round(hi, 6), "width": width,
-                            "safe": bool(width >= min(rules.min_count, n_all[r]))})
-    return pd.DataFrame.from_records(records)
+    return lp_ranges(protected, original, rules, hierarchy=hierarchy, id_cols=id_cols)
 
 
 # --- HTML ----------------------------------------------------------------------------------------
