@@ -64,6 +64,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "girl": {"nb": "Jenter", "en": "Girls"},
     "boy": {"nb": "Gutter", "en": "Boys"},
     "family_economy": {"nb": "Familiens økonomi", "en": "Family economy"},
+    "economy_group": {"nb": "Familiens økonomi", "en": "Family economy"},
     "school": {"nb": "Skole", "en": "School"},
     "unit": {"nb": "enheten", "en": "the unit"},
     "comparison_unit": {"nb": "sammenligningsgrunnlaget", "en": "the comparison"},

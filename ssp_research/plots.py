@@ -43,7 +43,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ssp_research.errors import DataError, ParameterError
-from ssp_research.language import _check_lang, format_percent, text
+from ssp_research.language import TEXTS, _check_lang, format_percent, text
 from ssp_research.narrate import _trend_frame, indicator_label, is_significant
 
 __all__ = [
@@ -544,7 +544,7 @@ def gap(
         _percent_axis(ax, "x", lang)
         ax.set_xlim(left=0)
     ax.grid(axis="y", visible=False)
-    by_label = text(by, lang) if by in ("gender", "grade", "family_economy") else by
+    by_label = text(by, lang) if by in TEXTS else by
     what = ", ".join(ticks) if any(ticks) else ""
     what = what + " " if what else ""
     if lang == "nb":
