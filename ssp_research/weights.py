@@ -9,7 +9,7 @@ scores are replaced by their residuals from the post-strata (or calibration vari
 Population totals are given as plain dicts: ``{"E": 4421, "H": 755, "M": 1018}`` for one
 variable, ``{("E", "No"): 100, ...}`` with ``strata=["stype", "sch.wide"]`` for crossed cells;
 calibration totals are named like the columns of the model matrix (``"(Intercept)"``,
-``"api99"``, ``"stypeH"``; see :func:`ssp_research.models.model_matrix`).
+``"api99"``, ``"stypeH"``; see :func:`ssp_research.formula.model_matrix`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ssp_research.errors import DataError, DesignError, EstimationError, ParameterError
-from ssp_research.models import model_matrix
+from ssp_research.formula import model_matrix
 
 __all__ = ["poststratify", "rake", "calibrate", "RakingWarning"]
 

@@ -124,27 +124,6 @@ def test_svyglm_recovers_planted_logistic_effects():
     assert fit["df"].iloc[0] == n_psu - 4 - 3 + 1
 
 
-# --- model matrix ------------------------------------------------------------------------------
-
-
-def test_model_matrix_terms_names_and_missing():
-    df = pd.DataFrame({"x": [1.0, 2.0, 3.0, np.nan], "g": ["b", "a", "c", "a"],
-                       "k": [1, 2, 1, 2]})
-    X, names, ok = models.model_matrix(df, "y ~ x * g + C(k)")
-    assert names == ["(Intercept)", "x", "gb", "gc", "k2", "x:gb", "x:gc"]
-    assert ok.tolist() == [True, True, True, False]
-    np.testing.assert_array_equal(X[:3, names.index("x:gb")], [1.0, 0.0, 0.0])
-    np.testing.assert_array_equal(X[3], np.zeros(7))
-    X, names, _ = models.model_matrix(df, "~ g + x - 1")
-    assert names == ["ga", "gb", "gc", "x"]
-
-
-def test_model_matrix_categorical_order_is_kept():
-    df = pd.DataFrame({"g": pd.Categorical(["lo", "hi", "mid"], ["lo", "mid", "hi"])})
-    _, names, _ = models.model_matrix(df, "~ g")
-    assert names == ["(Intercept)", "gmid", "ghi"]
-
-
 # --- bad input ---------------------------------------------------------------------------------
 
 
@@ -170,80 +149,6 @@ def test_svyglm_binomial_out_of_range_and_collinear():
     d = SurveyDesign(df, strata="stype", weights="pw", fpc="fpc")
     with pytest.raises(EstimationError, match="rank"):
         models.svyglm(d, "api00 ~ ell + ell2")
-
-
-# --- t-test, contrasts, chi-square ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("key", "design"), [("ttest_clus1", "clus1"), ("ttest_strat", "strat")])
-def test_svyttest_matches_r(key, design):
-    d = _dstrat() if design == "strat" else _dclus1()
-    t = models.svyttest(d, "api00 ~ sch.wide")
-    ref = _reference()[key]
-    row = t.iloc[0]
-    assert row["contrast"] == "Yes - No" and row["variable"] == "api00"
-    _assert_rel(row[["estimate", "statistic", "p_value", "ci_low", "ci_high"]].astype(float),
-                [ref[k] for k in ("estimate", "statistic", "p_value", "ci_low", "ci_high")])
-    assert row["df"] == ref["df"]
-
-
-def test_svyttest_one_sample_and_errors():
-    d = _dclus1()
-    t = models.svyttest(d, "api00 ~ 1")
-    assert t["df"].iloc[0] == d.degf() - 1  # R: degf(design) - 1
-    w, y = d.weights, d.data["api00"].to_numpy(float)
-    assert t["estimate"].iloc[0] == pytest.approx((w * y).sum() / w.sum(), rel=1e-12)
-    with pytest.raises(EstimationError, match="3 levels"):
-        models.svyttest(d, "api00 ~ stype")
-
-
-def test_svycontrast_domains_match_r_joint_covariance():
-    ref = _reference()["contrast_clus1_domains"]
-    c = models.svycontrast(_dclus1(), "api00", {"E - H": {"E": 1, "H": -1},
-                                                "E - M": {"E": 1, "M": -1}}, by="stype")
-    _assert_rel(c["estimate"], ref["estimate"])
-    _assert_rel(c["se"], ref["se"])
-    assert (c["df"] == ref["degf"]).all() and c["contrast"].tolist() == ["E - H", "E - M"]
-
-
-def test_svycontrast_paired_variables_and_glm_table():
-    d = _dclus1()
-    ref = _reference()["contrast_clus1_paired"]
-    c = models.svycontrast(d, ["api00", "api99"], {"growth": [1, -1]})
-    _assert_rel(c["estimate"], [ref["estimate"]])
-    _assert_rel(c["se"], [ref["se"]])
-    fit = models.svyglm(d, "api00 ~ 0 + stype")
-    c2 = models.svycontrast(fit, contrasts={"E - H": {"stypeE": 1, "stypeH": -1}})
-    _assert_rel(c2["se"], [_reference()["contrast_clus1_domains"]["se"][0]])
-    assert c2["df"].iloc[0] == fit["df"].iloc[0]
-
-
-def test_svycontrast_unknown_coefficient():
-    with pytest.raises(ParameterError, match="unknown coefficient") as err:
-        models.svycontrast(_dclus1(), "api00", {"x": {"Q": 1}}, by="stype")
-    assert "'E'" in err.value.hint
-
-
-@pytest.mark.parametrize(
-    ("key", "design", "row", "col"),
-    [("chisq_clus1", "clus1", "sch.wide", "stype"), ("chisq_strat", "strat", "sch.wide", "stype"),
-     ("chisq_clus1_3x2", "clus1", "stype", "comp.imp")],
-)
-def test_svychisq_matches_r(key, design, row, col):
-    d = _dstrat() if design == "strat" else _dclus1()
-    ref = _reference()[key]
-    f = models.svychisq(d, row, col).iloc[0]
-    _assert_rel([f["statistic"], f["ndf"], f["ddf"], f["p_value"], f["pearson_x2"]],
-                [ref["F"], ref["ndf"], ref["ddf"], ref["p_F"], ref["X2"]])
-    c = models.svychisq(d, row, col, statistic="Chisq").iloc[0]
-    _assert_rel([c["pearson_x2"], c["ndf"], c["p_value"]],
-                [ref["X2"], ref["df_chisq"], ref["p_chisq"]])
-    assert c["statistic"] == pytest.approx(c["pearson_x2"] / c["mean_deff"], rel=1e-12)
-
-
-def test_svychisq_bad_statistic():
-    with pytest.raises(ParameterError, match="statistic"):
-        models.svychisq(_dclus1(), "stype", "sch.wide", statistic="Wald")
 
 
 # --- command line ------------------------------------------------------------------------------
