@@ -333,10 +333,22 @@ def _need_column(df: pd.DataFrame, col: str, what: str) -> None:
         )
 
 
-def _standard_shares(df: pd.DataFrame, standardise: Any, by: Sequence[str]):
+def _standard_shares(df: pd.DataFrame, standardise: Any, by: Sequence[str],
+                     weights: str = "weight"):
     """(cell code per row, shares per cell; the last cell has share 0 for rows outside)."""
     if standardise is None:
         return np.zeros(len(df), dtype=np.int64), np.array([1.0])
+    if isinstance(standardise, str):
+        if standardise != "city":
+            raise ParameterError(
+                f"unknown standard population {standardise!r}",
+                rule="standardise = 'city' or a table", hint="pass a DataFrame or 'city'",
+            )
+        for c in by:
+            _need_column(df, c, "standardisation")
+        w = df[weights] if weights in df.columns else pd.Series(1.0, index=df.index)
+        standardise = (pd.DataFrame({**{c: df[c] for c in by}, "pupils": w})
+                       .groupby(list(by), as_index=False)["pupils"].sum())
     std = pd.DataFrame(standardise)
     for c in by:
         _need_column(df, c, "standardisation")
@@ -436,9 +448,11 @@ def indicator_table(
         Rolling window of consecutive waves (3 as in the public-health profiles); the estimate
         is sum(w y) / sum(w) over the window and ``n`` the pooled n. A window never crosses an
         indicator's series break (earlier waves are left out of it).
-    standardise : DataFrame, optional
+    standardise : DataFrame or "city", optional
         A standard population by ``standardise_by`` (default grade x gender) with a ``pupils``
-        (or ``share``) column: direct standardisation of unit and comparison.
+        (or ``share``) column, summed over any other columns (so ``population.csv`` of the
+        synthetic data works as it is); ``"city"``: the weighted distribution of all the data.
+        Direct standardisation of unit and comparison.
     level : float
         Confidence level.
     weights, wave, school, city : str
@@ -493,7 +507,7 @@ def indicator_table(
     report_waves = all_waves if waves is None else [int(v) for v in waves]
     ucol, ucodes, ulabels = _unit_codes(df, unit, city)
     nunits = len(ulabels)
-    cell, shares = _standard_shares(df, standardise, list(standardise_by))
+    cell, shares = _standard_shares(df, standardise, list(standardise_by), weights)
 
     reference = None
     ccodes = partner = None

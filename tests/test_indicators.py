@@ -256,3 +256,22 @@ def test_cli_estimate_writes_csv_and_json(tmp_path, capsys):
     assert recs[0]["cmp_estimate"] == pytest.approx(E[2], rel=1e-12)
     rc = main(["estimate", data, "--indicator", "happiness"])
     assert rc == 2 and "unknown indicator 'happiness'" in capsys.readouterr().err
+
+
+def test_standardise_to_city_equals_population_table(city):
+    from ssp_research import paths
+
+    data, _truth = city
+    popfile = paths.synthetic_dir() / "population.csv"
+    if not popfile.exists():
+        pytest.skip("population.csv not written")
+    pop = pd.read_csv(popfile)
+    kw = dict(indicators=["lonely"], unit="school", waves=[2025])
+    a = indicators.indicator_table(data, standardise=pop, **kw)
+    b = indicators.indicator_table(data, standardise="city", **kw)
+    # weights sum to the pupils of each cell, so both standards are the same population
+    np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-9)
+    raw = indicators.indicator_table(data, **kw)
+    assert not np.allclose(a["estimate"], raw["estimate"])
+    with pytest.raises(ParameterError, match="unknown standard population"):
+        indicators.indicator_table(data, standardise="nation", **kw)
