@@ -154,8 +154,12 @@ def _read_excel(path: Path, *, sheet_name=0, **kw):
 
 
 def _read_parquet(path: Path, *, columns=None, **kw):
-    try:
-        df = pd.read_parquet(path, columns=columns, **kw)
+    import pyarrow.parquet as pq
+
+    try:  # split_blocks: one block per column, no consolidation copy (fast, half the memory)
+        table = pq.read_table(path, columns=columns, **kw)
+        df = table.to_pandas(split_blocks=True, self_destruct=True)
+        del table
     except Exception as err:  # pyarrow.ArrowInvalid, OSError ...
         _fail(path, f"not a readable Parquet file: {err}", "Apache Parquet",
               "regenerate the file, or export as CSV", err)
