@@ -21,7 +21,7 @@ Examples
 >>> t = trend(df, "ind_x", adjust=())
 >>> t.loc[t["quantity"] == "log_odds_per_wave", ["estimate", "df"]].round(3)
    estimate      df
-0     0.198  3970.0
+0     0.161  3967.0
 """
 
 from __future__ import annotations
@@ -354,7 +354,9 @@ def gaps(
             row = fit.loc[f"_group{lab}"]
             rows.append(dict(variable=indicator, by=by, quantity="log_odds_ratio", group=lab,
                              reference=ref, **{c: row[c] for c in _COLS}))
-        return pd.DataFrame(rows)
+        out = pd.DataFrame(rows)
+        out["n"] = out["n"].astype("int64")
+        return out
     if scale != "difference":
         raise ParameterError(f"unknown gap scale {scale!r}",
                              rule="scale in {'difference', 'log_odds'}", hint="use 'difference'")
@@ -417,7 +419,7 @@ def social_gradient(
     >>> p = 1 / (1 + np.exp(-(-1 - 0.3 * (df["family_economy"] - 3))))
     >>> df["ind_x"] = rng.binomial(1, p).astype(float)
     >>> round(float(social_gradient(df, "ind_x")["estimate"].iloc[0]), 2)
-    -0.3
+    -0.31
     """
     design = _subset_wave(_design(data), wave_column, wave)
     y = _column(design, indicator)
