@@ -34,18 +34,22 @@ class RakingWarning(UserWarning):
 
 
 class _PostStrata:
-    """R's post-stratum index with ``weights``/``oldweights`` attributes (``postStratify``)."""
+    """R's post-stratum index with ``weights``/``oldweights`` attributes (``postStratify``).
+
+    Rows with zero weight before and after (outside a domain that was post-stratified) are
+    left alone, as in R where ``subset()`` of an uncalibrated design drops those rows.
+    """
 
     def __init__(self, cells: np.ndarray, weights: np.ndarray, oldweights: np.ndarray):
         self.cells, self.ncell = cells, int(cells.max()) + 1
-        psw = weights.copy()
-        psw[(psw == 0) & (oldweights == 0)] = 1.0
-        self.psw, self.oldw = psw, oldweights
+        self.psw, self.oldw = weights, oldweights
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.ratio = np.where(weights != 0, oldweights / weights, 0.0)
         self.oldsum = np.bincount(cells, weights=oldweights, minlength=self.ncell)
 
     def adjust(self, x: np.ndarray) -> np.ndarray:
         # R: psmeans <- rowsum(x * oldw / psw, cell) / sum(oldw in cell); x - psmeans[cell] * psw
-        ratio = x * (self.oldw / self.psw)[:, None]
+        ratio = x * self.ratio[:, None]
         sums = np.stack(
             [np.bincount(self.cells, weights=ratio[:, j], minlength=self.ncell)
              for j in range(x.shape[1])], axis=1,

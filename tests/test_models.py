@@ -93,6 +93,12 @@ def test_svyglm_matches_r(key, design, formula, family, domain):
     assert_glm_matches(table, _reference()[key])
 
 
+def test_svyglm_two_stage_design_matches_r():
+    d = SurveyDesign(_api()["apiclus2"], ids=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    assert_glm_matches(models.svyglm(d, "api00 ~ ell + meals"),
+                       _reference()["glm_clus2_gaussian"])
+
+
 def test_svyglm_attrs_and_design_method():
     d = _dstrat()
     fit = d.glm("api00 ~ ell + meals", family="gaussian")

@@ -226,3 +226,23 @@ def test_weighting_steps_chain_and_leave_the_input_alone():
         warnings.simplefilter("error")
         m, se = _mean(chained, "api00")
     assert np.isfinite(se) and se > 0
+
+
+def test_rake_with_a_crossed_margin_matches_r():
+    ref = _reference()["rake_clus1_crossed"]
+    levels = [("E", "No"), ("H", "No"), ("M", "No"), ("E", "Yes"), ("H", "Yes"), ("M", "Yes")]
+    margins = {("stype", "sch.wide"): dict(zip(levels, ref["pop_sw"])),
+               "comp.imp": dict(zip(["No", "Yes"], ref["pop_ci"]))}
+    d = weights.rake(_dclus1(), margins, maxit=50, epsilon=1e-10)
+    _check(d, ref, {"mean_api00": (_mean, "api00")})
+
+
+def test_poststratify_a_domain_matches_r_subset_then_poststratify():
+    ref = _reference()["ps_clus1_in_domain"]
+    d = _dclus1()
+    dom = d.subset(d.data["sch.wide"] == "Yes")
+    ps = weights.poststratify(dom, "stype", {"E": 3949, "H": 421, "M": 752})
+    assert (ps.weights[d.data["sch.wide"] != "Yes"] == 0).all()
+    for key, fun, var in (("mean_api00", _mean, "api00"), ("total_enroll", _total, "enroll")):
+        np.testing.assert_allclose(fun(ps, var), [ref[key]["estimate"], ref[key]["se"]],
+                                   rtol=REL, err_msg=key)

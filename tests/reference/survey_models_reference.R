@@ -110,6 +110,28 @@ out$cal_clus1_bounded <- obj(
   total_enroll = stat_json(svytotal(~enroll, calb))
 )
 
+# crossed margin (stype x sch.wide) in raking, with comp.imp; population counts from apipop
+pop_sw <- as.data.frame(table(stype = apipop$stype, sch.wide = apipop$sch.wide))
+pop_ci <- as.data.frame(table(comp.imp = apipop$comp.imp))
+rk3 <- rake(dclus1, list(~stype + sch.wide, ~comp.imp), list(pop_sw, pop_ci),
+            control = list(maxit = 50, epsilon = 1e-10))
+out$rake_clus1_crossed <- obj(
+  pop_sw = num(pop_sw$Freq), pop_ci = num(pop_ci$Freq),
+  weights = num(weights(rk3)),
+  mean_api00 = stat_json(svymean(~api00, rk3))
+)
+# post-stratifying a domain (R drops the rows outside it; we keep them with weight 0)
+psd <- postStratify(subset(dclus1, sch.wide == "Yes"), ~stype,
+                    data.frame(stype = c("E", "H", "M"), Freq = c(3949, 421, 752)))
+out$ps_clus1_in_domain <- obj(
+  mean_api00 = stat_json(svymean(~api00, psd)),
+  total_enroll = stat_json(svytotal(~enroll, psd))
+)
+
+# ---- two-stage design ----------------------------------------------------------------------
+dclus2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)
+out$glm_clus2_gaussian <- glm_json(svyglm(api00 ~ ell + meals, dclus2))
+
 # ---- tests and contrasts -------------------------------------------------------------------
 tt_json <- function(tt) {
   obj(estimate = num(tt$estimate), statistic = num(tt$statistic), df = num(tt$parameter),
