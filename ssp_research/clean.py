@@ -356,7 +356,7 @@ def apply(
         raise DataError("no data: the frame has no rows", file=file, rule="at least one row",
                         hint="check the export; read it with ssp_research.io.read_survey")
     log = _Log()
-    df = _harmonise_names(raw.copy(deep=False), cb, log)
+    df = _harmonise_names(raw.reset_index(drop=True), cb, log)  # CoW: no data copied
     known = set(cb.items) | set(cb.columns.values())
     if not known & set(df.columns):
         raise DataError(f"none of the {cb.instrument} codebook's columns are in the data",
@@ -507,9 +507,10 @@ def _clean_item(s, cb, item, x, keep, wave, strict, file, log) -> None:
     if bad.any():
         if strict:
             i = int(np.flatnonzero(bad)[0])
+            row = int(keep[i] if keep is not None else i) + 1  # row of the export
             raise DataError(
-                f"value {x[i]:g} is not an allowed code of {name} (data row {i + 1}; "
-                f"{int(bad.sum())} such rows)", file=file, row=i + 1, column=name,
+                f"value {x[i]:g} is not an allowed code of {name} (data row {row}; "
+                f"{int(bad.sum())} such rows)", file=file, row=row, column=name,
                 rule=f"strict codebook {cb.instrument}: codes {list(item.codes) or item.range}",
                 hint="fix the export, add the code to the codebook, or set strict: false "
                      "to set such codes to NA and log them")

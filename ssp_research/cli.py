@@ -121,7 +121,13 @@ def _add_clean(p) -> None:
 
 def _run_codebook(args) -> int:
     from ssp_research import codebook
+    from ssp_research.errors import ParameterError
 
+    if args.action in ("draft", "check") and not args.target:
+        raise ParameterError(f"'ssp codebook {args.action}' needs a file or codebook name",
+                             hint=f"e.g. ssp codebook {args.action} "
+                                  + ("export.sav > codebook.yml" if args.action == "draft"
+                                     else "ungdata"))
     if args.action == "draft":
         sys.stdout.write(codebook.draft_codebook(args.target))
     elif args.action == "list":

@@ -9,7 +9,8 @@ CSV detection (each can be forced by keyword):
 * encoding: a UTF-8 byte-order mark -> ``utf-8-sig``; else strict UTF-8 if it decodes;
   else ``cp1252`` (Windows Norwegian: æ ø å as single bytes);
 * delimiter: the most frequent of ``;``, ``,``, tab and ``|`` in the header line;
-* decimal mark: ``,`` when the delimiter is ``;`` (Norwegian Excel exports), else ``.``.
+* decimal mark: ``,`` when the delimiter is not ``,`` and the first 64 KiB hold more
+  ``1,5``-like than ``1.5``-like numbers (default ``,`` for ``;`` files), else ``.``.
 
 Examples
 --------
@@ -26,6 +27,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io as _io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,8 +111,12 @@ def _read_csv(path: Path, raw: bytes, *, encoding=None, delimiter=None, decimal=
             _fail(path, "one column only: no ';', ',' or tab in the header line",
                   "a survey export has several columns",
                   "check that this is the survey export; or pass delimiter=")
-    if decimal is None:
-        decimal = "," if delimiter == ";" else "."
+    if decimal is None:  # Norwegian ';' files use a decimal comma, unless the numbers say not
+        sample = text[:65536]
+        comma = len(re.findall(r"\d,\d", sample)) if delimiter != "," else 0
+        point = len(re.findall(r"\d\.\d", sample))
+        decimal = "," if delimiter != "," and (comma > point or (comma == point == 0
+                                                                 and delimiter == ";")) else "."
     try:
         df = pd.read_csv(_io.StringIO(text), sep=delimiter, decimal=decimal, **kw)
     except (pd.errors.ParserError, ValueError) as err:

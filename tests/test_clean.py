@@ -295,3 +295,20 @@ def test_cli_clean_writes_outputs_and_fails_cleanly(tmp_path, monkeypatch, capsy
     monkeypatch.delenv("SSP_PSEUDONYM_KEY")
     assert cli.main(["clean", str(src), "--codebook", "ungdata", "--out", str(bad_out)]) == 2
     assert "SSP_PSEUDONYM_KEY" in capsys.readouterr().err and not bad_out.exists()
+
+
+def test_filtered_frame_with_gaps_in_its_index():
+    raw = _raw(6, lonely=[1, 2, 3, 4, 1, 2])
+    sub = raw[raw.index % 2 == 1]  # index 1, 3, 5
+    res = _clean(sub)
+    assert res.data.index.tolist() == [0, 1, 2]
+    assert res.data["lonely"].tolist() == [2, 4, 2] and res.data["gender"].tolist() == ["girl"] * 3
+    assert res.data["ind_lonely"].tolist() == [0, 1, 0]
+
+
+def test_strict_error_names_the_export_row_after_duplicates():
+    raw = _raw(3, lonely=[1, 1, 9])
+    raw = pd.concat([raw.iloc[[0]], raw], ignore_index=True)  # a duplicate first
+    with pytest.raises(DataError) as info:
+        _clean(raw, strict=True)
+    assert info.value.row == 4

@@ -212,6 +212,8 @@ def test_cli_codebook_draft_list_check(tmp_path, sav, capsys):
     assert cli.main(["codebook", "check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'label'" in err and "mini.yml" in err
+    assert cli.main(["codebook", "draft"]) == 2
+    assert "needs a file" in capsys.readouterr().err
 
 
 def test_builtin_yaml_files_are_utf8_and_name_their_stem():

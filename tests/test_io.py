@@ -132,3 +132,11 @@ def test_corrupt_binary_formats(tmp_path):
         p = tmp_path / name
         p.write_bytes(b"this is not a real file of that kind " * 10)
         _raises(p, words)
+
+
+def test_semicolon_file_with_decimal_points_is_detected(tmp_path, frame):
+    p = tmp_path / "punktum.csv"
+    frame.to_csv(p, sep=";", decimal=".", index=False, encoding="utf-8")
+    sf = read_survey(p)
+    assert sf.provenance["reader"]["decimal"] == "."
+    _check(sf, frame)
