@@ -23,12 +23,13 @@ import html as _html
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ssp_research import codebook as _codebook
-from ssp_research import disclosure, frameworks, indicators, narrate
+from ssp_research import disclosure, frameworks, indicators, narrate, paths
 from ssp_research.errors import DataError, ParameterError
 
 __all__ = [
@@ -295,9 +296,8 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
     -------
     Brief
     """
-    from ssp_research.report import resolve_data_path
-
-    path = resolve_data_path(data_path)
+    path = Path(data_path)
+    path = path if path.is_absolute() else paths.PROJECT_DIR / path  # as report does
     if unit_type not in UNIT_TYPES:
         raise ParameterError(f"unknown unit_type {unit_type!r}",
                              rule=f"one of {', '.join(UNIT_TYPES)}")
