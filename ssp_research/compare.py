@@ -126,12 +126,10 @@ def _means_with_scores(design, variables, by, statistic):
             codes.append(cat.cat.codes.to_numpy())
             labels.append([str(x) for x in cat.cat.categories])
             use &= codes[-1] >= 0
-        groups = sorted({tuple(c) for c in np.stack(codes, axis=1)[use]})
-        gid = {g: i for i, g in enumerate(groups)}
-        dom = np.full(len(w), -1)
         keyed = np.stack(codes, axis=1)
-        for i in np.flatnonzero(use):
-            dom[i] = gid[tuple(keyed[i])]
+        groups, inverse = np.unique(keyed[use], axis=0, return_inverse=True)
+        dom = np.full(len(w), -1)
+        dom[use] = inverse.ravel()
         domains = [":".join(labels[j][c] for j, c in enumerate(g)) for g in groups]
     else:
         dom = np.where(use, 0, -1)

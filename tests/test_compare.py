@@ -130,3 +130,16 @@ def test_svychisq_bad_statistic():
         compare.svychisq(_dclus1(), "stype", "sch.wide", statistic="Wald")
 
 
+
+
+def test_svycontrast_totals_and_crossed_domains_match_r_domain_estimates():
+    d = _dclus1()
+    ref = _reference()
+    t = compare.svycontrast(d, "enroll", {"E": {"E": 1}}, by="stype", statistic="total")
+    _assert_rel(t[["estimate", "se"]].iloc[0].astype(float),
+                [ref["domain_total_enroll_E"]["estimate"], ref["domain_total_enroll_E"]["se"]])
+    m = compare.svycontrast(d, "api00", {"E yes": {"E:Yes": 1}}, by=["stype", "sch.wide"])
+    _assert_rel(m[["estimate", "se"]].iloc[0].astype(float),
+                [ref["domain_mean_api00_E_yes"]["estimate"],
+                 ref["domain_mean_api00_E_yes"]["se"]])
+    assert m.attrs["vcov"].shape == (1, 1)

@@ -145,6 +145,9 @@ con <- svycontrast(m0, list(E_minus_H = c(stypeE = 1, stypeH = -1),
                             E_minus_M = c(stypeE = 1, stypeM = -1)))
 out$contrast_clus1_domains <- obj(estimate = num(coef(con)), se = num(SE(con)),
                                   degf = num(degf(dclus1)))
+out$domain_total_enroll_E <- stat_json(svytotal(~enroll, subset(dclus1, stype == "E")))
+out$domain_mean_api00_E_yes <- stat_json(svymean(~api00, subset(dclus1, stype == "E" &
+                                                                  sch.wide == "Yes")))
 con2 <- svycontrast(svymean(~api00 + api99, dclus1), c(api00 = 1, api99 = -1))
 out$contrast_clus1_paired <- obj(estimate = num(coef(con2)), se = num(SE(con2)))
 
