@@ -201,11 +201,14 @@ def _subject(name: str, codebook, lang: str) -> tuple[str, str]:
 
 
 def _fraction(share: float, lang: str) -> str:
-    """0.87 -> "nesten 9 av 10" / "almost 9 in 10" (share of pupils, rounded to tenths)."""
-    k = int(_round(10 * share, 0))
-    gap = share - k / 10
-    if k >= 10:
+    """0.87 -> "nesten 9 av 10" / "almost 9 in 10" (share of pupils, rounded to tenths).
+
+    "nesten alle" / "almost all" only from 97 %; 95-97 % is "drøyt 9 av 10".
+    """
+    if share >= 0.97:
         return "nesten alle" if lang == "nb" else "almost all"
+    k = min(int(_round(10 * share, 0)), 9)
+    gap = share - k / 10
     if abs(gap) < 0.015:
         qual = ""
     elif gap < 0:
@@ -419,7 +422,8 @@ def _strength_sentences(rows, framework, lang, unit) -> list[tuple[float, str, s
             s = f"{frac[0].upper()}{frac[1:]} elever i {unit} {verb} ({pct})."
         else:
             s = f"{frac[0].upper()}{frac[1:]} pupils in {unit} {verb} ({pct})."
-        out.append((share, name, s))
+        out.append((share + (1.0 if row["_hib"] else 0.0), name, s))
+    # positive indicators ("har en venn ...") before complements ("blir ikke mobbet")
     return sorted(out, key=lambda t: -t[0])
 
 
@@ -467,8 +471,8 @@ def headline_findings(
     -------
     list of str
         Ordered by importance: statistically clear differences from the comparison (largest
-        first), then statistically clear trends, then up to three strengths (highest share
-        first), then
+        first), then statistically clear trends, then up to three strengths (positive
+        indicators before complements of problem indicators, each highest share first), then
         one sentence naming the indicators with no clear difference, then one privacy note
         naming suppressed indicators (never their values). With ``framework.strength_first``
         the strongest strength comes first.

@@ -256,6 +256,7 @@ def test_strength_first_framework_leads_with_strength_and_uses_complement():
     "share, nb, en",
     [(0.90, "9 av 10", "9 in 10"), (0.87, "Nesten 9 av 10", "Almost 9 in 10"),
      (0.83, "Drøyt 8 av 10", "Just over 8 in 10"), (0.97, "Nesten alle", "Almost all"),
+     (0.96, "Drøyt 9 av 10", "Just over 9 in 10"),
      (0.70, "7 av 10", "7 in 10")],
 )  # fmt: skip
 def test_strength_fractions(share, nb, en):
@@ -366,3 +367,16 @@ def test_missing_estimate_is_not_called_a_privacy_suppression(lang, expected):
     assert not is_significant(r) and trend_arrow(r) == ""
     # in the headlines a row without a value is simply left out (no privacy note)
     assert headline_findings(table(r, row()), lang=lang, unit_name="U")[1:] == []
+
+
+def test_positive_strength_leads_before_a_complement():
+    fw = load_framework("trondheim_ssp")
+    t = table(
+        row("bullied", est=0.05, cmp=0.06, lo=-0.03, hi=0.01, p=0.3),  # complement 95 %
+        row("close_friend", est=0.88, cmp=0.89, lo=-0.03, hi=0.01, p=0.4, hib=True),
+    )
+    out = headline_findings(t, framework=fw, lang="en", unit_name="U", comparison_name="C")
+    assert out[:2] == [
+        "Almost 9 in 10 pupils in U have a friend they can trust (88%).",
+        "Just over 9 in 10 pupils in U are not bullied (95%).",
+    ]
