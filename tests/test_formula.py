@@ -55,3 +55,12 @@ def test_two_level_response_is_second_level_indicator():
     assert ok.tolist() == [True, True, False, True]
     with pytest.raises(EstimationError, match="two levels"):
         formula.model_response(pd.DataFrame({"r": list("abc")}), "r", "r ~ 1")
+
+
+def test_boolean_and_nullable_integer_columns():
+    df = pd.DataFrame({"pilot": [True, False, True],
+                       "n": pd.array([1, None, 3], dtype="Int32")})
+    X, names, ok = formula.model_matrix(df, "~ pilot + n")
+    assert names == ["(Intercept)", "pilotTRUE", "n"]
+    np.testing.assert_array_equal(X[:, 1], [1.0, 0.0, 1.0])
+    assert ok.tolist() == [True, False, True]
