@@ -8,7 +8,7 @@ checks every written output afterwards.
 
 Contracts (other stages depend on these)
 ----------------------------------------
-**Rules** (:class:`Rules`, one place for all limits): ``min_n=20, min_count=3, weak_n=40,
+**Rules** (:class:`Rules`, one place for all limits): ``min_n=20, min_count=3, weak_n=2*min_n,
 series_weak_share=0.5, series_suppressed_share=0.2, series_min_length=3``. Overrides per
 publication with ``Rules.from_overrides({...})``; ``Rules.describe(lang)`` is the text of the
 brief's method section.
@@ -127,12 +127,14 @@ min_n, min_count, weak_n, series_weak_share, series_suppressed_share, series_min
 
     min_n: int = 20
     min_count: int = 3
-    weak_n: int = 40
+    weak_n: int | None = None
     series_weak_share: float = 0.5
     series_suppressed_share: float = 0.2
     series_min_length: int = 3
 
     def __post_init__(self) -> None:
+        if self.weak_n is None and isinstance(self.min_n, (int, np.integer)):
+            object.__setattr__(self, "weak_n", 2 * int(self.min_n))
         for name in ("min_n", "min_count", "weak_n", "series_min_length"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -149,7 +151,10 @@ min_n, min_count, weak_n, series_weak_share, series_suppressed_share, series_min
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, object] | None = None) -> Rules:
-        """The default rules with a publication's ``overrides`` (unknown keys are errors)."""
+        """The default rules with a publication's ``overrides`` (unknown keys are errors).
+
+        ``weak_n`` follows ``min_n`` (twice it) unless it is overridden too.
+        """
         valid = [f.name for f in dataclasses.fields(cls)]
         overrides = dict(overrides or {})
         for key in overrides:
@@ -157,8 +162,6 @@ min_n, min_count, weak_n, series_weak_share, series_suppressed_share, series_min
                 raise DisclosureError(f"unknown disclosure rule {key!r}",
                                       rule="valid rules: " + ", ".join(valid),
                                       hint="fix the spelling in the publication's rule overrides")
-        if "min_n" in overrides and "weak_n" not in overrides:
-            overrides["weak_n"] = 2 * int(overrides["min_n"])
         return cls(**overrides)
 
     def as_dict(self) -> dict[str, object]:
@@ -355,6 +358,16 @@ def protect(table: pd.DataFrame, rules: Rules | None = None, *,
                               rule="one row per cell (identifying columns: "
                               + ", ".join(id_cols) + ")",
                               hint="add the column that tells the rows apart")
+    n = pd.to_numeric(table["n"], errors="coerce")
+    bad = n < 0
+    if "count" in table.columns:
+        c = pd.to_numeric(table["count"], errors="coerce")
+        bad |= (c < 0) | (c > n)
+    if bad.any():
+        raise DisclosureError("a cell has n < 0, count < 0 or count > n", column="count",
+                              row=table.index[bad.to_numpy()][0],
+                              rule="0 <= count <= n (unweighted respondents)",
+                              hint="count and n must be unweighted numbers of respondents")
     reason = _primary(table, rules)
     reason = _series(table, reason, rules, id_cols, series_by)
     if hierarchy is None:

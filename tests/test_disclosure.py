@@ -66,6 +66,7 @@ def test_rules_defaults_and_overrides():
     assert (r2.min_n, r2.min_count, r2.weak_n) == (30, 5, 60)  # weak_n follows min_n
     assert Rules.from_overrides({"min_n": 30, "weak_n": 45}).weak_n == 45
     assert Rules.from_overrides(None) == Rules()
+    assert Rules(min_n=25).weak_n == 50 and Rules().as_dict()["weak_n"] == 40
 
 
 def test_rules_unknown_key_lists_valid_ones():
@@ -239,6 +240,9 @@ def test_input_errors():
         protect(t.drop(columns="n"))
     with pytest.raises(DisclosureError, match="same cell"):
         protect(pd.concat([t, t.iloc[[1]]], ignore_index=True), series_by=())
+    with pytest.raises(DisclosureError, match="count > n") as err:
+        protect(t.assign(count=[16, 11, 16]), series_by=())
+    assert err.value.row == 1
 
 
 # --- publication cube ------------------------------------------------------------------------
@@ -319,9 +323,8 @@ def _publications(draw):
 
 @settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
-@given(_publications())
-def test_property_no_suppressed_count_can_be_narrowed(table):
-    rules = Rules()
+@given(_publications(), st.sampled_from([Rules(), Rules(min_n=10, min_count=5)]))
+def test_property_no_suppressed_count_can_be_narrowed(table, rules):
     p = protect(table, rules)
     shown = p[~p["suppressed"]]
     assert (shown["n"] >= rules.min_n).all()
