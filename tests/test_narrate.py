@@ -281,7 +281,7 @@ def test_latest_wave_is_used_and_higher_is_better_from_codebook():
     out = headline_findings(t, codebook=cb, lang="en", unit_name="U")
     assert out[0] == "8 in 10 pupils in U have a friend they can trust (80%)."
     out23 = headline_findings(t, codebook=cb, lang="en", unit_name="U", wave=2023)
-    assert out23[0].startswith("Almost all pupils in U")
+    assert out23[0].startswith("Just over 9 in 10 pupils in U")
 
 
 def test_duplicate_indicator_rows_are_a_data_error():
