@@ -78,6 +78,14 @@ class CleanResult:
         Ordinal items become ordered Categoricals in code order; a reverse-scored item's
         categories follow its stored (reversed) values. Group columns (gender) get their
         labels. Scales, indicators and flags are unchanged.
+
+        Examples
+        --------
+        >>> raw = pd.DataFrame({"respondent_id": ["a", "b"], "wave": [2025, 2025],
+        ...     "school": ["Ås", "Ås"], "grade": [8, 9], "gender": [1, 2], "lonely": [1, 3]})
+        >>> lab = apply(raw, "ungdata", key=b"k", require_items=False).labelled("en")
+        >>> lab["lonely"].tolist(), lab["gender"].tolist(), lab["lonely"].cat.ordered
+        (['Not bothered at all', 'Quite bothered'], ['Boy', 'Girl'], True)
         """
         cb, out = self.codebook, self.data.copy()
         for name, item in cb.items.items():
@@ -344,6 +352,17 @@ def apply(
     item's codes. Straight-lining: at least ``min_items`` of a battery answered, all equal.
     Age/grade: :math:`|(\\text{wave} - \\text{birth\\_year}) - (\\text{offset} + \\text{grade}
     - 8)| > \\text{tolerance}` with ``grade_age_offset`` the usual age in grade 8.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"respondent_id": ["a", "b", "b"], "wave": [2025] * 3,
+    ...     "school": ["Ås"] * 3, "grade": [8, 9, 9], "gender": [1, 2, 2],
+    ...     "bullied": [4, 7, 7]})
+    >>> res = apply(raw, "ungdata", key=b"k", require_items=False)
+    >>> res.data[["bullied", "ind_bullied", "flag_duplicate"]].values.tolist()
+    [[4.0, 1.0, False], [nan, nan, True]]
+    >>> res.count("invalid_code", "bullied"), res.count("duplicate_removed")
+    (1, 1)
     """
     cb = load_codebook(codebook)
     if hasattr(raw, "data") and hasattr(raw, "provenance"):
@@ -546,6 +565,23 @@ def write_clean(result: CleanResult, out_path: str | Path) -> tuple[Path, Path]:
     ------
     DataError
         Respondent ids in the clear (``apply(..., pseudonymise=False)``): nothing is written.
+
+    Notes
+    -----
+    Each file is written to a temporary name in the target folder and moved into place with
+    ``os.replace``, so a reader never sees half a file. The log JSON holds ``codebook``
+    (instrument, version, path), ``source`` (the provenance of the export), ``rows_in``,
+    ``rows_out``, ``data`` (the file name) and ``log`` (the log table as records).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> raw = pd.DataFrame({"respondent_id": ["a"], "wave": [2025], "school": ["Ås"],
+    ...     "grade": [8], "gender": [1], "lonely": [99]})
+    >>> res = apply(raw, "ungdata", key=b"k", require_items=False)
+    >>> data, log = write_clean(res, pathlib.Path(tempfile.mkdtemp()) / "clean.parquet")
+    >>> data.name, log.name, json.loads(log.read_text())["log"][0]["rule"]
+    ('clean.parquet', 'clean.log.json', 'pseudonymised')
     """
     out = Path(out_path)
     cb = result.codebook

@@ -460,7 +460,13 @@ def _parse(data: Any, path: str, text: str) -> Codebook:
 
 
 def list_codebooks() -> list[str]:
-    """Names of the built-in codebooks (``ssp_research/resources/codebooks/*.yml``)."""
+    """Names of the built-in codebooks (``ssp_research/resources/codebooks/*.yml``).
+
+    Examples
+    --------
+    >>> [n for n in list_codebooks() if n in ("elevus", "trondheim", "ungdata")]
+    ['elevus', 'trondheim', 'ungdata']
+    """
     return sorted(p.stem for p in resource_path("codebooks").glob("*.yml"))
 
 

@@ -60,7 +60,16 @@ class SurveyFile:
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes (read in 1 MiB chunks)."""
+    """Hex sha256 of a file's bytes (read in 1 MiB chunks).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes(b"a;b\\n")
+    >>> file_sha256(p) == hashlib.sha256(b"a;b\\n").hexdigest()
+    True
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):

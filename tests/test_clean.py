@@ -312,3 +312,77 @@ def test_strict_error_names_the_export_row_after_duplicates():
     with pytest.raises(DataError) as info:
         _clean(raw, strict=True)
     assert info.value.row == 4
+
+
+OTHER = {  # (codebook, indicator): (item, expected for codes 1..k), from each YAML's definition
+    ("elevus", "thriving"): ("trives_skolen", [0, 0, 0, 1, 1]),
+    ("elevus", "bullied"): ("mobbet", [0, 0, 1, 1, 1]),  # 2-3 times a month or more
+    ("trondheim", "lonely"): ("ensomhet", [0, 0, 1, 1]),
+    ("trondheim", "bullied"): ("mobbet", [0, 0, 0, 1, 1, 1]),
+    ("trondheim", "close_friend"): ("fortrolig_venn", [1, 1, 0, 0]),
+    ("trondheim", "thriving"): ("trivsel", [0, 0, 1, 1]),  # codes run uenig -> enig
+    ("trondheim", "trusted_adult"): ("voksen_skole", [0, 0, 0, 1, 1]),
+}
+
+
+def _other_raw(cb, n, **cols):
+    base = {cb.columns[r]: v for r, v in (("respondent_id", [str(i) for i in range(n)]),
+                                          ("wave", [2024] * n), ("school", ["Ås"] * n),
+                                          ("grade", [10] * n), ("gender", [1] * n))}
+    base.update({name: [1] * n for name in cb.items})
+    base.update({k: list(v) for k, v in cols.items()})
+    return pd.DataFrame(base)
+
+
+@pytest.mark.parametrize("key", sorted(OTHER))
+def test_elevus_and_trondheim_indicators_by_hand(key):
+    cb = load_codebook(key[0])
+    item, expected = OTHER[key]
+    codes = list(range(1, len(expected) + 1)) + [99]
+    res = _clean(_other_raw(cb, len(codes), **{item: codes}), cb)
+    np.testing.assert_array_equal(res.data[cb.indicator_column(key[1])], expected + [np.nan])
+
+
+def test_elevus_index_means_and_high_support_by_hand():
+    cb = load_codebook("elevus")
+    support = {"laerer_bryr": [5, 4, 4, 99], "laerer_tro": [5, 4, 3, 99],
+               "laerer_respekt": [4, 4, 4, 5], "laerer_hjelp": [99, 3, 4, 5]}
+    res = _clean(_other_raw(cb, 4, **support), cb)
+    # means: 14/3, 15/4, 15/4, NaN (2 of 4 answered < min 3)
+    np.testing.assert_allclose(res.data["laererstotte"], [14 / 3, 3.75, 3.75, np.nan])
+    np.testing.assert_array_equal(res.data["ind_high_support"], [1, 0, 0, np.nan])
+
+
+def test_trondheim_depressive_and_reversed_item():
+    cb = load_codebook("trondheim")
+    dep = dict(zip(["slit", "sovn", "trist", "haplos", "anspent", "bekymret"],
+                   [[3, 2], [3, 2], [3, 4], [3, 4], [99, 9], [9, 9]]))
+    res = _clean(_other_raw(cb, 2, uro=[1, 5], **dep), cb)
+    np.testing.assert_allclose(res.data["depressive_mean"], [3.0, 3.0])  # 4 answered each
+    assert res.data["ind_depressive"].tolist() == [1.0, 1.0]
+    assert res.data["uro"].tolist() == [5.0, 1.0]
+    assert res.count("missing_code", "bekymret") == 2
+
+
+def test_pilot_role_becomes_bool(tmp_path):
+    text = UNG.path and open(UNG.path, encoding="utf-8").read()
+    text = text.replace("  weight: weight\n", "  weight: weight\n  pilot: pilot\n", 1)
+    p = tmp_path / "ung_pilot.yml"
+    p.write_text(text, encoding="utf-8")
+    raw = _raw(3)
+    raw["pilot"] = [0, 1, 1]
+    res = _clean(raw, load_codebook(p))
+    assert res.data["pilot"].dtype == bool and res.data["pilot"].tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize("content", [b"", b"id;navn\n1;\x81\x8d\x90\n", b"bare tekst\n",
+                                     b"dato;belop\n1.1.;3\n"])
+def test_cli_bad_files_exit_2_without_output(tmp_path, monkeypatch, capsys, content):
+    monkeypatch.setenv("SSP_PSEUDONYM_KEY", "k")
+    src = tmp_path / "eksport.csv"
+    src.write_bytes(content)
+    out = tmp_path / "ut" / "x.parquet"
+    assert cli.main(["clean", str(src), "--codebook", "ungdata", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "eksport.csv" in err and "What to do" in err
+    assert not out.parent.exists() or not list(out.parent.iterdir())
