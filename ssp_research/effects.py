@@ -101,6 +101,24 @@ def _domain_means(design, y: np.ndarray, groups: np.ndarray, ngroups: int):
     return est, design._vcov(scores, present=ok), n, ok
 
 
+def _check_breaks(codebook: Any, indicator: str, levels: list[int], wave: str) -> None:
+    from ssp_research.codebook import load_codebook
+
+    cb = load_codebook(codebook)
+    name = indicator[4:] if indicator.startswith("ind_") else indicator
+    names = {name}
+    if name in cb.indicators:
+        names.add(cb.indicators[name].source)
+    for what, at, _note in cb.series_breaks:
+        if what in names and levels[0] < at <= levels[-1]:
+            raise EstimationError(
+                f"the codebook declares a series break for {what!r} at {at}: a trend over "
+                f"{levels[0]}-{levels[-1]} crosses it", column=wave, file=cb.path,
+                rule="no trend across a series break",
+                hint=f"use waves from {at} on, or pass allow_break=True and say so",
+            )
+
+
 def _with_columns(design, **columns):
     """A shallow copy of the design whose data has extra columns (same rows, same structure)."""
     new = design._with()
@@ -124,6 +142,8 @@ def trend(
     wave: str = "wave",
     adjust: Sequence[str] = ("gender", "grade"),
     change: tuple[int, int] | None = None,
+    codebook: Any = None,
+    allow_break: bool = False,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Design-based logistic trend of an indicator over waves.
@@ -140,6 +160,11 @@ def trend(
         Covariates entered as factors (default gender and grade); ``()`` for none.
     change : (int, int), optional
         Two waves (from, to) for the change in prevalence (default: first and last wave).
+    codebook : str, Codebook or path, optional
+        If given, a series break declared for the indicator inside the waves is an
+        EstimationError (a trend across it compares different questions), unless
+        ``allow_break=True``.
+    allow_break : bool
     level : float
 
     Returns
@@ -173,6 +198,8 @@ def trend(
             f"a trend needs at least two waves; the data has {levels}", column=wave,
             rule="waves >= 2", hint="add earlier waves or report the single wave's estimate",
         )
+    if codebook is not None and not allow_break:
+        _check_breaks(codebook, indicator, levels, wave)
     d2 = _with_columns(design, _step=step)
     data_ = d2.data
     terms = ["_step"] + [f"C({c})" for c in adjust]
@@ -694,7 +721,17 @@ def pilot_did(
 
     Examples
     --------
-    See ``tests/test_effects.py`` (recovers the planted pilot effect of the synthetic data).
+    >>> rng = np.random.default_rng(6)
+    >>> s = np.tile(np.repeat(np.arange(12), 150), 4)
+    >>> w = np.repeat([2019, 2021, 2023, 2025], 12 * 150)
+    >>> df = pd.DataFrame({"school": s, "wave": w, "pilot": s < 4, "weight": 1.0})
+    >>> eta = -1.2 + 0.1 * s / 12 - 0.7 * (df["pilot"] & (w >= 2023))
+    >>> df["ind_y"] = rng.binomial(1, 1 / (1 + np.exp(-eta))).astype(float)
+    >>> r = pilot_did(df, "ind_y", start=2023)
+    >>> r["quantity"].tolist(), float(r["df"].iloc[0])
+    (['did', 'event', 'event', 'event', 'event', 'pretrend'], 11.0)
+    >>> bool(r["ci_low"].iloc[0] < -0.7 < r["ci_high"].iloc[0])
+    True
     """
     if isinstance(data, pd.DataFrame):
         for col in (treated, wave, school):

@@ -236,3 +236,19 @@ def test_bad_input_gives_named_errors(refdata):
         effects.gaps(refdata, "ind_lonely", wave=2030)
     with pytest.raises(EstimationError, match="two schools"):
         effects.school_icc(refdata[refdata["school"] == "Heimdal_1"], "ind_lonely")
+
+
+def test_trend_refuses_to_cross_a_series_break(refdata):
+    import dataclasses
+
+    from ssp_research.codebook import load_codebook
+
+    cb = load_codebook("ungdata")
+    broken = dataclasses.replace(cb, breaks=({"indicator": "lonely", "wave": 2023},))
+    with pytest.raises(EstimationError, match="series break"):
+        effects.trend(refdata, "ind_lonely", codebook=broken)
+    after = effects.trend(refdata[refdata["wave"] >= 2023], "ind_lonely", codebook=broken)
+    assert after[after["quantity"] == "observed"]["wave"].tolist() == [2023, 2025]
+    crossing = effects.trend(refdata, "ind_lonely", codebook=broken, allow_break=True)
+    plain = effects.trend(refdata, "ind_lonely")
+    assert crossing["estimate"].iloc[0] == plain["estimate"].iloc[0]
