@@ -68,6 +68,7 @@ __all__ = [
 
 ALPHA = 0.05
 _MAX_STRENGTHS = 3  # leave room for the hedged "no clear difference" sentence
+_MIN_SENTENCES = 3  # below this, indicators without a clear difference get their own sentence
 
 
 # --- significance and arrows --------------------------------------------------------------------
@@ -473,9 +474,10 @@ def headline_findings(
         Ordered by importance: statistically clear differences from the comparison (largest
         first), then statistically clear trends, then up to three strengths (positive
         indicators before complements of problem indicators, each highest share first), then
-        one sentence naming the indicators with no clear difference, then one privacy note
-        naming suppressed indicators (never their values). With ``framework.strength_first``
-        the strongest strength comes first.
+        one sentence naming the indicators with no clear difference (when that would leave
+        fewer than three findings, the first of them get a hedged sentence of their own, with
+        their values), then one privacy note naming suppressed indicators (never their
+        values). With ``framework.strength_first`` the strongest strength comes first.
 
     Notes
     -----
@@ -539,6 +541,14 @@ def headline_findings(
     if strengths and getattr(framework, "strength_first", False):
         ordered.remove(strengths[0][2])
         ordered.insert(0, strengths[0][2])
+    # fewer than three findings: tell the first indicators without a clear difference one by
+    # one (hedged, with their values), and only the rest in the summary sentence
+    by_name = {str(r["indicator"]): r for _, r in rows.iterrows()}
+    spare = max(0, _MIN_SENTENCES - len(ordered) - (1 if suppressed else 0))
+    for name in unclear[:spare]:
+        ordered.append(indicator_sentence(by_name[name], codebook=codebook, lang=lang,
+                                          unit_name=unit, comparison_name=cmp_))
+    unclear = unclear[spare:]
     if unclear:
         labels = _join([_noun(n, codebook, lang) for n in unclear], lang)
         ordered.append(

@@ -213,7 +213,8 @@ def test_trends_are_restricted_to_the_framework():
     fw = load_framework("lillestrom")  # neither inactive nor screen_4h is in it
     t = table(row("lonely", est=0.15, cmp=0.14, lo=-0.01, hi=0.03, p=0.3))
     out = headline_findings(t, lang="en", trends=_trends(), unit_name="X", framework=fw)
-    assert out == ["For loneliness, there is no clear difference between X and the comparison."]
+    assert out == ["The share who feel lonely is 15% in X and 14% in the comparison; "
+                   "there is no clear difference."]
     out_all = headline_findings(t, lang="en", trends=_trends(), unit_name="X")
     assert out_all[0].startswith("The share who spend over four hours a day on screens in X")
 
@@ -245,7 +246,8 @@ def test_strength_first_framework_leads_with_strength_and_uses_complement():
                             comparison_name="Trondheim")  # fmt: skip
     assert out[0] == f"Drøyt 9 av 10 elever i Heimdal blir ikke mobbet (92{NB}%)."
     assert out[1].startswith("Andelen som trives på skolen, er lavere i Heimdal")
-    assert out[2] == "For mobbing er det ingen sikker forskjell mellom Heimdal og Trondheim."
+    assert out[2] == (f"Andelen som blir mobbet, er 8{NB}% i Heimdal og 7{NB}% i Trondheim; "
+                      "det er ingen sikker forskjell.")
     assert len(out) == 3  # school_climate is not a Trondheim framework indicator
     # without strength_first a low bullying share is not turned into a strength
     out_plain = headline_findings(t, lang="nb", unit_name="Heimdal")
@@ -268,7 +270,8 @@ def test_strength_fractions(share, nb, en):
 def test_low_positive_share_is_not_a_strength():
     t = table(row("good_health", est=0.65, cmp=0.66, lo=-0.05, hi=0.03, p=0.7, hib=True))
     out = headline_findings(t, lang="en", unit_name="U", comparison_name="C")
-    assert out == ["For good self-rated health, there is no clear difference between U and C."]
+    assert out == ["The share who rate their health as good is 65% in U and 66% in C; "
+                   "there is no clear difference."]
 
 
 def test_latest_wave_is_used_and_higher_is_better_from_codebook():
@@ -379,4 +382,22 @@ def test_positive_strength_leads_before_a_complement():
     assert out[:2] == [
         "Almost 9 in 10 pupils in U have a friend they can trust (88%).",
         "Just over 9 in 10 pupils in U are not bullied (95%).",
+    ]
+
+
+def test_few_findings_are_filled_with_hedged_sentences_then_a_summary():
+    t = table(
+        row("lonely", est=0.15, cmp=0.14, lo=-0.01, hi=0.03, p=0.3),
+        row("bullied", est=0.08, cmp=0.07, lo=-0.01, hi=0.03, p=0.4),
+        row("inactive", est=0.12, cmp=0.11, lo=-0.01, hi=0.03, p=0.5),
+        row("screen_4h", est=0.30, cmp=0.29, lo=-0.02, hi=0.04, p=0.6),
+        row("depressive", est=NAN, cmp=0.15, lo=NAN, hi=NAN, p=NAN, suppressed=True),
+    )
+    out = headline_findings(t, lang="en", unit_name="U", comparison_name="C")
+    assert out == [
+        "The share who feel lonely is 15% in U and 14% in C; there is no clear difference.",
+        "The share who are bullied is 8% in U and 7% in C; there is no clear difference.",
+        "For physical inactivity and screen time over four hours, there is no clear difference"
+        " between U and C.",
+        "The figure for depressive symptoms in U is not shown, to protect privacy.",
     ]
