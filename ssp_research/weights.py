@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from tqdm.auto import tqdm
 
 from ssp_research.errors import DataError, DesignError, EstimationError, ParameterError
@@ -33,6 +34,12 @@ class RakingWarning(UserWarning):
 # --- variance adjustments (the objects SurveyDesign._vcov applies in order) -------------------
 
 
+def _indicator(cells: np.ndarray, ncell: int, rows: np.ndarray | None = None):
+    """Sparse (n, ncell) one-hot matrix of the cells (only ``rows`` when given)."""
+    data = np.ones(len(cells)) if rows is None else rows.astype(float)
+    return sparse.csr_matrix((data, (np.arange(len(cells)), cells)), shape=(len(cells), ncell))
+
+
 class _PostStrata:
     """R's post-stratum index with ``weights``/``oldweights`` attributes (``postStratify``).
 
@@ -42,48 +49,44 @@ class _PostStrata:
 
     def __init__(self, cells: np.ndarray, weights: np.ndarray, oldweights: np.ndarray):
         self.cells, self.ncell = cells, int(cells.max()) + 1
-        self.psw, self.oldw = weights, oldweights
+        self.psw = weights
         with np.errstate(divide="ignore", invalid="ignore"):
             self.ratio = np.where(weights != 0, oldweights / weights, 0.0)
         self.oldsum = np.bincount(cells, weights=oldweights, minlength=self.ncell)
+        self.onehot_t = _indicator(cells, self.ncell).T.tocsr()
 
     def adjust(self, x: np.ndarray) -> np.ndarray:
         # R: psmeans <- rowsum(x * oldw / psw, cell) / sum(oldw in cell); x - psmeans[cell] * psw
-        ratio = x * self.ratio[:, None]
-        sums = np.stack(
-            [np.bincount(self.cells, weights=ratio[:, j], minlength=self.ncell)
-             for j in range(x.shape[1])], axis=1,
-        )
+        sums = self.onehot_t @ (x * self.ratio[:, None])
         with np.errstate(divide="ignore", invalid="ignore"):
             means = np.where(self.oldsum[:, None] > 0, sums / self.oldsum[:, None], 0.0)
         return x - means[self.cells] * self.psw[:, None]
 
 
 class _Raking:
-    """R's ``raking`` post-strata: ten sweeps of unweighted residualisation per margin."""
+    """R's ``raking`` post-strata: ten sweeps of unweighted residualisation per margin.
+
+    Rows with zero weight at raking time are left out of the cell means (R had dropped them).
+    """
 
     sweeps = 10
 
     def __init__(self, margins: list[tuple[np.ndarray, np.ndarray]]):
         self.margins = []
         for cells, psw in margins:
-            keep = psw != 0  # rows R would not have had (zero weight when raked)
+            keep = psw != 0
             ncell = int(cells.max()) + 1
-            count = np.bincount(cells[keep], minlength=ncell)
-            self.margins.append((cells, psw, keep, ncell, count))
+            count = np.maximum(np.bincount(cells[keep], minlength=ncell), 1)
+            inv = np.where(keep, 1.0 / np.where(keep, psw, 1.0), 0.0)
+            onehot_t = _indicator(cells, ncell, keep).T.tocsr()
+            self.margins.append((cells, psw, inv, onehot_t, count))
 
     def adjust(self, x: np.ndarray) -> np.ndarray:
-        x = x.copy()
+        x = np.array(x, dtype=float)
         for _ in range(self.sweeps):
-            for cells, psw, keep, ncell, count in self.margins:
-                ratio = np.zeros_like(x)
-                ratio[keep] = x[keep] / psw[keep, None]
-                sums = np.stack(
-                    [np.bincount(cells[keep], weights=ratio[keep, j], minlength=ncell)
-                     for j in range(x.shape[1])], axis=1,
-                )
-                means = sums / np.maximum(count, 1)[:, None]
-                x[keep] -= psw[keep, None] * means[cells[keep]]
+            for cells, psw, inv, onehot_t, count in self.margins:
+                means = (onehot_t @ (x * inv[:, None])) / count[:, None]
+                x -= psw[:, None] * means[cells]
         return x
 
 
@@ -179,13 +182,22 @@ def _cells(design, strata: list[str], population, partial: bool, what: str):
     sub = _columns(design, strata, what)
     pop = _population(population, strata)
     codes, uniques = [], []
-    for s in strata:
+    for s in strata:  # code 0 = missing (only possible in rows with zero weight)
         c, u = pd.factorize(sub[s], use_na_sentinel=True)
-        codes.append(c)
-        uniques.append([_key(v) for v in u])
-    combo, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+        codes.append(c + 1)
+        uniques.append(["<NA>"] + [_key(v) for v in u])
+    key = np.zeros(len(sub), dtype=np.int64)
+    for c, u in zip(codes, uniques):  # one integer per combination of levels
+        key = key * len(u) + c
+    ukey, inverse = np.unique(key, return_inverse=True)
     inverse = inverse.ravel()
-    keys = [tuple(uniques[j][c] for j, c in enumerate(row)) for row in combo]
+    keys = []
+    for k in ukey:  # decode the few distinct keys back to levels
+        row = []
+        for u in reversed(uniques):
+            k, c = divmod(int(k), len(u))
+            row.append(u[c])
+        keys.append(tuple(row[::-1]))
     wsum = np.bincount(inverse, weights=np.asarray(design.weights, dtype=float),
                        minlength=len(keys))
     sample = dict(zip(keys, wsum))

@@ -246,3 +246,15 @@ def test_poststratify_a_domain_matches_r_subset_then_poststratify():
     for key, fun, var in (("mean_api00", _mean, "api00"), ("total_enroll", _total, "enroll")):
         np.testing.assert_allclose(fun(ps, var), [ref[key]["estimate"], ref[key]["se"]],
                                    rtol=REL, err_msg=key)
+
+
+def test_missing_strata_values_outside_the_domain_are_ignored():
+    df = _api()["apiclus1"].copy()
+    df["g"] = df["stype"].astype(object)
+    outside = np.flatnonzero(df["sch.wide"] != "Yes")[:3]
+    df.loc[df.index[outside], "g"] = None
+    d = SurveyDesign(df, ids="dnum", weights="pw", fpc="fpc")
+    dom = d.subset(df["sch.wide"] == "Yes")
+    ps = weights.poststratify(dom, "g", {"E": 3949, "H": 421, "M": 752})
+    ref = _reference()["ps_clus1_in_domain"]["mean_api00"]
+    np.testing.assert_allclose(_mean(ps, "api00"), [ref["estimate"], ref["se"]], rtol=REL)
