@@ -695,6 +695,69 @@ class SurveyDesign:
             factor = np.where(nok[gd] == 0, np.where(pres_hd, np.nan, 1.0), factor)
         return np.repeat(scale, ndom), usable, factor
 
+    def _domain_var_lin(self, bases, coefs, dom, ndom):
+        """Domain variances of scores that are linear in a few base columns (fast path).
+
+        Parameters
+        ----------
+        bases : list of K numpy.ndarray of shape (n,), or an (n, K) array
+            Row-level base columns (e.g. ``w * y`` and ``w``), 0 outside the estimator.
+        coefs : numpy.ndarray, shape (ndom, m, K)
+            Scores of estimator j in domain d are ``sum_k coefs[d, j, k] * bases[:, k]``.
+        dom : numpy.ndarray of int, shape (n,)
+            Domain code (-1: none).
+        ndom : int
+
+        Returns
+        -------
+        numpy.ndarray, shape (ndom, m), or None
+            The variances (as :meth:`_domain_var`), or None when the fast path does not
+            apply (calibration, lonely_psu="average" with lonely strata, too many cells);
+            the caller then uses :meth:`_domain_var`.
+
+        Notes
+        -----
+        Each base column is summed once into (cluster x domain) cells per stage; the scores'
+        cluster totals are then ``T @ coefs`` per domain, so the cost does not grow with
+        the number of domains beyond the cell count.
+        """
+        if self._postcal:
+            return None
+        if self.lonely_psu == "average" and any((st.npsu == 1).any() for st in self._stages):
+            return None
+        if any(st.n_clu * ndom > 5_000_000 for st in self._stages):
+            return None
+        if isinstance(bases, np.ndarray):
+            bases = [bases[:, k] for k in range(bases.shape[1])]
+        m = coefs.shape[1]
+        out = np.zeros((ndom, m))
+        for st in self._stages:
+            nh = len(st.npsu)
+            ncell = st.n_clu * ndom
+            key = st.clu * ndom + dom
+            key[dom < 0] = ncell  # rows in no domain go to a spare cell
+            tot = [
+                np.bincount(key, weights=col, minlength=ncell + 1)[:ncell].reshape(st.n_clu, ndom)
+                for col in bases
+            ]
+            agg = sp.csr_matrix(
+                (np.ones(st.n_clu), (st.clu_stra, np.arange(st.n_clu))), shape=(nh, st.n_clu)
+            )
+            lonely = st.npsu == 1
+            adj = lonely[st.clu_stra] if (self.lonely_psu == "adjust" and lonely.any()) else None
+            scale = np.where(st.npsu > 1, st.f * st.npsu / np.maximum(st.npsu - 1, 1), st.f)
+            wt = np.where(st.f < _CENSUS_F, 0.0, scale * st.mult)
+            for j in range(m):
+                z = np.zeros((st.n_clu, ndom))
+                for k in np.flatnonzero(np.any(coefs[:, j, :] != 0, axis=0)):
+                    z += tot[k] * coefs[:, j, k]
+                ssum = np.asarray(agg @ z)
+                centred = z - (ssum / st.npsu[:, None])[st.clu_stra]
+                if adj is not None:
+                    centred[adj] = z[adj]
+                out[:, j] += wt @ np.asarray(agg @ (centred * centred))
+        return out
+
     def _domain_var_dense(self, z, dom, ndom, chunk: int = 64):
         """Fallback of :meth:`_domain_var` for calibrated designs (scores are adjusted)."""
         n, m = z.shape

@@ -53,26 +53,46 @@ def _check_design(design) -> None:
 
 
 def _domains(design: SurveyDesign, by) -> tuple[np.ndarray, int, pd.DataFrame]:
-    """Domain code per row (-1: missing ``by`` value), number of domains, their labels."""
+    """Domain code per row (-1: missing ``by`` value), number of domains, their labels.
+
+    Domains are the observed combinations of the ``by`` values, sorted as
+    ``groupby(by, sort=True)`` would sort them.
+    """
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
     n = len(design.data)
     if not by:
         return np.zeros(n, dtype=np.int64), 1, pd.DataFrame(index=range(1))
+    codes = np.zeros(n, dtype=np.int64)
+    missing = np.zeros(n, dtype=bool)
+    uniques, sizes = [], []
     for b in by:
         if b not in design.data.columns:
             design.column(b, numeric=False)  # raises DataError with close matches
-    frame = design.data[by]
-    codes = frame.groupby(by, sort=True, dropna=True, observed=True).ngroup().to_numpy()
-    codes = np.where(np.isnan(codes.astype(float)), -1, codes).astype(np.int64)
-    labels = (
-        frame[codes >= 0]
-        .assign(_code=codes[codes >= 0])
-        .drop_duplicates("_code")
-        .sort_values("_code")
-        .drop(columns="_code")
-        .reset_index(drop=True)
-    )
-    return codes, len(labels), labels
+        c, u = pd.factorize(design.data[b], sort=True)
+        missing |= c < 0
+        codes = codes * max(len(u), 1) + np.maximum(c, 0)
+        uniques.append(u)
+        sizes.append(max(len(u), 1))
+    total = int(np.prod(sizes, dtype=np.float64))
+    if total <= 50_000_000:
+        used = np.bincount(codes[~missing], minlength=total) > 0
+        cells = np.flatnonzero(used)
+        lookup = np.cumsum(used) - 1
+        dom = np.where(missing, -1, lookup[codes])
+    else:
+        cells, inv = np.unique(codes[~missing], return_inverse=True)
+        dom = np.full(n, -1, dtype=np.int64)
+        dom[~missing] = inv
+    labels = {}
+    rest = cells.copy()
+    for b, u, k in zip(reversed(by), reversed(uniques), reversed(sizes)):
+        labels[b] = np.asarray(u)[rest % k] if len(u) else np.array([], dtype=object)
+        rest = rest // k
+    frame = pd.DataFrame({b: labels[b] for b in by})
+    for b in by:
+        if isinstance(design.data[b].dtype, pd.CategoricalDtype):
+            frame[b] = frame[b].astype(design.data[b].dtype)
+    return dom.astype(np.int64), len(cells), frame
 
 
 def _degf_domains(design: SurveyDesign, dom: np.ndarray, ndom: int, keep: np.ndarray):
@@ -111,17 +131,25 @@ def _crit(level: float, df) -> np.ndarray:
 
 
 def _table(rows: list[dict], labels: pd.DataFrame, extra: tuple = ()) -> pd.DataFrame:
-    parts = []
-    for r in rows:
-        part = labels.copy()
-        part.insert(0, "variable", r.pop("variable"))
-        for k, v in r.items():
-            part[k] = v
-        parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
-    order = ["variable", *labels.columns, *[c for c in out.columns if c in extra]]
+    """Stack per-variable results (arrays over domains) into the tidy result table."""
+    ndom = len(labels)
+    keys = [k for k in rows[0] if k != "variable"]
+    cols = {"variable": np.repeat([r["variable"] for r in rows], ndom).astype(object)}
+    for c in labels.columns:
+        vals = labels[c].to_numpy()
+        cols[c] = np.tile(vals, len(rows)) if ndom else vals
+    for k in keys:
+        cols[k] = np.concatenate(
+            [np.broadcast_to(np.asarray(r[k], dtype=float), (ndom,)) for r in rows]
+        )
+    out = pd.DataFrame(cols)
+    for c in labels.columns:
+        if isinstance(labels[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(labels[c].dtype)
+    order = ["variable", *labels.columns, *[c for c in extra if c in out.columns]]
     order += [c for c in _COLS + ["count", "deff"] if c in out.columns]
     out = out[order + [c for c in out.columns if c not in order]]
+    out["variable"] = out["variable"].astype(str)
     out["n"] = out["n"].astype("int64")
     if "count" in out.columns:
         out["count"] = out["count"].astype("int64")
@@ -158,6 +186,57 @@ def _base(design, dom, ndom):
     wk = np.where(ok, w, 0.0)
     return (ok, d, wk, np.bincount(d, weights=wk, minlength=ndom),
             np.bincount(d, minlength=ndom, weights=ok))
+
+
+def _domain_means(design, ys, dom, ndom):
+    """Means of several variables in all domains with their variances, in one pass.
+
+    Returns ``est, var, n, big_w, oks``: arrays of shape (ndom, m) and the row masks.
+    The scores ``w (y - mean_d) / W_d`` are linear in ``w y`` and ``w``, so the variance
+    is computed from (cluster x domain) sums of those columns (:meth:`_domain_var_lin`).
+    """
+    w = design.weights
+    ok0, d0, w0, big_w0, n0 = _base(design, dom, ndom)
+    m = len(ys)
+    est, n, big_w = np.zeros((ndom, m)), np.zeros((ndom, m)), np.zeros((ndom, m))
+    cols, wi, yi, oks = [w0], [], [], []
+    for j, y in enumerate(ys):
+        nan = np.isnan(y)
+        if nan.any():
+            ok = ok0 & ~nan
+            wk = np.where(ok, w, 0.0)
+            d = np.where(ok, dom, 0)
+            cols.append(wk)
+            wi.append(len(cols) - 1)
+            n[:, j] = np.bincount(d, weights=ok, minlength=ndom)
+            big_w[:, j] = np.bincount(d, weights=wk, minlength=ndom)
+            wy = wk * np.where(ok, y, 0.0)
+        else:
+            ok, d = ok0, d0
+            wi.append(0)
+            n[:, j], big_w[:, j] = n0, big_w0
+            wy = w0 * y
+        cols.append(wy)
+        yi.append(len(cols) - 1)
+        oks.append(ok)
+        est[:, j] = np.bincount(d, weights=wy, minlength=ndom)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = est / big_w
+        a = np.where(big_w > 0, 1.0 / big_w, 0.0)
+        b = np.where(big_w > 0, -est / big_w, 0.0)
+    bases = cols
+    coefs = np.zeros((ndom, m, len(bases)))
+    for j in range(m):
+        coefs[:, j, yi[j]] += a[:, j]
+        coefs[:, j, wi[j]] += b[:, j]
+    var = design._domain_var_lin(bases, coefs, dom, ndom)
+    if var is None:
+        dd = np.where(dom >= 0, dom, 0)
+        z = np.column_stack(
+            [bases[yi[j]] * a[dd, j] + bases[wi[j]] * b[dd, j] for j in range(m)]
+        )
+        var = design._domain_var(z, dom, ndom, present=np.column_stack(oks))
+    return est, var, n, big_w, oks
 
 
 def _deff_mean(design, y, ok, dom, ndom, var, est, big_w, n, total=False):
@@ -234,20 +313,16 @@ def mean(
     crit = _crit(level, np.inf if ci_df == "normal" else df_dom)
     vars_ = _variables(variables)
     ys = [design.column(v) for v in vars_]
-    base = _base(design, dom, ndom)
-    parts = [_mean_parts(design, y, dom, ndom, base) for y in ys]
-    z = np.column_stack([p[1] for p in parts])
-    present = np.column_stack([p[2] for p in parts])
-    var = design._domain_var(z, dom, ndom, present=present)
+    ests, var, ns, big_ws, oks = _domain_means(design, ys, dom, ndom)
     rows = []
     for j, v in enumerate(vars_):
-        est, _, ok, n, big_w = parts[j]
-        se = np.sqrt(var[:, j])
-        se = np.where(n > 0, se, np.nan)
+        est, n = ests[:, j], ns[:, j]
+        se = np.where(n > 0, np.sqrt(var[:, j]), np.nan)
         row = dict(variable=v, estimate=est, se=se, ci_low=est - crit * se,
                    ci_high=est + crit * se, df=df_dom, n=n)
         if deff:
-            row["deff"] = _deff_mean(design, ys[j], ok, dom, ndom, var[:, j], est, big_w, n)
+            row["deff"] = _deff_mean(design, ys[j], oks[j], dom, ndom, var[:, j], est,
+                                     big_ws[:, j], n)
         rows.append(row)
     return _table(rows, labels)
 
@@ -407,9 +482,9 @@ def proportion(
     ys = []
     for v in vars_:
         y = design.column(v)
-        bad = ~np.isnan(y) & (y != 0) & (y != 1)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        # y (y - 1) is 0 for 0/1 and NaN for missing: more non-zeros than NaNs means bad codes
+        if np.count_nonzero(y * (y - 1)) > np.count_nonzero(np.isnan(y)):
+            row = int(np.flatnonzero(~np.isnan(y) & (y != 0) & (y != 1))[0])
             raise DataError(
                 f"indicator {v!r} has the value {y[row]!r}",
                 row=row,
@@ -418,18 +493,15 @@ def proportion(
                 hint="make an indicator (e.g. clean.apply with an indicator cut-off) or use mean()",
             )
         ys.append(y)
-    base = _base(design, dom, ndom)
-    parts = [_mean_parts(design, y, dom, ndom, base) for y in ys]
-    z = np.column_stack([p[1] for p in parts])
-    present = np.column_stack([p[2] for p in parts])
-    var = design._domain_var(z, dom, ndom, present=present)
+    ests, var, ns, big_ws, oks = _domain_means(design, ys, dom, ndom)
     rows = []
     for j, v in enumerate(vars_):
-        p, _, ok, n, big_w = parts[j]
+        p, n, ok, big_w = ests[:, j], ns[:, j], oks[j], big_ws[:, j]
         vj = np.where(n > 0, var[:, j], np.nan)
         lo, hi = _prop_ci(method, p, vj, df_dom, level, nrow,
                           design=design, y=ys[j], ok=ok, dom=dom, ndom=ndom)
-        count = np.bincount(np.where(ok, dom, 0), weights=ok & (ys[j] == 1), minlength=ndom)
+        count = np.bincount(np.where(ok, dom, 0), weights=np.where(ok, ys[j], 0.0),
+                            minlength=ndom)
         row = dict(variable=v, estimate=p, se=np.sqrt(vj), ci_low=lo, ci_high=hi,
                    df=df_dom, n=n, count=count)
         if deff:
