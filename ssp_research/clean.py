@@ -32,8 +32,6 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +41,9 @@ import pandas as pd
 
 from ssp_research.codebook import Codebook, load_codebook
 from ssp_research.errors import DataError
+from ssp_research.io import write_clean
 from ssp_research.paths import PSEUDONYM_KEY_ENV, pseudonym_key
+from ssp_research.quality import age_grade_inconsistent, duplicate_rows, straightlining
 
 __all__ = ["CleanResult", "apply", "write_clean", "pseudonymise_ids", "LOG_COLUMNS"]
 
@@ -266,41 +266,6 @@ def _harmonise_names(df: pd.DataFrame, cb: Codebook, log: _Log) -> pd.DataFrame:
     return df
 
 
-def _duplicates(df: pd.DataFrame, idcol: str | None, log: _Log):
-    """Rows to keep (None: all) and the first-copy flag over the kept rows.
-
-    An exact duplicate repeats every column, so rows are first grouped by a cheap row key (a
-    random linear combination of the numeric columns; a 64-bit row hash when there are none)
-    and only rows that share a key are compared column by column.
-    """
-    n = len(df)
-    num = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])
-           and not pd.api.types.is_bool_dtype(df[c])]
-    if num:
-        weights = np.random.default_rng(0).uniform(1, 2, len(num))
-        rowkey = np.zeros(n)
-        for w, c in zip(weights, num):
-            v = df[c].to_numpy(dtype="float64", na_value=np.nan)
-            np.add(rowkey, w * v, out=rowkey, where=v == v)
-        cand = pd.Series(rowkey).duplicated(keep=False).to_numpy()
-    else:
-        cand = pd.util.hash_pandas_object(df, index=False).duplicated(keep=False).to_numpy()
-    if not cand.any():
-        return None, np.zeros(n, dtype=bool)
-    pos = np.flatnonzero(cand)
-    sub = df.iloc[pos]
-    later = sub.duplicated(keep="first").to_numpy()
-    dup = np.zeros(n, dtype=bool)
-    dup[pos[later]] = True
-    first = np.zeros(n, dtype=bool)
-    first[pos[sub.duplicated(keep=False).to_numpy() & ~later]] = True
-    log.add("duplicate_removed", "*", dup.sum(), "exact duplicate of an earlier row; first kept")
-    if not dup.any():
-        return None, first
-    keep = np.flatnonzero(~dup)
-    return keep, first[keep]
-
-
 def apply(
     raw: Any,
     codebook: str | Path | Codebook,
@@ -392,7 +357,10 @@ def apply(
                              "mark the item required: false")
     rows_in = len(df)
     idcol = cb.columns.get("respondent_id")
-    keep, first_copy = _duplicates(df, idcol, log)
+    later, first_copy = duplicate_rows(df)
+    log.add("duplicate_removed", "*", later.sum(), "exact duplicate of an earlier row; first kept")
+    keep = np.flatnonzero(~later) if later.any() else None
+    first_copy = first_copy if keep is None else first_copy[keep]
     n = rows_in if keep is None else len(keep)
 
     def take(col: str) -> pd.Series:
@@ -453,21 +421,16 @@ def apply(
         cols = [at[i] for i in nums if cb.items[i].battery == battery]
         if not cols:
             continue
-        answered, lo, hi = np.zeros(n, np.int64), np.full(n, np.inf), np.full(n, -np.inf)
-        for x in cols:
-            answered += ~np.isnan(x)
-            np.fmin(lo, x, out=lo)
-            np.fmax(hi, x, out=hi)
-        hit = (answered >= int(sl.get("min_items", len(cols)))) & (hi == lo)
+        hit = straightlining(cols, min_items=int(sl.get("min_items", len(cols))))
         log.add("straightlining", battery, hit.sum(), f"all {len(cols)} items answered alike")
         flag_sl |= hit
     flag_ag = np.zeros(n, dtype=bool)
     ag = cb.quality.get("age_grade") or {}
     by, gr = ag.get("column", cb.columns.get("birth_year")), cb.columns.get("grade")
     if ag and by in df and gr in out and wave is not None:
-        age = wave - _to_float(df[by], by, log, keep)
-        expected = float(ag.get("grade_age_offset", 13)) + out[gr].to_numpy("float64") - 8
-        flag_ag = np.abs(age - expected) > float(ag.get("tolerance", 1))
+        flag_ag = age_grade_inconsistent(
+            wave, _to_float(df[by], by, log, keep), out[gr].to_numpy("float64"),
+            grade_age_offset=ag.get("grade_age_offset", 13), tolerance=ag.get("tolerance", 1))
         log.add("age_grade", by, flag_ag.sum(), "age at survey not grade + offset +/- tolerance")
     for name in nums:
         item = cb.items[name]
@@ -535,68 +498,3 @@ def _clean_item(s, cb, item, x, keep, wave, strict, file, log) -> None:
                      "to set such codes to NA and log them")
         log.add("invalid_code", name, bad.sum(), _describe(x[bad]) + " -> NaN")
         x[bad] = np.nan
-
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_clean(result: CleanResult, out_path: str | Path) -> tuple[Path, Path]:
-    """Write tidy data (Parquet) and its log (``<out>.log.json``) atomically.
-
-    Parameters
-    ----------
-    result : CleanResult
-    out_path : str or Path
-        The ``.parquet`` file; the log goes beside it with suffix ``.log.json``.
-
-    Returns
-    -------
-    (Path, Path)
-        The data file and the log file.
-
-    Raises
-    ------
-    DataError
-        Respondent ids in the clear (``apply(..., pseudonymise=False)``): nothing is written.
-
-    Notes
-    -----
-    Each file is written to a temporary name in the target folder and moved into place with
-    ``os.replace``, so a reader never sees half a file. The log JSON holds ``codebook``
-    (instrument, version, path), ``source`` (the provenance of the export), ``rows_in``,
-    ``rows_out``, ``data`` (the file name) and ``log`` (the log table as records).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> raw = pd.DataFrame({"respondent_id": ["a"], "wave": [2025], "school": ["Ås"],
-    ...     "grade": [8], "gender": [1], "lonely": [99]})
-    >>> res = apply(raw, "ungdata", key=b"k", require_items=False)
-    >>> data, log = write_clean(res, pathlib.Path(tempfile.mkdtemp()) / "clean.parquet")
-    >>> data.name, log.name, json.loads(log.read_text())["log"][0]["rule"]
-    ('clean.parquet', 'clean.log.json', 'pseudonymised')
-    """
-    out = Path(out_path)
-    cb = result.codebook
-    idcol = cb.columns.get("respondent_id")
-    if not result.pseudonymised and idcol in result.data:
-        raise DataError(f"refusing to write respondent ids in the clear (column {idcol!r})",
-                        file=out, column=idcol, rule="only pseudonymised ids are written",
-                        hint=f"clean with pseudonymise=True and {PSEUDONYM_KEY_ENV} set, or "
-                             "drop the id column")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    log_path = out.with_suffix(".log.json")
-    doc = {"codebook": {"instrument": cb.instrument, "version": cb.version, "path": cb.path},
-           "source": result.source, "rows_in": result.rows_in, "rows_out": len(result.data),
-           "data": out.name, "log": result.log.to_dict("records")}
-    text = json.dumps(doc, indent=1, ensure_ascii=False, default=str)
-    _atomic(out, lambda p: result.data.to_parquet(p, index=False))
-    _atomic(log_path, lambda p: p.write_text(text, encoding="utf-8"))
-    return out, log_path

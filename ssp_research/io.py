@@ -1,8 +1,9 @@
-"""Read survey exports: SPSS ``.sav``, Norwegian CSV, Excel and Parquet, with provenance.
+"""Read survey exports (SPSS ``.sav``, Norwegian CSV, Excel, Parquet) and write tidy data.
 
 :func:`read_survey` returns a :class:`SurveyFile`: the raw frame (codes as exported), the
 provenance (path, sha256, rows, columns, the reader settings that were used or detected) and
 the SPSS metadata (variable labels, value labels, user-defined missing values).
+:func:`write_clean` writes cleaned data and its log atomically (also ``clean.write_clean``).
 
 CSV detection (each can be forced by keyword):
 
@@ -27,16 +28,22 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io as _io
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ssp_research.errors import DataError
+from ssp_research.paths import PSEUDONYM_KEY_ENV
 
-__all__ = ["SurveyFile", "read_survey", "file_sha256", "FORMATS"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ssp_research.clean import CleanResult
+
+__all__ = ["SurveyFile", "read_survey", "write_clean", "file_sha256", "FORMATS"]
 
 FORMATS = {".sav": "spss", ".zsav": "spss", ".csv": "csv", ".txt": "csv", ".xlsx": "excel",
            ".xlsm": "excel", ".parquet": "parquet", ".pq": "parquet"}
@@ -248,3 +255,69 @@ def read_survey(path: str | Path, *, format: str | None = None, **kwargs: Any) -
     prov = {"path": str(p), "sha256": digest, "rows": int(len(df)), "columns": int(df.shape[1]),
             "column_names": [str(c) for c in df.columns], "format": fmt, "reader": settings}
     return SurveyFile(df, prov, meta)
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_clean(result: CleanResult, out_path: str | Path) -> tuple[Path, Path]:
+    """Write tidy data (Parquet) and its log (``<out>.log.json``) atomically.
+
+    Parameters
+    ----------
+    result : CleanResult
+    out_path : str or Path
+        The ``.parquet`` file; the log goes beside it with suffix ``.log.json``.
+
+    Returns
+    -------
+    (Path, Path)
+        The data file and the log file.
+
+    Raises
+    ------
+    DataError
+        Respondent ids in the clear (``apply(..., pseudonymise=False)``): nothing is written.
+
+    Notes
+    -----
+    Each file is written to a temporary name in the target folder and moved into place with
+    ``os.replace``, so a reader never sees half a file. The log JSON holds ``codebook``
+    (instrument, version, path), ``source`` (the provenance of the export), ``rows_in``,
+    ``rows_out``, ``data`` (the file name) and ``log`` (the log table as records).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ssp_research.clean import apply
+    >>> raw = pd.DataFrame({"respondent_id": ["a"], "wave": [2025], "school": ["Ås"],
+    ...     "grade": [8], "gender": [1], "lonely": [99]})
+    >>> res = apply(raw, "ungdata", key=b"k", require_items=False)
+    >>> data, log = write_clean(res, pathlib.Path(tempfile.mkdtemp()) / "clean.parquet")
+    >>> data.name, log.name, json.loads(log.read_text())["log"][0]["rule"]
+    ('clean.parquet', 'clean.log.json', 'pseudonymised')
+    """
+    out = Path(out_path)
+    cb = result.codebook  # a ssp_research.clean.CleanResult
+    idcol = cb.columns.get("respondent_id")
+    if not result.pseudonymised and idcol in result.data:
+        raise DataError(f"refusing to write respondent ids in the clear (column {idcol!r})",
+                        file=out, column=idcol, rule="only pseudonymised ids are written",
+                        hint=f"clean with pseudonymise=True and {PSEUDONYM_KEY_ENV} set, or "
+                             "drop the id column")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log_path = out.with_suffix(".log.json")
+    doc = {"codebook": {"instrument": cb.instrument, "version": cb.version, "path": cb.path},
+           "source": result.source, "rows_in": result.rows_in, "rows_out": len(result.data),
+           "data": out.name, "log": result.log.to_dict("records")}
+    text = json.dumps(doc, indent=1, ensure_ascii=False, default=str)
+    _atomic(out, lambda p: result.data.to_parquet(p, index=False))
+    _atomic(log_path, lambda p: p.write_text(text, encoding="utf-8"))
+    return out, log_path
