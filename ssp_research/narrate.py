@@ -29,25 +29,25 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pandas as pd
 
 from ssp_research.errors import DataError, ParameterError
 from ssp_research.language import (
-    _LABELS,
-    _NOUNS,
     _PHRASES,
     _PROBLEM_MAX,
     _STRENGTH_MIN,
     TEXTS,
     _check_lang,
+    _fraction,
+    _join,
     _missing,
-    _round,
+    _noun,
+    _subject,
     format_ci,
     format_number,
     format_percent,
     format_points,
+    indicator_label,
     text,
 )
 
@@ -152,71 +152,6 @@ def trend_arrow(row, alpha: float = ALPHA) -> str:
 
 
 # --- sentences ----------------------------------------------------------------------------------
-
-
-def indicator_label(name: str, codebook=None, lang: str = "nb") -> str:
-    """The label of an indicator: ``codebook.indicators[name].label``, else the built-in label
-    of a standard indicator, else the name."""
-    _check_lang(lang)
-    indicators = getattr(codebook, "indicators", None)
-    if indicators is None and isinstance(codebook, Mapping):
-        indicators = codebook.get("indicators")
-    if indicators and name in indicators:
-        entry = indicators[name]
-        label = getattr(entry, "label", None)
-        if label is None and isinstance(entry, Mapping):
-            label = entry.get("label")
-        if isinstance(label, Mapping) and label.get(lang):
-            return str(label[lang])
-        if isinstance(label, str):
-            return label
-    if name in _LABELS:
-        return _LABELS[name][lang]
-    return name
-
-
-def _noun(name: str, codebook, lang: str) -> str:
-    if name in _NOUNS:
-        return _NOUNS[name][lang]
-    return _lower_first(indicator_label(name, codebook, lang))
-
-
-def _lower_first(s: str) -> str:
-    return s[:1].lower() + s[1:] if len(s) > 1 and not s[1].isupper() else s
-
-
-def _join(items: list[str], lang: str) -> str:
-    word = " og " if lang == "nb" else " and "
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + word + items[-1]
-
-
-def _subject(name: str, codebook, lang: str) -> tuple[str, str]:
-    """("Andelen som føler seg ensomme", ",") - the subject and the comma before the verb."""
-    phrase = _PHRASES.get(name, {}).get(lang)
-    if phrase:
-        if lang == "nb":
-            return f"Andelen som {phrase['rel']}", ","
-        return f"The share who {phrase['rel']}", ""
-    label = indicator_label(name, codebook, lang)
-    return (f"Andelen for «{label}»", "") if lang == "nb" else (f"The share for '{label}'", "")
-
-
-def _fraction(share: float, lang: str) -> str:
-    """0.87 -> "nesten 9 av 10" / "almost 9 in 10" (share of pupils, rounded to tenths).
-
-    "nesten alle" / "almost all" only from 97 %; 95-97 % is "drøyt 9 av 10".
-    """
-    if share >= 0.97:
-        return "nesten alle" if lang == "nb" else "almost all"
-    k = min(int(_round(10 * share, 0)), 9)
-    gap = share - k / 10
-    if abs(gap) < 0.015:
-        qual = ""
-    elif gap < 0:
-        qual = "nesten " if lang == "nb" else "almost "
-    else:
-        qual = "drøyt " if lang == "nb" else "just over "
-    return f"{qual}{k} av 10" if lang == "nb" else f"{qual}{k} in 10"
 
 
 def indicator_sentence(
