@@ -182,3 +182,17 @@ def test_delegations_import_lazily(small):
     for name in ["poststratify", "rake", "calibrate", "glm", "ttest", "contrast", "chisq"]:
         assert callable(getattr(d, name))
     assert "SurveyDesign(400 rows, 40 PSUs" in repr(d)
+
+
+def test_probs_equal_inverse_weights(small):
+    a = SurveyDesign(small.assign(p=1 / small.w), ids="psu", strata="st", probs="p")
+    b = SurveyDesign(small, ids="psu", strata="st", weights="w")
+    np.testing.assert_allclose(a.weights, b.weights, rtol=1e-12)
+    with pytest.raises(DesignError, match="both weights and probs"):
+        SurveyDesign(small.assign(p=0.5), ids="psu", weights="w", probs="p")
+
+
+def test_vcov_zero_for_census_strata(small):
+    # every PSU sampled (fpc = sampled PSUs): no first-stage variance, as R
+    d = SurveyDesign(small.assign(N=10.0), ids="psu", strata="st", weights="w", fpc="N")
+    assert d._vcov((small.w * small.y).to_numpy())[0, 0] == 0.0
