@@ -220,18 +220,23 @@ class Brief:
         """Per indicator: the unit's trend test (``slope``, ``p_value``) over all waves.
 
         Indicators whose unit series has a suppressed wave get no test (NaN), so a trend
-        can never hint at a hidden value.
+        can never hint at a hidden value; after a series break only the waves from the break
+        on are used (at least three are needed).
         """
         from ssp_research import effects
 
         rows = []
-        sub = self.design.subset(self.unit_mask)
+        waves = self.data["wave"].to_numpy()
         for name in self.indicator_names:
             series = self.indicators[self.indicators["indicator"] == name]
+            breaks = series.loc[series["series_break"].astype(bool), "wave"]
+            first = int(breaks.max()) if len(breaks) else int(series["wave"].min())
+            series = series[series["wave"] >= first]  # a trend never crosses a series break
             slope = p = math.nan
             if not series["suppressed"].any() and series["wave"].nunique() >= 3:
                 col = self.codebook.indicator_column(name)
-                tr = effects.trend(sub, col, adjust=())
+                sub = self.design.subset(self.unit_mask & (waves >= first))
+                tr = effects.trend(sub, col, adjust=(), codebook=self.codebook)
                 row = tr[tr["quantity"] == "log_odds_per_wave"].iloc[0]
                 slope, p = float(row["estimate"]), float(row["p_value"])
             rows.append({"indicator": name, "slope": slope, "p_value": p})

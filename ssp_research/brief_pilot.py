@@ -2,8 +2,8 @@
 
 Used by ``notebooks/briefs/evidence_brief.ipynb`` (one paragraph and a figure where the unit
 has pilot schools) and ``notebooks/briefs/pilot_evaluation.ipynb`` (the whole evaluation).
-The model is :func:`ssp_research.effects.pilot_did` (schools as clusters, school and wave
-fixed effects); the observed shares come from
+The model is ``pilot_did`` of :mod:`ssp_research.school_effects` (schools as clusters,
+school and wave fixed effects); the observed shares come from
 :func:`ssp_research.indicators.indicator_table` and pass through
 :func:`ssp_research.disclosure.protect` before they are drawn.
 
@@ -25,17 +25,23 @@ from ssp_research.brief import _T, Brief, Html
 __all__ = ["pilot_table", "pilot_html", "pilot_did_html", "show_pilot_trend", "pilot_summary"]
 
 
+def _pilot_did():
+    try:  # the school-level models live in school_effects (formerly in effects)
+        from ssp_research.school_effects import pilot_did
+    except ImportError:
+        from ssp_research.effects import pilot_did
+    return pilot_did
+
+
 def pilot_table(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> pd.DataFrame:
     """Difference-in-differences of the unit's pilot schools against the non-pilot schools.
 
     City: all pilot schools; district: its pilot schools; school: the school itself (when
     it is a pilot school). The comparison group is every non-pilot school of the city.
-    Uses :func:`ssp_research.effects.pilot_did` (schools as clusters). Returns its rows
+    Uses ``pilot_did`` (:mod:`ssp_research.school_effects`) (schools as clusters). Returns its rows
     (``did``, ``event`` per wave, ``pretrend``), or an empty frame when the unit has no pilot
     school.
     """
-    from ssp_research import effects
-
     data = b.data
     if "pilot" not in data.columns or not data.loc[b.unit_mask, "pilot"].any():
         return pd.DataFrame()
@@ -44,8 +50,8 @@ def pilot_table(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> pd
         treated = data["pilot"].to_numpy() & b.unit_mask
         keep = treated | ~data["pilot"].to_numpy()
         sub = data.loc[keep].assign(treated_unit=treated[keep])
-        b.cache[key] = effects.pilot_did(sub, b.codebook.indicator_column(indicator),
-                                         treated="treated_unit", start=start)
+        b.cache[key] = _pilot_did()(sub, b.codebook.indicator_column(indicator),
+                                    treated="treated_unit", start=start)
     return b.cache[key].copy()
 
 
