@@ -369,8 +369,12 @@ def apply(
     out: dict[str, Any] = {}
     hashed = False
     role_of = {col: role for role, col in cb.columns.items()}
+    derived = set(cb.scales) | {"ind_" + k for k in cb.indicators} | set(_FLAGS)
     for col in df.columns:  # role and other columns keep their order in the export
         if col in cb.items:
+            continue
+        if col in derived and col not in role_of:  # e.g. cleaning already clean data
+            log.add("recomputed", col, n, "column in the input replaced by a fresh computation")
             continue
         s = take(col)
         if col not in role_of:

@@ -386,3 +386,11 @@ def test_cli_bad_files_exit_2_without_output(tmp_path, monkeypatch, capsys, cont
     err = capsys.readouterr().err
     assert "eksport.csv" in err and "What to do" in err
     assert not out.parent.exists() or not list(out.parent.iterdir())
+
+
+def test_cleaning_clean_data_again_recomputes_derived_columns():
+    first = _clean(_raw(3, lonely=[1, 3, 99]))
+    again = clean.apply(first.data, "ungdata", pseudonymise=False)
+    assert list(again.data.columns) == list(first.data.columns)
+    pd.testing.assert_series_equal(again.data["ind_lonely"], first.data["ind_lonely"])
+    assert again.count("recomputed", "ind_lonely") == 3
