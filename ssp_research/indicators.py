@@ -280,8 +280,9 @@ def indicator_table(
         ``"school"``: every unit of that level at once; a list of columns such as
         ``["district", "gender"]``: every combination (one output column each);
         ``("school", "X")``: one unit.
-    compare : "city", column name, (column, value), DataFrame or None
-        "city": the unit's municipality; a column such as ``"district"``: each unit's own
+    compare : "city", "all", column name, (column, value), DataFrame or None
+        "city": the unit's municipality; "all": all the data (e.g. the nation in national
+        data); a column such as ``"district"``: each unit's own
         group in that column (school vs its district); ``(column, value)``: one fixed unit;
         a DataFrame of published reference figures with columns ``indicator, wave, estimate``
         and optionally ``se``, ``n`` (treated as independent of the survey; se 0 if absent).
@@ -366,6 +367,8 @@ def indicator_table(
     elif compare is not None:
         if compare == "city":
             _, ccodes, _ = _unit_codes(df, None, city)
+        elif compare == "all":
+            ccodes = np.zeros(len(df), dtype=np.int64)
         else:
             _, ccodes, _ = _unit_codes(df, compare, city)
         partner = _partner(ucodes, ccodes, nunits)

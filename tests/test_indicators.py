@@ -275,3 +275,14 @@ def test_standardise_to_city_equals_population_table(city):
     assert not np.allclose(a["estimate"], raw["estimate"])
     with pytest.raises(ParameterError, match="unknown standard population"):
         indicators.indicator_table(data, standardise="nation", **kw)
+
+
+def test_compare_all_is_the_whole_data(refdata):
+    two = refdata.assign(municipality=np.where(refdata["district"] == "Heimdal", "K1", "K2"))
+    a = indicators.indicator_table(two, indicators=["lonely"], unit=None, compare="all",
+                                   waves=[2025])
+    b = indicators.indicator_table(refdata, indicators=["lonely"], unit=None, compare=None,
+                                   waves=[2025])
+    assert a["municipality"].tolist() == ["K1", "K2"]
+    np.testing.assert_allclose(a["cmp_estimate"], b["estimate"].iloc[0], rtol=1e-12)
+    assert (a["cmp_n"] == b["n"].iloc[0]).all()
