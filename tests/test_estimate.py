@@ -222,3 +222,17 @@ def test_many_domains_match_single_domain_loop():
         one = d.subset((df.g == row.g) & (df.k == row.k)).proportion("y", method="beta").iloc[0]
         for c in ["estimate", "se", "ci_low", "ci_high", "df", "n", "count"]:
             assert one[c] == pytest.approx(row[c], rel=1e-10)
+
+
+@pytest.mark.slow
+def test_coverage_simulation():
+    """1,000 replications: 95 % intervals cover the planted truth 93.5-96.5 % of the time."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "sim_coverage.py"
+    spec = importlib.util.spec_from_file_location("sim_coverage", path)
+    sim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sim)
+    res = sim.simulate(1000, methods=("logit", "beta", "wilson"), progress=False)
+    assert res.coverage.between(0.935, 0.965).all(), res
