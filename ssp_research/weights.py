@@ -66,28 +66,47 @@ class _PostStrata:
 class _Raking:
     """R's ``raking`` post-strata: ten sweeps of unweighted residualisation per margin.
 
-    Rows with zero weight at raking time are left out of the cell means (R had dropped them).
+    R repeats ``x <- x - psw_m * ave(x / psw_m, cell_m)`` ten times over the margins *m*.
+    The update is linear and ``psw_m`` is fixed per margin, so the result is
+    ``x - sum_m psw_m * A_m[cell_m]`` where the cell means ``A_m`` follow from the cell sums
+    of ``x / psw_m`` and the small cross-tables ``K_mj`` of ``psw_j / psw_m`` between margins:
+    one pass over the rows per margin instead of ten. Rows with zero weight at raking time
+    are left out of the cell means (R had dropped them).
     """
 
     sweeps = 10
 
     def __init__(self, margins: list[tuple[np.ndarray, np.ndarray]]):
-        self.margins = []
+        self.cells, self.psw, self.count, self.onehot_t, self.inv = [], [], [], [], []
         for cells, psw in margins:
             keep = psw != 0
             ncell = int(cells.max()) + 1
-            count = np.maximum(np.bincount(cells[keep], minlength=ncell), 1)
-            inv = np.where(keep, 1.0 / np.where(keep, psw, 1.0), 0.0)
-            onehot_t = _indicator(cells, ncell, keep).T.tocsr()
-            self.margins.append((cells, psw, inv, onehot_t, count))
+            self.cells.append(cells)
+            self.psw.append(psw)
+            self.count.append(np.maximum(np.bincount(cells[keep], minlength=ncell), 1))
+            self.inv.append(np.where(keep, 1.0 / np.where(keep, psw, 1.0), 0.0))
+            self.onehot_t.append(_indicator(cells, ncell, keep).T.tocsr())
+        # K[m][j][c_m, c_j] = sum over rows in (c_m, c_j) of psw_j / psw_m
+        self.cross = [
+            [(self.onehot_t[m] @ _indicator(self.cells[j], len(self.count[j]))
+              .multiply((self.inv[m] * self.psw[j])[:, None]).tocsr()).toarray()
+             for j in range(len(margins))]
+            for m in range(len(margins))
+        ]
 
     def adjust(self, x: np.ndarray) -> np.ndarray:
-        x = np.array(x, dtype=float)
+        x = np.asarray(x, dtype=float)
+        nm = len(self.cells)
+        base = [self.onehot_t[m] @ (x * self.inv[m][:, None]) for m in range(nm)]
+        acc = [np.zeros_like(b) for b in base]
         for _ in range(self.sweeps):
-            for cells, psw, inv, onehot_t, count in self.margins:
-                means = (onehot_t @ (x * inv[:, None])) / count[:, None]
-                x -= psw[:, None] * means[cells]
-        return x
+            for m in range(nm):
+                sums = base[m] - sum(self.cross[m][j] @ acc[j] for j in range(nm))
+                acc[m] = acc[m] + sums / self.count[m][:, None]
+        out = x.copy()
+        for m in range(nm):
+            out -= self.psw[m][:, None] * acc[m][self.cells[m]]
+        return out
 
 
 class _GregCalibration:
@@ -168,6 +187,18 @@ def _population(population, strata: list[str]) -> dict[tuple, float]:
     return out
 
 
+def _dense_unique(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for small non-negative integer keys, in O(n)."""
+    top = int(key.max()) + 1 if len(key) else 0
+    if top > 50_000_000:
+        ukey, inverse = np.unique(key, return_inverse=True)
+        return ukey, inverse.ravel()
+    ukey = np.flatnonzero(np.bincount(key, minlength=top))
+    lookup = np.zeros(top, dtype=np.int64)
+    lookup[ukey] = np.arange(len(ukey))
+    return ukey, lookup[key]
+
+
 def _key(value) -> str:
     """A level as text; integral floats as integers (8.0 and 8 are the same level)."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
@@ -189,8 +220,7 @@ def _cells(design, strata: list[str], population, partial: bool, what: str):
     key = np.zeros(len(sub), dtype=np.int64)
     for c, u in zip(codes, uniques):  # one integer per combination of levels
         key = key * len(u) + c
-    ukey, inverse = np.unique(key, return_inverse=True)
-    inverse = inverse.ravel()
+    ukey, inverse = _dense_unique(key)
     keys = []
     for k in ukey:  # decode the few distinct keys back to levels
         row = []
@@ -360,10 +390,10 @@ def rake(design, margins: dict, *, maxit: int = 10, epsilon: float = 1.0,
     w0 = np.asarray(design.weights, dtype=float)
     eps = epsilon * w0.sum() if epsilon < 1 else epsilon
     # the cross-table of all margin variables, as R's svytable(~ all vars)
-    _, cross = np.unique(
-        np.stack([s[0] for s in specs], axis=1), axis=0, return_inverse=True
-    )
-    cross = cross.ravel()
+    cross = np.zeros(len(w0), dtype=np.int64)
+    for cells, target in specs:
+        cross = cross * len(target) + cells
+    cross = _dense_unique(cross)[1]
     old_table = np.bincount(cross, weights=w0)
     w, steps, converged = w0, [], False
     for _sweep in tqdm(range(maxit), disable=not progress, desc="raking"):
