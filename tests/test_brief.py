@@ -1,0 +1,179 @@
+"""Tests of the brief's building blocks (ssp_research.brief, ssp_research.brief_pilot).
+
+On the shipped synthetic data: comparisons computed by hand, suppression that cannot be undone
+through the difference column, the HTML contract and the audit, gaps with their margins, and
+the planted pilot effect recovered by the pilot section.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+from ssp_research import brief, brief_pilot, paths
+from ssp_research.audit import audit
+from ssp_research.errors import DataError, ParameterError
+
+SMALL_SCHOOL = "Kvernbekken skole"  # about 50 pupils a wave: some cells are suppressed
+
+
+@pytest.fixture(scope="module")
+def city():
+    return brief.load()
+
+
+@pytest.fixture(scope="module")
+def district():
+    return brief.load(unit_type="district", unit="Heimdal", lang="en")
+
+
+@pytest.fixture(scope="module")
+def small():
+    return brief.load(unit_type="school", unit=SMALL_SCHOOL)
+
+
+def test_load_defaults(city):
+    assert (city.unit_type, city.unit, city.wave, city.lang) == ("city", "Trondheim", 2025, "nb")
+    assert city.comparison == "previous_wave" and city.comparison_name == "Trondheim 2023"
+    assert len(city.indicator_names) == 10 and city.unit_mask.all()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"unit_type": "district", "unit": "Sentrum"}, "units in the data: Heimdal, Lerkendal"),
+    ({"wave": 2024}, "waves in the data: 2019, 2021, 2023, 2025"),
+    ({"comparison": "city"}, "cannot be compared with itself"),
+    ({"unit_type": "district", "unit": "Heimdal", "comparison": "district"}, "for schools"),
+    ({"unit_type": "county"}, "unknown unit_type"),
+    ({"lang": "de"}, "unknown language"),
+])  # fmt: skip
+def test_load_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        brief.load(**kwargs)
+
+
+def test_load_rejects_missing_data(tmp_path):
+    with pytest.raises(DataError, match="cannot read the brief's data"):
+        brief.load(str(tmp_path / "none.parquet"))
+
+
+def test_previous_wave_comparison_by_hand(city):
+    t = city.indicators.set_index(["indicator", "wave"])
+    now, before = t.loc[("lonely", 2025)], t.loc[("lonely", 2023)]
+    assert now["cmp_estimate"] == pytest.approx(before["estimate"], rel=1e-12)
+    diff_se = math.sqrt(now["se"] ** 2 + before["se"] ** 2)
+    assert now["diff"] == pytest.approx(now["estimate"] - before["estimate"], rel=1e-12)
+    assert now["diff_se"] == pytest.approx(diff_se, rel=1e-12)
+    assert now["diff_ci_high"] - now["diff"] == pytest.approx(1.959964 * diff_se, rel=1e-6)
+    assert math.isnan(t.loc[("lonely", 2019), "cmp_estimate"])
+
+
+def test_district_against_city_keeps_design_based_difference(district):
+    latest = district.latest.set_index("indicator")
+    row = latest.loc["bullied"]
+    assert row["cmp_estimate"] == pytest.approx(
+        district.data.loc[district.data["wave"] == 2025].pipe(
+            lambda d: np.average(d["ind_bullied"].dropna(),
+                                 weights=d.loc[d["ind_bullied"].notna(), "weight"])), rel=1e-9)
+    assert row["diff"] == pytest.approx(row["estimate"] - row["cmp_estimate"], rel=1e-9)
+    assert 0 <= row["p_value"] <= 1 and not row["suppressed"]
+
+
+def test_suppressed_cells_leave_no_trace(small):
+    t = small.indicators
+    hidden = t[t["suppressed"]]
+    assert len(hidden) >= 1, "the small school should have suppressed cells"
+    cols = ["estimate", "se", "ci_low", "ci_high", "count", "diff", "diff_se", "diff_ci_low",
+            "diff_ci_high", "p_value"]
+    assert hidden[cols].isna().all().all()
+    assert set(hidden["marker"]) <= {"*", "*⚡"}
+    for name in hidden.loc[hidden["wave"] == small.wave, "indicator"]:
+        assert small.arrow(name) == ""
+    for name in set(hidden["indicator"]):
+        assert math.isnan(small.trends.set_index("indicator").loc[name, "slope"])
+
+
+def test_goals_html_contract_and_audit(small, tmp_path):
+    html = brief.goals_html(small)
+    assert html.count('<table class="ssp-table">') == 3  # goals 2 and 5 are unmeasured
+    assert html.count('class="ssp-unmeasured"') == 4
+    for row in re.findall(r'<tr data-ssp-n="\d+" data-ssp-status="suppressed".*?</tr>', html):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        # share, CI, difference and arrow go; the (public) comparison and n stay
+        assert not any(re.search(r"\d", cells[i]) for i in (1, 2, 4, 5)), row
+        assert cells[1] == "*" and cells[5] == "" and re.search(r"\d", cells[3])
+    assert "* Ikke vist for å beskytte personvernet." in html
+    page = tmp_path / "brief.html"
+    page.write_text(f"<html><body>{html}</body></html>", encoding="utf-8")
+    assert audit(page) == []
+
+
+def test_english_numbers(district):
+    html = brief.goals_html(district)
+    table = re.search(r'<table class="ssp-table">.*?</table>', html, re.S).group(0)
+    assert "%" in table and "\u00a0%" not in table and re.search(r"-?\d\.\d \(", table)
+    assert "Comparison: Trondheim" in table
+
+
+def test_headlines(district):
+    html = brief.headlines_html(district)
+    items = re.findall(r"<li>(.*?)</li>", html)
+    assert 3 <= len(items) <= 6
+    assert all("Heimdal" in s or "pupils" in s for s in items)
+
+
+def test_summary_lines_are_not_a_table(city, small):
+    for b in (city, small):
+        lines = brief.summary(b).splitlines()
+        assert len(lines) == 11
+        numbers = [re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])", ln) for ln in lines[1:]]
+        assert all(len(n) <= 2 for n in numbers), numbers
+    assert "lonely: 20.1 % (n=6573)" in brief.summary(city)
+
+
+def test_gap_table_margins_and_groups(city):
+    t = brief.gap_table(city, "gender")
+    lonely = t[t["indicator"] == "lonely"].set_index("gender")
+    assert set(lonely.index) == {"all", "girl", "boy"}
+    assert lonely.loc["girl", "n"] + lonely.loc["boy", "n"] <= lonely.loc["all", "n"]
+    d = city.data[(city.data["wave"] == 2025) & (city.data["gender"] == "girl")]
+    d = d[d["ind_lonely"].notna()]
+    assert lonely.loc["girl", "estimate"] == pytest.approx(
+        np.average(d["ind_lonely"], weights=d["weight"]), rel=1e-9)
+    econ = brief.gap_table(city, "family_economy")
+    assert set(econ["economy_group"]) == {"all", "poor", "middle", "good"}
+    assert "poor_economy" not in set(econ["indicator"])
+    with pytest.raises(ParameterError, match="unknown gap"):
+        brief.gap_table(city, "school")
+
+
+def test_method_section(city, district):
+    html = brief.method_html(city)
+    assert "Sammenligning med forrige undersøkelse" in html
+    assert "kodebok versjon 2025.1" in html and "færre enn 20" in html
+    assert "Comparison with the previous survey" not in brief.method_html(district)
+
+
+def test_pilot_section_recovers_the_planted_effect(city):
+    truth = json.loads((paths.synthetic_dir() / "truth.json").read_text())["pilot"]
+    did = brief_pilot.pilot_table(city, truth["indicator"], start=truth["start_wave"])
+    row = did[did["quantity"] == "did"].iloc[0]
+    assert row["ci_low"] < truth["effect_log_odds"] < row["ci_high"]
+    text = brief_pilot.pilot_html(city)
+    assert "forskjellen er statistisk sikker" in text and "oddsforhold" in text
+    table = brief_pilot.pilot_did_html(city)
+    assert table.startswith('<table class="ssp-table">') and "DiD" in table
+
+
+def test_no_pilot_school(small):
+    assert brief_pilot.pilot_table(small).empty
+    assert "er ikke med i pilotprogrammet" in brief_pilot.pilot_html(small)
+    assert brief_pilot.pilot_summary(small) == f"{SMALL_SCHOOL}: no pilot"
+
+
+def test_html_objects_display_as_html(city):
+    h = brief.method_html(city)
+    assert h._repr_html_() == str(h) and repr(h).startswith("<Html: ")
