@@ -26,7 +26,21 @@ _ROLE_GUESSES = {
     "gender": ("gender", "kjonn", "kjønn", "sex"),
     "birth_year": ("birth_year", "fodselsar", "fødselsår"),
     "weight": ("weight", "vekt"),
+    "pilot": ("pilot",),
 }
+
+
+def _missing_codes(spec: list) -> list:
+    """User-missing values and small integer ranges as a sorted list of codes."""
+    out: set[float] = set()
+    for m in spec:
+        if isinstance(m, (tuple, list)) and len(m) == 2:
+            lo, hi = float(m[0]), float(m[1])
+            if lo.is_integer() and hi.is_integer() and 0 <= hi - lo <= 20:
+                out.update(float(v) for v in range(int(lo), int(hi) + 1))
+        elif isinstance(m, (int, float)):
+            out.add(float(m))
+    return [int(m) if m.is_integer() else m for m in sorted(out)]
 
 
 def draft_codebook(survey: Any, *, instrument: str | None = None) -> str:
@@ -45,7 +59,9 @@ def draft_codebook(survey: Any, *, instrument: str | None = None) -> str:
         YAML that :func:`load_codebook` accepts: role columns guessed from common (Norwegian)
         names, one item per other variable (labelled -> ordinal with its codes, user-missing
         -> ``missing``, unlabelled numeric -> numeric with the observed range, strings ->
-        text). Review it: scales, indicators and English labels are left for you to add.
+        text). The most common set of user-missing codes becomes ``missing_codes`` (items
+        with another set list their own). Review it: scales, indicators and English labels
+        are left for you to add.
 
     Examples
     --------
@@ -62,7 +78,8 @@ def draft_codebook(survey: Any, *, instrument: str | None = None) -> str:
         codes:
           1: {nb: Ja, en: Ja}
           2: {nb: Nei, en: Nei}
-        missing: [99]
+    >>> print(draft_codebook(sf).split("missing_codes:")[1].split("items:")[0].strip())
+    {99: missing}
     """
     if not hasattr(survey, "data"):
         from ssp_research.io import read_survey
@@ -78,14 +95,21 @@ def draft_codebook(survey: Any, *, instrument: str | None = None) -> str:
             if g in lower and lower[g] not in columns.values():
                 columns[role] = str(lower[g])
                 break
+    missing = {str(c): _missing_codes(umiss.get(c, [])) for c in df.columns}
+    sets = [tuple(m) for c, m in missing.items() if m and c not in columns.values()]
+    default = list(max(set(sets), key=sets.count)) if sets else []
+    labels: dict[Any, str] = {}
+    for c in df.columns:
+        for code, text in (vals.get(c) or {}).items():
+            if float(code) in default:
+                labels.setdefault(int(code) if float(code).is_integer() else code, str(text))
     items: dict[str, Any] = {}
     for col in df.columns:
         if col in columns.values():
             continue
         name = str(col)
         label = str(vlab.get(col) or name)
-        miss = sorted(float(m) for m in umiss.get(col, []) if isinstance(m, (int, float)))
-        miss = [int(m) if m.is_integer() else m for m in miss]
+        miss = missing[name]
         entry: dict[str, Any] = {"label": {"nb": label, "en": label}}
         if vals.get(col):
             codes = {(int(k) if float(k).is_integer() else float(k)): {"nb": str(v), "en": str(v)}
@@ -98,13 +122,14 @@ def draft_codebook(survey: Any, *, instrument: str | None = None) -> str:
                 entry["range"] = [float(x.min()), float(x.max())]
         else:
             entry["type"] = "text"
-        if miss:
+        if miss != default:
             entry["missing"] = miss
         items[name] = entry
     doc = {"instrument": instrument or Path(str(survey.provenance.get("path", "draft"))).stem,
            "title": {"nb": "UTKAST", "en": "DRAFT"}, "version": "draft",
            "source": f"drafted from {survey.provenance.get('path')}", "strict": False,
-           "columns": columns, "missing_codes": {}, "items": items}
+           "columns": columns,
+           "missing_codes": {m: labels.get(m, "missing") for m in default}, "items": items}
     head = ("# Drafted by `ssp codebook draft` from SPSS metadata: check every item, translate\n"
             "# the English labels, set reverse/battery, and add scales and indicators.\n")
     body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None,

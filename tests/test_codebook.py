@@ -220,3 +220,15 @@ def test_builtin_yaml_files_are_utf8_and_name_their_stem():
     for name in list_codebooks():
         text = resource_path("codebooks", f"{name}.yml").read_text(encoding="utf-8")
         assert yaml.safe_load(text)["instrument"] == name
+
+
+def test_drafted_codebook_cleans_its_own_file(tmp_path, sav):
+    from ssp_research import clean
+    from ssp_research.io import read_survey
+
+    cb = load_codebook(_write(tmp_path, draft_codebook(sav), "draft.yml"))
+    assert cb.missing_codes == {99: "Ubesvart"}  # the common user-missing set, with its label
+    res = clean.apply(read_survey(sav), cb, key=b"k")
+    assert res.data["ensom"].tolist()[:2] == [1.0, 4.0] and np.isnan(res.data["ensom"].iloc[2])
+    assert res.count("missing_code", "ensom") == 1
+    assert res.data["kommentar"].tolist() == ["æ", "ø", "å"]
