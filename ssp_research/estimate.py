@@ -268,9 +268,12 @@ def mean(
     ----------
     design : SurveyDesign
     variables : str or list of str
-        Numeric columns; missing values are left out (R's ``na.rm=TRUE``).
+        Numeric columns; missing values are left out (R's ``na.rm=TRUE``), each variable on
+        its own non-missing rows (as separate ``svymean`` calls; R's
+        ``svymean(~a + b, na.rm=TRUE)`` would drop rows missing either).
     by : str or list of str, optional
-        Domain columns; all domains are estimated in one pass.
+        Domain columns; all domains are estimated in one pass. Rows with a missing ``by``
+        value are in no domain; categorical columns keep their category order.
     level : float, default 0.95
     ci_df : {"normal", "design"}, default "normal"
         "normal" is R's ``confint(svymean(...))``; "design" uses a t quantile with the

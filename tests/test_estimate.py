@@ -236,3 +236,32 @@ def test_coverage_simulation():
     spec.loader.exec_module(sim)
     res = sim.simulate(1000, methods=("logit", "beta", "wilson"), progress=False)
     assert res.coverage.between(0.935, 0.965).all(), res
+
+
+def test_by_columns_categorical_bool_and_missing():
+    rng = np.random.default_rng(1)
+    n = 300
+    df = pd.DataFrame({"s": rng.integers(0, 30, n), "w": rng.uniform(1, 2, n),
+                       "y": (rng.random(n) < 0.4).astype(float),
+                       "g": pd.Categorical(rng.choice(["b", "a", "c"], n),
+                                           categories=["c", "b", "a"]),
+                       "flag": rng.random(n) < 0.5, "k": rng.choice(["x", "y", None], n)})
+    d = SurveyDesign(df, ids="s", weights="w")
+    r = d.proportion("y", by="g")
+    assert list(r.g.astype(str)) == ["c", "b", "a"]  # factor level order, as R
+    assert isinstance(r.g.dtype, pd.CategoricalDtype)
+    r = d.mean("y", by=["flag", "k"])
+    assert len(r) == 4 and r.k.notna().all()  # rows with a missing by value are left out
+    assert r.n.sum() == int(df.k.notna().sum())
+    one = d.subset((df.flag == True) & (df.k == "y")).mean("y").iloc[0]  # noqa: E712
+    row = r[(r.flag == True) & (r.k == "y")].iloc[0]  # noqa: E712
+    assert row.estimate == pytest.approx(one.estimate, rel=1e-12)
+    assert row.se == pytest.approx(one.se, rel=1e-10)
+
+
+def test_missing_values_are_per_variable(designs):
+    d = designs("clus1")
+    both = d.mean(["api00", "avg.ed"])
+    alone = d.mean("api00")
+    assert both.iloc[0].se == pytest.approx(alone.iloc[0].se, rel=1e-12)
+    assert both.iloc[1].n == int(d.data["avg.ed"].notna().sum())
