@@ -18,9 +18,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from tqdm.auto import tqdm
 
+from ssp_research import postcal
 from ssp_research.errors import DataError, DesignError, EstimationError, ParameterError
 from ssp_research.formula import model_matrix
 
@@ -29,98 +29,6 @@ __all__ = ["poststratify", "rake", "calibrate", "RakingWarning"]
 
 class RakingWarning(UserWarning):
     """Raking stopped at ``maxit`` before the margins agreed to ``epsilon``."""
-
-
-# --- variance adjustments (the objects SurveyDesign._vcov applies in order) -------------------
-
-
-def _indicator(cells: np.ndarray, ncell: int, rows: np.ndarray | None = None):
-    """Sparse (n, ncell) one-hot matrix of the cells (only ``rows`` when given)."""
-    data = np.ones(len(cells)) if rows is None else rows.astype(float)
-    return sparse.csr_matrix((data, (np.arange(len(cells)), cells)), shape=(len(cells), ncell))
-
-
-class _PostStrata:
-    """R's post-stratum index with ``weights``/``oldweights`` attributes (``postStratify``).
-
-    Rows with zero weight before and after (outside a domain that was post-stratified) are
-    left alone, as in R where ``subset()`` of an uncalibrated design drops those rows.
-    """
-
-    def __init__(self, cells: np.ndarray, weights: np.ndarray, oldweights: np.ndarray):
-        self.cells, self.ncell = cells, int(cells.max()) + 1
-        self.psw = weights
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.ratio = np.where(weights != 0, oldweights / weights, 0.0)
-        self.oldsum = np.bincount(cells, weights=oldweights, minlength=self.ncell)
-        self.onehot_t = _indicator(cells, self.ncell).T.tocsr()
-
-    def adjust(self, x: np.ndarray) -> np.ndarray:
-        # R: psmeans <- rowsum(x * oldw / psw, cell) / sum(oldw in cell); x - psmeans[cell] * psw
-        sums = self.onehot_t @ (x * self.ratio[:, None])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            means = np.where(self.oldsum[:, None] > 0, sums / self.oldsum[:, None], 0.0)
-        return x - means[self.cells] * self.psw[:, None]
-
-
-class _Raking:
-    """R's ``raking`` post-strata: ten sweeps of unweighted residualisation per margin.
-
-    R repeats ``x <- x - psw_m * ave(x / psw_m, cell_m)`` ten times over the margins *m*.
-    The update is linear and ``psw_m`` is fixed per margin, so the result is
-    ``x - sum_m psw_m * A_m[cell_m]`` where the cell means ``A_m`` follow from the cell sums
-    of ``x / psw_m`` and the small cross-tables ``K_mj`` of ``psw_j / psw_m`` between margins:
-    one pass over the rows per margin instead of ten. Rows with zero weight at raking time
-    are left out of the cell means (R had dropped them).
-    """
-
-    sweeps = 10
-
-    def __init__(self, margins: list[tuple[np.ndarray, np.ndarray]]):
-        self.cells, self.psw, self.count, self.onehot_t, self.inv = [], [], [], [], []
-        for cells, psw in margins:
-            keep = psw != 0
-            ncell = int(cells.max()) + 1
-            self.cells.append(cells)
-            self.psw.append(psw)
-            self.count.append(np.maximum(np.bincount(cells[keep], minlength=ncell), 1))
-            self.inv.append(np.where(keep, 1.0 / np.where(keep, psw, 1.0), 0.0))
-            self.onehot_t.append(_indicator(cells, ncell, keep).T.tocsr())
-        # K[m][j][c_m, c_j] = sum over rows in (c_m, c_j) of psw_j / psw_m
-        self.cross = [
-            [(self.onehot_t[m] @ _indicator(self.cells[j], len(self.count[j]))
-              .multiply((self.inv[m] * self.psw[j])[:, None]).tocsr()).toarray()
-             for j in range(len(margins))]
-            for m in range(len(margins))
-        ]
-
-    def adjust(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        nm = len(self.cells)
-        base = [self.onehot_t[m] @ (x * self.inv[m][:, None]) for m in range(nm)]
-        acc = [np.zeros_like(b) for b in base]
-        for _ in range(self.sweeps):
-            for m in range(nm):
-                sums = base[m] - sum(self.cross[m][j] @ acc[j] for j in range(nm))
-                acc[m] = acc[m] + sums / self.count[m][:, None]
-        out = x.copy()
-        for m in range(nm):
-            out -= self.psw[m][:, None] * acc[m][self.cells[m]]
-        return out
-
-
-class _GregCalibration:
-    """R's ``greg_calibration``: residuals of x / w on the calibration matrix, times w."""
-
-    def __init__(self, q: np.ndarray, w: np.ndarray):
-        self.q, self.w = q, w
-
-    def adjust(self, x: np.ndarray) -> np.ndarray:
-        pos = self.w != 0
-        z = np.zeros_like(x)
-        z[pos] = x[pos] / self.w[pos, None]
-        z -= self.q @ (self.q.T @ z)
-        return z * self.w[:, None]
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -318,7 +226,7 @@ def poststratify(design, strata, population, *, partial: bool = False):
     cells, target, total = _cells(design, strata, population, partial, "post-stratification")
     old = np.asarray(design.weights, dtype=float)
     new = _poststratify_weights(old, cells, target, total)
-    step = _PostStrata(cells, new, old)
+    step = postcal.PostStrata(cells, new, old)
     return design._with(weights=new, postcal=[*design._postcal, step])
 
 
@@ -412,7 +320,7 @@ def rake(design, margins: dict, *, maxit: int = 10, epsilon: float = 1.0,
             f"raking did not converge after {maxit} sweeps (epsilon {epsilon}); raise maxit",
             RakingWarning, stacklevel=2,
         )
-    return design._with(weights=w, postcal=[*design._postcal, _Raking(steps)])
+    return design._with(weights=w, postcal=[*design._postcal, postcal.Raking(steps)])
 
 
 def calibrate(design, formula: str, population: dict, *, bounds=None, maxit: int = 50,
@@ -519,7 +427,7 @@ def calibrate(design, formula: str, population: dict, *, bounds=None, maxit: int
                 rule="g-weight bounds around 1", hint="e.g. bounds=(0.5, 2.0)",
             )
         g = _grake_linear(X, w, pop, lo, hi, maxit, epsilon, force)
-    step = _GregCalibration(q, g * whalf)
+    step = postcal.GregCalibration(q, g * whalf)
     return design._with(weights=w * g, postcal=[*design._postcal, step])
 
 

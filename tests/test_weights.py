@@ -259,22 +259,3 @@ def test_missing_strata_values_outside_the_domain_are_ignored():
     ref = _reference()["ps_clus1_in_domain"]["mean_api00"]
     np.testing.assert_allclose(_mean(ps, "api00"), [ref["estimate"], ref["se"]], rtol=REL)
 
-
-def test_raking_adjustment_equals_r_sweeps_row_by_row():
-    """The one-pass raking residuals equal R's literal ten sweeps (svyrecvar), zeros kept."""
-    rng = np.random.default_rng(7)
-    n = 300
-    a, b = rng.integers(0, 3, n), rng.integers(0, 4, n)
-    psw_a, psw_b = rng.uniform(1, 3, n), rng.uniform(1, 3, n)
-    psw_a[:5] = psw_b[:5] = 0.0  # rows outside a domain when raked
-    x = rng.normal(size=(n, 2))
-    x[:5] = 0.0
-    naive = x.copy()
-    for _ in range(10):
-        for cells, psw in ((a, psw_a), (b, psw_b)):
-            keep = psw != 0
-            for c in np.unique(cells[keep]):
-                rows = keep & (cells == c)
-                naive[rows] -= psw[rows, None] * (naive[rows] / psw[rows, None]).mean(axis=0)
-    fast = weights._Raking([(a, psw_a), (b, psw_b)]).adjust(x)
-    np.testing.assert_allclose(fast, naive, rtol=1e-10, atol=1e-12)
