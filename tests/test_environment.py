@@ -61,10 +61,13 @@ def test_environment_yml_structure():
     names = _names(deps)
     # conda-forge's lean matplotlib (no Qt); plain "matplotlib" would pull a GUI toolkit.
     assert "matplotlib-base" in names and "matplotlib" not in names
+    # PyPI "playwright" is "playwright-python" on conda-forge
+    assert "playwright-python" in names and "playwright" not in names
     # every runtime dependency of pyproject.toml is in the conda environment
     import tomllib
 
     project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
     wanted = _names(project["dependencies"] + project["optional-dependencies"]["dev"])
-    wanted = {"matplotlib-base" if n == "matplotlib" else n for n in wanted}
+    renamed = {"matplotlib": "matplotlib-base", "playwright": "playwright-python"}
+    wanted = {renamed.get(n, n) for n in wanted}
     assert wanted <= names, f"missing from environment.yml: {sorted(wanted - names)}. {FIX}"
