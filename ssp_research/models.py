@@ -149,7 +149,7 @@ def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.9
     design : SurveyDesign
         The survey design (a subset design fits the model in that domain).
     formula : str
-        ``"y ~ x1 + x2 + C(g)"``; see the module notes for the syntax.
+        ``"y ~ x1 + x2 + C(g)"``; syntax in :mod:`ssp_research.formula` (terms named like R).
     family : {"gaussian", "quasibinomial", "binomial", "quasipoisson", "poisson"}
         Identity, logit or log link. Quasi and plain families give the same estimates and SEs
         (the sandwich variance does not use a dispersion).
