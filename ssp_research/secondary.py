@@ -281,12 +281,14 @@ class AdditiveSystem:
                 cands = {m for r, (p, kids, _, _) in enumerate(self.relations)
                          for m in (p, *kids) if not sup[m] and (sup[p] or sup[kids].any())}
             if not cands:
-                raise DisclosureError("a suppressed cell stays recoverable with every cell hidden",
-                                      rule="secondary LP check", hint="report this as a bug")
+                continue  # its whole neighbourhood was hidden this round: check again first
             best = min(cands, key=lambda j: self._cost(j, self._tight(j, need)))
             sup[best] = True
             added.append(best)
             touched.update(self.member_of[best])
+        if not added:
+            raise DisclosureError("a suppressed cell stays recoverable with every cell hidden",
+                                  rule="secondary LP check", hint="report this as a bug")
         return added
 
 

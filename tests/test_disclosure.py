@@ -171,6 +171,23 @@ def test_lp_repair_breaks_a_cycle_with_four_cells():
     assert a.set_index(["unit", "gender"]).loc[("s2", "girl"), "hi"] == pytest.approx(4.0)
 
 
+def test_regression_repair_when_a_neighbourhood_is_hidden_in_the_same_round():
+    # found by a random search: districts with one school each; a repair round hid every
+    # neighbour of a later unsafe cell, which once raised instead of re-checking
+    leaves = {("d0s0", "girl", "8"): (41, 39), ("d0s0", "girl", "9"): (8, 8),
+              ("d0s0", "girl", "10"): (25, 24), ("d0s0", "boy", "8"): (47, 9),
+              ("d0s0", "boy", "9"): (5, 5), ("d0s0", "boy", "10"): (18, 4),
+              ("d1s0", "girl", "8"): (25, 5), ("d1s0", "girl", "9"): (32, 16),
+              ("d1s0", "girl", "10"): (16, 1), ("d1s0", "boy", "8"): (12, 0),
+              ("d1s0", "boy", "9"): (45, 22), ("d1s0", "boy", "10"): (0, 0)}
+    t = _cube(leaves, {"d0s0": "d0", "d1s0": "d1", "d0": "city", "d1": "city"})
+    rules = Rules(min_n=10, min_count=5)
+    p = protect(t, rules)
+    assert attack(p, t, rules)["safe"].all()
+    shown = p[~p["suppressed"]]
+    assert (shown[["count"]].min(axis=1) >= 5).all()
+
+
 def test_rest_of_unknown_gender_is_treated_as_hidden():
     # 2 pupils with unknown gender: the total is not exactly girls + boys
     t = _gender_table((10, 0), (40, 16), rest=(2, 1))
