@@ -385,6 +385,8 @@ def calibrate(design, formula: str, population: dict, *, bounds=None, maxit: int
             row=row, rule="calibration variables must be complete",
             hint="impute or recode the missing values, or subset the design first",
         )
+    if isinstance(population, pd.Series):
+        population = population.to_dict()
     if isinstance(population, dict):
         unknown = [k for k in population if k not in names]
         lacking = [nm for nm in names if nm not in population]
@@ -427,6 +429,13 @@ def calibrate(design, formula: str, population: dict, *, bounds=None, maxit: int
                 rule="g-weight bounds around 1", hint="e.g. bounds=(0.5, 2.0)",
             )
         g = _grake_linear(X, w, pop, lo, hi, maxit, epsilon, force)
+    negative = int(np.sum((g < 0) & (w > 0)))
+    if negative:
+        warnings.warn(
+            f"linear calibration gave {negative} negative weight(s); estimates stay unbiased "
+            "but may look odd: pass bounds=(0, upper) (e.g. (0.3, 3)) to keep weights positive",
+            UserWarning, stacklevel=2,
+        )
     step = postcal.GregCalibration(q, g * whalf)
     return design._with(weights=w * g, postcal=[*design._postcal, step])
 

@@ -259,3 +259,12 @@ def test_missing_strata_values_outside_the_domain_are_ignored():
     ref = _reference()["ps_clus1_in_domain"]["mean_api00"]
     np.testing.assert_allclose(_mean(ps, "api00"), [ref["estimate"], ref["se"]], rtol=REL)
 
+
+
+def test_calibrate_warns_on_negative_weights_and_accepts_a_series():
+    df = pd.DataFrame({"x": [1.0, 2, 3, 10], "psu": [1, 2, 3, 4], "w": [1.0, 1, 1, 1]})
+    d = SurveyDesign(df, ids="psu", weights="w")
+    pop = pd.Series({"x": 4.0, "(Intercept)": 4.0})  # order differs from the columns
+    with pytest.warns(UserWarning, match="negative weight"):
+        c = weights.calibrate(d, "~ x", pop)
+    assert c.weights.sum() == pytest.approx(4.0) and (c.weights * df.x).sum() == pytest.approx(4)
