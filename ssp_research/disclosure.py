@@ -27,6 +27,13 @@ kept: the protection is computed assuming every ``n`` is known to an attacker (p
 per school, grade and gender are public in Udir's GSI), so showing ``n`` gives nothing away
 that the safety check did not already grant.
 
+**One publication, many briefs**: secondary suppression is only safe when every cell that
+is published anywhere in the batch is protected together. Protect the whole publication once
+(all units, margins and waves), then give each brief its own table through
+:func:`protect_like`, which adds the publication's suppressions (and refuses cells that are not
+in it). Protecting each brief alone (``protect`` per unit) cannot see the subtraction across
+briefs (school A's girls = the district's girls minus the other schools' girls).
+
 **HTML** (for the brief stage, checked by ``ssp audit``): every published table is a
 ``<table class="ssp-table">``; each data ``<tr>`` carries ``data-ssp-n`` (int) and
 ``data-ssp-status`` (``"shown"`` or ``"suppressed"``) and, for proportions on shown rows,
@@ -72,6 +79,7 @@ from ssp_research.secondary import lp_ranges, publication_cube, suppress_seconda
 __all__ = [
     "Rules",
     "protect",
+    "protect_like",
     "publication_cube",
     "attack",
     "table_html_attrs",
@@ -386,6 +394,67 @@ def protect(table: pd.DataFrame, rules: Rules | None = None, *,
         brk = out["series_break"].fillna(False).astype(bool).to_numpy()
         marker = np.where(brk, marker + MARK_BREAK, marker)
     out["marker"] = pd.Series(marker, index=out.index, dtype=object)
+    return out
+
+
+def protect_like(table: pd.DataFrame, publication: pd.DataFrame, rules: Rules | None = None,
+                 *, on: Sequence[str], series_by: Sequence[str] = ("wave",)) -> pd.DataFrame:
+    """Protect one brief's table consistently with its protected publication.
+
+    A batch of briefs is one publication: protect the whole publication once (e.g.
+    ``protect(publication_cube(...))``), then protect each brief's own table with this. A
+    row is suppressed when its own primary/series rules say so, or when its cell is
+    suppressed in ``publication`` (then it takes that ``reason``, usually ``"secondary"``).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The brief's estimator table (weighted estimates are fine).
+    publication : DataFrame
+        Output of :func:`protect` on the whole publication.
+    on : sequence of str
+        Columns identifying a cell in both (e.g. ``["variable", "wave", "unit", "gender"]``);
+        compared as text, so 8 and "8" match.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`protect`. A row with no cell in ``publication`` raises DisclosureError: a
+        number outside the protected publication could undo its secondary suppression.
+
+    Examples
+    --------
+    >>> pub = pd.DataFrame({"variable": "x", "gender": ["all", "girl", "boy"],
+    ...                     "n": [50, 10, 40], "count": [16, 0, 16]})
+    >>> brief = pub[pub["gender"] != "girl"].assign(estimate=[0.31, 0.41])
+    >>> protect_like(brief, protect(pub, series_by=()), on=["variable", "gender"],
+    ...              series_by=())["reason"].tolist()
+    [None, 'secondary']
+    """
+    if "suppressed" not in publication.columns:
+        raise DisclosureError("the publication is not protected", column="suppressed",
+                              rule="protect the publication first",
+                              hint="pass the output of protect() on the whole publication")
+    out = protect(table, rules, hierarchy={}, series_by=series_by)
+
+    def keys(frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(list(zip(*[frame[c].map(_key) for c in on])), index=frame.index)
+
+    pub = dict(zip(keys(publication), publication["reason"]))
+    missing = [k for k in keys(table) if k not in pub]
+    if missing:
+        raise DisclosureError(f"{len(missing)} cells are not in the protected publication, "
+                              f"e.g. {dict(zip(on, missing[0]))}", rule="one publication",
+                              hint="protect every published cell together (all units, "
+                              "margins and waves of the batch)")
+    theirs = keys(table).map(pub)
+    add = out["reason"].isna() & theirs.notna()
+    out.loc[add, "reason"] = theirs[add]
+    out.loc[add, "suppressed"] = True
+    for col in _HIDDEN:
+        if col in out.columns:
+            out.loc[add, col] = np.nan
+    out.loc[add, "marker"] = MARK_SUPPRESSED + out.loc[add, "marker"].astype(str)
     return out
 
 
