@@ -47,7 +47,9 @@ __all__ = [
     "COMPARISONS",
 ]
 
-UNIT_TYPES = {"city": None, "district": "district", "school": "school"}
+UNIT_TYPES = {"city": None, "district": "district", "school": "school",
+              "municipality": "municipality", "country": None}  # the last two: national data
+_TOP = ("city", "country", "municipality")  # compared with their own previous survey
 COMPARISONS = ("auto", "city", "district", "previous_wave")
 _DIFF_COLS = ["diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value"]
 
@@ -165,7 +167,7 @@ class Brief:
 
     @cached_property
     def unit_mask(self) -> np.ndarray:
-        if self.unit_col is None:
+        if self.unit_col is None:  # the city, or the whole country
             return np.ones(len(self.data), dtype=bool)
         return (self.data[self.unit_col] == self.unit).to_numpy()
 
@@ -281,13 +283,15 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
         Tidy data (``.parquet``), relative to the project directory or absolute.
     instrument, framework : str
         Built-in codebook and strategy framework names (or paths).
-    unit_type : {"city", "district", "school"}
+    unit_type : {"city", "district", "school", "municipality", "country"}
+        The last two are for national data (``ssp batch --by municipality``).
     unit : str
-        The unit's name (the municipality for ``city``).
+        The unit's name (the municipality for ``city``; any name for ``country``).
     wave : int, optional
         Default: the latest wave in the data.
     comparison : {"auto", "city", "district", "previous_wave"}
-        ``auto``: the city for districts and schools, the previous survey for the city.
+        ``auto``: the city for districts and schools, the previous survey for the city (and
+        for a municipality or the country).
     lang : {"nb", "en"}
     pool : int
         Waves pooled in a rolling window (small schools).
@@ -321,7 +325,7 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
     if col not in data.columns:
         raise DataError(f"the data have no column {col!r}", file=path, column=col)
     known = sorted(map(str, data[col].dropna().unique()))
-    if unit not in known:
+    if unit_type != "country" and unit not in known:
         raise ParameterError(f"unknown {unit_type} {unit!r}", column=col,
                              rule=f"units in the data: {', '.join(known)}")
     waves = sorted(int(w) for w in data["wave"].unique())
@@ -330,13 +334,13 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
         raise ParameterError(f"no data for wave {wave}", column="wave",
                              rule=f"waves in the data: {', '.join(map(str, waves))}")
     if comparison == "auto":
-        comparison = "previous_wave" if unit_type == "city" else "city"
-    if comparison == "city" and unit_type == "city":
-        raise ParameterError("the city cannot be compared with itself",
-                             rule="comparison for the city: previous_wave")
+        comparison = "previous_wave" if unit_type in _TOP else "city"
+    if comparison == "city" and unit_type in _TOP:
+        raise ParameterError(f"the {unit_type} cannot be compared with itself",
+                             rule=f"comparison for a {unit_type}: previous_wave")
     if comparison == "district" and unit_type != "school":
         raise ParameterError("comparison 'district' is for schools", rule="schools only")
-    mask = data[col] == unit
+    mask = (data[col] == unit) if unit_type != "country" else np.ones(len(data), dtype=bool)
     city = str(data.loc[mask, "municipality"].iloc[0])
     if comparison == "city":
         cmp_name = city

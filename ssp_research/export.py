@@ -79,6 +79,9 @@ def atomic_write(path, data: str | bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a published file is readable
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

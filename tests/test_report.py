@@ -8,6 +8,7 @@ successfully, once failing. Everything else (export, PDF, run_brief, CLI) reuses
 from __future__ import annotations
 
 import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -311,6 +312,9 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     atomic_write(target, "def")
     assert target.read_text() == "def"
     assert sorted(p.name for p in target.parent.iterdir()) == ["b.bin"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_brief_stem_slug():
