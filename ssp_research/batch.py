@@ -380,63 +380,71 @@ def run_batch(
     template = Path(template or paths.notebooks_dir() / "briefs" / "evidence_brief.ipynb")
     manifest = load_manifest(out_dir)
     records: dict = manifest.setdefault("units", {})
+    manifest_path = out_dir / MANIFEST
+    staging, published, failed_dir = out_dir / ".staging", out_dir / "briefs", out_dir / "failed"
     started = time.time()
 
     extra = prepare(units, out_dir) if prepare else {}
     todo: list[tuple[Unit, dict, str]] = []
-    cached = 0
+    batch_keys: list[str] = []  # units whose briefs this batch publishes
     for unit in units:
         params = {**unit.params, **extra}
         key = cache_key(params, template=template, dependencies=dependencies)
         old = records.get(unit.key, {})
-        outputs_exist = all(Path(p).exists() for p in old.get("outputs", {}).values())
-        if retry_failed and old.get("status") not in ("failed", None):
+        have_outputs = bool(old.get("outputs")) and all(
+            Path(p).exists() for p in old["outputs"].values())
+        same = not force and old.get("cache_key") == key and have_outputs
+        if retry_failed and old and old.get("status") != "failed":
             continue
-        if (not force and old.get("cache_key") == key and old.get("status") in ("ok", "cached")
-                and outputs_exist):
+        if same and old.get("status") in ("ok", "cached"):
             records[unit.key] = {**old, "status": "cached", "seconds": 0.0}
-            cached += 1
+            continue
+        if same and old.get("status") == "staged":  # done by an interrupted run of this batch
+            batch_keys.append(unit.key)
             continue
         todo.append((unit, params, key))
+        batch_keys.append(unit.key)
+    cached = sum(records[u.key]["status"] == "cached" for u in units if u.key in records)
 
-    staging = out_dir / ".staging"
-    published = out_dir / "briefs"
-    failed_dir = out_dir / "failed"
-    results: dict[str, dict] = {}
-    if todo:
-        results = _execute_all(todo, staging, executor, jobs, mode, recycle, progress,
-                               cached, len(units), template)
-    findings_by_file: dict[str, list] = {}
-    if audit and staging.exists():
-        for finding in audit(staging):
-            findings_by_file.setdefault(str(Path(finding.file).resolve()), []).append(finding)
-
-    for unit, params, key in todo:
-        res = results[unit.key]
+    def on_result(unit: Unit, params: dict, key: str, res: dict) -> None:
         record = {"unit_type": unit.unit_type, "unit": unit.unit, "params": params,
                   "params_hash": params_hash(params), "cache_key": key, **res}
-        outputs = res.get("outputs", {})
-        bad = [f for p in outputs.values()
-               for f in findings_by_file.get(str(Path(p).resolve()), [])]
-        if res["status"] == "ok" and bad:
-            record.update(status="failed", error="disclosure audit: " + "; ".join(
-                f"{Path(f.file).name}: {getattr(f, 'rule', '')} {getattr(f, 'detail', '')}"
-                for f in bad[:5]))
         if record["status"] == "ok":
-            record["outputs"] = _publish(outputs, published)
+            record["status"] = "staged"
         else:
             record["outputs"] = {}
-            nb = res.get("notebook") or outputs.get("notebook")
-            if nb and Path(nb).exists():
+            notebook = res.get("notebook")
+            if notebook and Path(notebook).exists():
                 failed_dir.mkdir(parents=True, exist_ok=True)
                 target = failed_dir / f"{_slug(unit.key)}.ipynb"
-                os.replace(nb, target)
+                os.replace(notebook, target)
                 record["failed_notebook"] = str(target)
         records[unit.key] = record
+        _write_json_atomic(manifest_path, manifest)  # resumable after every unit
+
+    if todo:
+        _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
+                     len(units), template, on_result)
+
+    # One publication: audit every staged output of the batch before publishing any.
+    staged = [k for k in batch_keys if records.get(k, {}).get("status") == "staged"]
+    findings_by_file: dict[str, list] = {}
+    if audit and staged:
+        for finding in audit(staging):
+            findings_by_file.setdefault(str(Path(finding.file).resolve()), []).append(finding)
+    for k in staged:
+        record = records[k]
+        bad = [f for p in record["outputs"].values()
+               for f in findings_by_file.get(str(Path(p).resolve()), [])]
+        if bad:
+            record.update(status="failed", outputs={}, error="disclosure audit: " + "; ".join(
+                f"{Path(f.file).name}: {getattr(f, 'rule', '')} {getattr(f, 'detail', '')}"
+                for f in bad[:5]))
+        else:
+            record.update(status="ok", outputs=_publish(record["outputs"], published))
     shutil.rmtree(staging, ignore_errors=True)
 
     manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    manifest_path = out_dir / MANIFEST
     _write_json_atomic(manifest_path, manifest)
     statuses = [records[u.key]["status"] for u in units if u.key in records]
     return BatchSummary(
@@ -459,23 +467,22 @@ def _publish(outputs: dict, published: Path) -> dict:
 
 
 def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached, total,
-                 template):
+                 template, on_result):
     """Submit every unit, collect results as they finish, survive crashed workers."""
     from tqdm.auto import tqdm
 
     own_pool = executor is None or executor == "local"
     pool = make_executor(executor, jobs=jobs)
     done: queue.Queue = queue.Queue()
-    results: dict[str, dict] = {}
     attempts: dict[str, int] = {}
-    pending: dict[str, tuple] = {}  # key -> (unit, params, future)
+    pending: dict[str, tuple] = {}  # key -> (unit, params, cache key, future)
 
-    def submit(unit, params):
+    def submit(unit, params, key):
         unit_staging = staging / _slug(unit.key)
         unit_staging.mkdir(parents=True, exist_ok=True)
         attempts[unit.key] = attempts.get(unit.key, 0) + 1
         future = pool.submit(_run_unit, params, str(unit_staging), mode, recycle, str(template))
-        pending[unit.key] = (unit, params, future)
+        pending[unit.key] = (unit, params, key, future)
         future.add_done_callback(lambda f, k=unit.key: done.put((k, f)))
 
     bar = tqdm(total=total, initial=cached, disable=not progress, unit="brief",
@@ -483,32 +490,32 @@ def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
     counts = {"ok": 0, "failed": 0, "cached": cached}
     bar.set_postfix(counts)
     try:
-        for unit, params, _key in todo:
-            submit(unit, params)
+        for unit, params, key in todo:
+            submit(unit, params, key)
         while pending:
-            key, future = done.get()
-            if key not in pending or pending[key][2] is not future:
+            unit_key, future = done.get()
+            if unit_key not in pending or pending[unit_key][3] is not future:
                 continue  # a stale future of a pool that was rebuilt
-            unit, params, _ = pending.pop(key)
+            unit, params, key, _ = pending.pop(unit_key)
             try:
                 res = future.result()
             except BrokenProcessPool as err:
                 # A worker process died (killed, out of memory): rebuild the pool and give
                 # every unit that was in flight one more try.
-                if own_pool and attempts[key] < 2:
+                if own_pool and attempts[unit_key] < 2:
                     _shutdown(pool)
                     pool = make_executor(executor, jobs=jobs)
-                    in_flight = [(unit, params)] + [(u, p) for u, p, _f in pending.values()]
+                    in_flight = [(unit, params, key)] + [v[:3] for v in pending.values()]
                     pending.clear()
-                    for retry_unit, retry_params in in_flight:
-                        submit(retry_unit, retry_params)
+                    for retry in in_flight:
+                        submit(*retry)
                     continue
                 res = {"status": "failed", "error": f"worker process died: {err!r}",
                        "seconds": 0.0}
             except Exception as err:  # noqa: BLE001 - e.g. a Dask worker lost
                 res = {"status": "failed", "error": f"{type(err).__name__}: {err}",
                        "seconds": 0.0}
-            results[key] = res
+            on_result(unit, params, key, res)
             counts[res["status"]] += 1
             bar.set_postfix(counts)
             bar.update(1)
@@ -516,7 +523,6 @@ def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
         bar.close()
         if own_pool:
             _shutdown(pool)
-    return results
 
 
 def _shutdown(pool) -> None:

@@ -11,7 +11,12 @@ fresh kernel, and warm mode is for previews.
 
 from __future__ import annotations
 
-from jupyter_client.manager import KernelManager
+import os
+import shutil
+import tempfile
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
@@ -48,7 +53,7 @@ class WarmEngine(NBClientEngine):
         final_kwargs = {k: v for k, v in final_kwargs.items() if v is not None}
         client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
         client.kc = kc
-        kc.execute_interactive(RESET_CODE, timeout=30, store_history=False)
+        run_sync(kc.execute_interactive)(RESET_CODE, timeout=30, store_history=False)
         return client.execute()
 
 
@@ -56,12 +61,16 @@ papermill_engines.register(ENGINE_NAME, WarmEngine)
 
 
 def _start(state: dict, kernel_name: str = "python3") -> None:
-    km = KernelManager(kernel_name=kernel_name)
-    km.start_kernel()
+    # Async manager and client, as nbclient's own: with a blocking client a kernel that dies
+    # mid-cell is never noticed. IPC transport in a private folder: no TCP port.
+    ipc_dir = tempfile.mkdtemp(prefix="ssp-warm-")
+    km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
+                            ip=os.path.join(ipc_dir, "k"))
+    run_sync(km.start_kernel)()
     kc = km.client()
     kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    state.update(km=km, kc=kc, runs=0)
+    run_sync(kc.wait_for_ready)(timeout=60)
+    state.update(km=km, kc=kc, runs=0, ipc_dir=ipc_dir)
 
 
 def discard_warm_kernel(state: dict) -> None:
@@ -71,7 +80,8 @@ def discard_warm_kernel(state: dict) -> None:
     if kc is not None:
         kc.stop_channels()
     if km is not None and km.has_kernel:
-        km.shutdown_kernel(now=True)
+        run_sync(km.shutdown_kernel)(now=True)
+    shutil.rmtree(state.pop("ipc_dir", ""), ignore_errors=True)
 
 
 def warm_engine_kwargs(state: dict, *, recycle: int = 20) -> dict:
@@ -80,7 +90,7 @@ def warm_engine_kwargs(state: dict, *, recycle: int = 20) -> dict:
     Starts the kernel on first use and replaces it every ``recycle`` briefs or when it died.
     """
     km = state.get("km")
-    if km is None or not km.is_alive() or state.get("runs", 0) >= recycle:
+    if km is None or not run_sync(km.is_alive)() or state.get("runs", 0) >= recycle:
         discard_warm_kernel(state)
         _start(state)
     state["runs"] += 1

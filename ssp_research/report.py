@@ -386,7 +386,8 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     "running over TCP without encryption" warning) and is killed right after the last cell.
     """
     import papermill as pm
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
     from papermill.exceptions import PapermillExecutionError
 
     params = validate_parameters(template, params)
@@ -394,8 +395,8 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     out_notebook.parent.mkdir(parents=True, exist_ok=True)
     ipc_dir = tempfile.mkdtemp(prefix="ssp-kernel-")
     if "engine_name" not in engine_kwargs:
-        engine_kwargs["km"] = KernelManager(kernel_name=kernel_name, transport="ipc",
-                                            ip=os.path.join(ipc_dir, "k"))
+        engine_kwargs["km"] = AsyncKernelManager(  # async: a dead kernel is noticed
+            kernel_name=kernel_name, transport="ipc", ip=os.path.join(ipc_dir, "k"))
         engine_kwargs["shutdown_kernel"] = "immediate"
     quiet = [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
     levels = [q.level for q in quiet]
@@ -426,7 +427,7 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
             q.setLevel(level)
         km = engine_kwargs.get("km")
         if km is not None and km.has_kernel:  # nbclient leaves a kernel it did not start
-            km.shutdown_kernel(now=True)
+            run_sync(km.shutdown_kernel)(now=True)
         shutil.rmtree(ipc_dir, ignore_errors=True)
 
 
