@@ -125,6 +125,17 @@ def test_design_methods_delegate_to_compare():
                                   compare.svychisq(d, "sch.wide", "stype"))
 
 
+def test_svychisq_with_missing_values_matches_r():
+    df = _api()["apiclus1"].copy()
+    df.loc[df.index[:10], "sch.wide"] = None
+    d = SurveyDesign(df, ids="dnum", weights="pw", fpc="fpc")
+    ref = _reference()["chisq_clus1_missing"]
+    f = compare.svychisq(d, "sch.wide", "stype").iloc[0]
+    _assert_rel([f["statistic"], f["ndf"], f["ddf"], f["p_value"], f["pearson_x2"]],
+                [ref["F"], ref["ndf"], ref["ddf"], ref["p_F"], ref["X2"]])
+    assert f["n"] == 173
+
+
 def test_svychisq_bad_statistic():
     with pytest.raises(ParameterError, match="statistic"):
         compare.svychisq(_dclus1(), "stype", "sch.wide", statistic="Wald")

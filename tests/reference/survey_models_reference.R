@@ -161,6 +161,11 @@ chisq_json <- function(f, d) {
 out$chisq_clus1 <- chisq_json(~sch.wide + stype, dclus1)
 out$chisq_strat <- chisq_json(~sch.wide + stype, dstrat)
 out$chisq_clus1_3x2 <- chisq_json(~stype + comp.imp, dclus1)
+# missing values in one variable (rows 1-10 of sch.wide set to NA; R drops them, N counts all)
+apiclus1_na <- apiclus1
+apiclus1_na$sch.wide[1:10] <- NA
+dclus1_na <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1_na, fpc = ~fpc)
+out$chisq_clus1_missing <- chisq_json(~sch.wide + stype, dclus1_na)
 
 cat("{\n", paste(sprintf('  "%s": %s', names(out), unlist(out)), collapse = ",\n"), "\n}\n",
     sep = "")
