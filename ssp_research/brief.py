@@ -427,7 +427,7 @@ def goals_html(b: Brief) -> Html:
         if names:
             rows = _goal_rows(b, names)
             parts.append(disclosure.to_html(rows, list(labels), labels, b.lang,
-                                            caption=title, formatters=fmt))
+                                            formatters=fmt))  # the h3 above names it
         if goal.unmeasured:
             text = goal.unmeasured.get(b.lang) or next(iter(goal.unmeasured.values()))
             lead = "" if names else T["no_goal_ind"] + " "
