@@ -77,7 +77,29 @@ def _parents(hierarchy: Mapping[str, Mapping[object, object]], dims: Sequence[st
 
 
 class AdditiveSystem:
-    """One additive system: cells (positions in the table) and relations among them."""
+    """One additive system: its cells and the relations ``total = sum(parts) + rest``.
+
+    Parameters
+    ----------
+    rows : ndarray of int
+        Positions of the cells in the full table (kept for the caller).
+    coords : list of tuple of str
+        Each cell's coordinate on the hierarchy dimensions (see :func:`cell_key`).
+    n, count : ndarray
+        Unweighted respondents and respondents with the attribute (``count`` None for means;
+        NaN for counts an attacker does not see).
+    parents : list of dict
+        Per dimension, ``{parent value: [child values]}``.
+    where : str
+        Where the system comes from, for error messages.
+    check : bool
+        Check that ``n`` and ``count`` of totals cover their parts (off for the attacker).
+
+    Notes
+    -----
+    ``relations`` holds ``(total, [parts], rest_n, rest_count)``; ``rest`` is whatever the
+    total has beyond its published parts, an unknown in ``[0, rest_n]``.
+    """
 
     def __init__(self, rows: np.ndarray, coords: list[tuple[str, ...]], n: np.ndarray,
                  count: np.ndarray | None, parents: list[dict[str, list[str]]], where: str,
