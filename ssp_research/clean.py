@@ -275,6 +275,7 @@ def apply(
     pseudonymise: bool = True,
     strict: bool | None = None,
     require_items: bool = True,
+    wave: int | None = None,
 ) -> CleanResult:
     """Clean a raw export with a codebook.
 
@@ -294,6 +295,9 @@ def apply(
         Override the codebook's ``strict`` (codes outside the codebook raise).
     require_items : bool
         A codebook item absent from the data is an error (default); False skips it.
+    wave : int, optional
+        The survey year of a one-wave export without a wave column (logged as
+        ``wave_assigned``); ignored when the column exists.
 
     Returns
     -------
@@ -340,7 +344,12 @@ def apply(
         raise DataError("no data: the frame has no rows", file=file, rule="at least one row",
                         hint="check the export; read it with ssp_research.io.read_survey")
     log = _Log()
-    df = _harmonise_names(raw.reset_index(drop=True), cb, log)  # CoW: no data copied
+    df = raw.reset_index(drop=True)  # CoW: no data copied
+    wcol = cb.columns.get("wave")
+    if wave is not None and wcol and wcol not in df:
+        df[wcol] = int(wave)
+        log.add("wave_assigned", wcol, len(df), f"no wave column in the export: set to {wave}")
+    df = _harmonise_names(df, cb, log)
     known = set(cb.items) | set(cb.columns.values())
     if not known & set(df.columns):
         raise DataError(f"none of the {cb.instrument} codebook's columns are in the data",
@@ -408,7 +417,6 @@ def apply(
     for name, item in cb.items.items():
         if name in df and item.type == "text":
             out[name] = take(name).astype("str")
-    wcol = cb.columns.get("wave")
     wave = _to_float(df[wcol], wcol, log, keep) if wcol in df else None
     # one float block for items, scales and indicators: columns are filled in place
     nums = [i for i, it in cb.items.items() if i in df and it.type != "text"]

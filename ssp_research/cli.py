@@ -101,7 +101,8 @@ def _run_clean(args) -> int:
     from ssp_research import clean, io
 
     survey = io.read_survey(args.input)
-    result = clean.apply(survey, args.codebook, strict=True if args.strict else None)
+    result = clean.apply(survey, args.codebook, strict=True if args.strict else None,
+                         wave=args.wave)
     data_path, log_path = clean.write_clean(result, args.out)
     print(data_path)
     print(log_path)
@@ -117,6 +118,8 @@ def _add_clean(p) -> None:
     p.add_argument("--out", required=True, help="output .parquet (log beside it: .log.json)")
     p.add_argument("--strict", action="store_true",
                    help="codes outside the codebook are an error (default: the codebook's)")
+    p.add_argument("--wave", type=int, default=None,
+                   help="survey year of a one-wave export that has no wave column")
 
 
 def _run_codebook(args) -> int:

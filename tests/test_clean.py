@@ -394,3 +394,18 @@ def test_cleaning_clean_data_again_recomputes_derived_columns():
     assert list(again.data.columns) == list(first.data.columns)
     pd.testing.assert_series_equal(again.data["ind_lonely"], first.data["ind_lonely"])
     assert again.count("recomputed", "ind_lonely") == 3
+
+
+def test_one_wave_export_without_wave_column(tmp_path, monkeypatch):
+    raw = _raw(2).drop(columns=["wave"])
+    with pytest.raises(DataError, match="'wave'"):
+        _clean(raw)
+    res = _clean(raw, wave=2024)
+    assert res.data["wave"].tolist() == [2024, 2024] and res.count("wave_assigned") == 2
+    monkeypatch.setenv("SSP_PSEUDONYM_KEY", "k")
+    src = tmp_path / "w.csv"
+    raw.to_csv(src, index=False)
+    out = tmp_path / "w.parquet"
+    assert cli.main(["clean", str(src), "--codebook", "ungdata", "--out", str(out),
+                     "--wave", "2024"]) == 0
+    assert pd.read_parquet(out)["wave"].tolist() == [2024, 2024]
