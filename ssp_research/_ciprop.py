@@ -38,9 +38,7 @@ def prop_ci(method, p, v, df, level, nrow, **ctx):
             neff = neff * (stats.t.ppf(a / 2, nrow - 1) / stats.t.ppf(a / 2, df)) ** 2
             lo = stats.beta.ppf(a / 2, neff * p, neff * (1 - p) + 1)
             hi = stats.beta.ppf(1 - a / 2, neff * p + 1, neff * (1 - p))
-            lo = np.where(p == 0, 0.0, lo)
-            hi = np.where(p == 1, 1.0, hi)
-            return lo, hi
+            return lo, hi  # p = 0 or 1 has v = 0: NaN, as R
         if method == "wilson":
             neff = p * (1 - p) / v
             t2 = t**2

@@ -446,15 +446,17 @@ def quantile(
         idx = np.flatnonzero(ok)[order]
         ys, ds, ws = y[idx], dom[idx], w[idx]
         # R accumulates cumsum()/sum() in long double and rounds to double: do the same
-        cwl = np.cumsum(ws.astype(np.longdouble))
+        cwl = np.cumsum(np.concatenate([ws, [0.0]]).astype(np.longdouble))  # spare 0 at end
         n = np.bincount(ds, minlength=ndom)
         start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
         before = np.where(start > 0, cwl[np.maximum(start - 1, 0)], 0.0)
-        cw = (cwl - before[ds]).astype(float)
-        last = np.minimum(start + n - 1, max(len(ws) - 1, 0))
-        big_w = np.where(n > 0, (cwl[last] - before).astype(float) if len(ws) else 0.0, 0.0)
+        cw = (cwl[: len(ws)] - before[ds]).astype(float)
+        last = np.maximum(start + n - 1, 0)
+        big_w = np.where(n > 0, (cwl[last] - before).astype(float), 0.0)
 
         def rule(pp, ys=ys, ds=ds, cw=cw, n=n, start=start, big_w=big_w):
+            if not len(ys):
+                return np.full(ndom, np.nan)
             pp = np.broadcast_to(pp, (ndom,))
             with np.errstate(invalid="ignore"):
                 below = cw <= pp[ds] * big_w[ds]
@@ -464,8 +466,7 @@ def quantile(
             nxt = np.minimum(start + np.minimum(pos + 1, n - 1), len(ys) - 1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 wlow = pp - cw[gi] / big_w
-            out = np.where(wlow == 0, ys[gi] if len(ys) else np.nan,
-                           ys[nxt] if len(ys) else np.nan)
+            out = np.where(wlow == 0, ys[gi], ys[nxt])
             return np.where(n > 0, out, np.nan)
 
         for prob in qs:

@@ -172,6 +172,11 @@ def test_empty_domain_gives_nan_row(designs):
     d = designs("clus1")
     r = d.subset(np.zeros(len(d.data), dtype=bool)).mean("api00")
     assert r["n"].iloc[0] == 0 and np.isnan(r["estimate"].iloc[0]) and np.isnan(r["se"].iloc[0])
+    empty = d.subset(np.zeros(len(d.data), dtype=bool))
+    for r in [empty.total("enroll"), empty.ratio("api.stu", "enroll"),
+              empty.quantile("api00", [0.5]), empty.proportion("yes", method="likelihood"),
+              empty.mean("api00", by="stype")]:
+        assert (r["n"] == 0).all() and r["estimate"].isna().all() and (r["df"] == 0).all()
     r = d.subset(d.data["stype"] == "E").proportion("yes", by="stype")
     assert set(r.stype) == {"E", "H", "M"}
     assert (r.loc[r.stype != "E", "n"] == 0).all()
@@ -265,3 +270,16 @@ def test_missing_values_are_per_variable(designs):
     alone = d.mean("api00")
     assert both.iloc[0].se == pytest.approx(alone.iloc[0].se, rel=1e-12)
     assert both.iloc[1].n == int(d.data["avg.ed"].notna().sum())
+
+
+def test_proportion_zero_has_no_interval_like_r(designs):
+    # R: svyciprop(~z, dclus1, method=m) with z = 0 gives estimate 0, SE 0 and NaN limits,
+    # except method="mean" (0, 0)
+    d = designs("clus1")
+    d = d._with()
+    d.data = d.data.assign(z=0.0)
+    for m in ["asin", "beta", "xlogit"]:
+        r = d.proportion("z", method=m).iloc[0]
+        assert r.estimate == 0 and r.se == 0 and np.isnan(r.ci_low) and np.isnan(r.ci_high)
+    r = d.proportion("z", method="mean").iloc[0]
+    assert (r.ci_low, r.ci_high) == (0, 0)
