@@ -121,6 +121,11 @@ class SurveyDesign:
     Degrees of freedom (:meth:`degf`) are R's ``degf()``: PSUs minus strata, counted over the
     rows with non-zero weight (so a domain has the df of R's ``subset()`` design).
 
+    Internal contract (used by :mod:`ssp_research.weights` and :mod:`ssp_research.models`):
+    ``_vcov(scores, present=None)`` is R's ``svyrecvar`` of weighted scores after applying
+    every ``obj.adjust(scores)`` in ``_postcal``; ``_with(weights=, postcal=)`` copies the
+    design with new weights or calibration steps; ``subset(mask)`` zeroes weights outside.
+
     Examples
     --------
     >>> import pandas as pd

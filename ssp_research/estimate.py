@@ -252,6 +252,9 @@ def proportion(
     - "wilson": the Wilson score interval with :math:`n^* = \\hat p(1-\\hat p)/v` and
       :math:`t` in place of :math:`z`.
 
+    A domain with :math:`\\hat p` = 0 or 1 has :math:`v = 0` and, as in R, no interval
+    (NaN) except with "mean". Only "likelihood" loops over domains in Python.
+
     Examples
     --------
     >>> import pandas as pd
