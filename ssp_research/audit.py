@@ -19,9 +19,10 @@ HTML (``.html``, ``.htm``) and the HTML outputs of executed notebooks:
 * visible text: Norwegian national identity numbers (11 digits with valid check digits) and
   e-mail addresses (``identifier``). ``<script>`` and ``<style>`` are not read.
 
-Executed notebooks (``.ipynb``): every output; ``text/html`` as above; ``text/plain`` (when no
-HTML form exists) that looks like a printed table (two or more lines with three or more
-numbers) is ``uncontracted-table``; cell sources are ignored (briefs hide code).
+Executed notebooks (``.ipynb``): every output; ``text/html`` as above; ``text/markdown`` and
+``text/plain`` (when no HTML form exists) that look like a printed table (two or more lines
+with three or more numbers, or Markdown table rows with a number) are
+``uncontracted-table``; cell sources are ignored (briefs hide code).
 
 Data files (``.csv``, ``.tsv``, ``.parquet``, ``.json``, ``.xlsx``): a column named like a
 respondent id (``person-level``); many rows of raw answers: more than ``PERSON_ROWS`` rows with
@@ -244,11 +245,14 @@ def _audit_notebook(path: Path, rules: Rules) -> list[Finding]:
             if "text/html" in data:
                 out += _audit_html(_text(data["text/html"]), str(path), rules, where)
                 continue
-            plain = _text(data.get("text/plain", "")) + _text(output.get("text", ""))
+            plain = "\n".join(_text(x) for x in (data.get("text/markdown", ""),
+                                                   data.get("text/plain", ""),
+                                                   output.get("text", "")) if x)
             for ident in _identifiers(plain):
                 out.append(Finding(str(path), where + "text", "identifier",
                                    f"an identity number or e-mail address ({_mask(ident)})"))
-            lines = [ln for ln in plain.splitlines() if len(_NUMBER.findall(ln)) >= 3]
+            lines = [ln for ln in plain.splitlines() if len(_NUMBER.findall(ln)) >= 3
+                     or (ln.strip().startswith("|") and _NUMBER.search(ln))]
             if len(lines) >= 2:
                 out.append(Finding(str(path), where + "text", "uncontracted-table",
                                    f"printed table-like output ({len(lines)} lines of numbers); "

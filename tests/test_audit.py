@@ -106,6 +106,9 @@ def test_identifiers_in_text(tmp_path):
 # --- notebooks ------------------------------------------------------------------------------
 
 
+_MARKDOWN = "| gender | estimate | n |\n|---|---|---|\n| girl | 0.1 | 8 |\n| boy | 0.2 | 60 |\n"
+
+
 def _notebook(tmp_path, outputs):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("df = load('respondent_id')")  # sources never matter
@@ -125,11 +128,13 @@ def test_notebook_outputs(tmp_path):
                                                        "text/plain": repr(frame)},
                                execution_count=1),
         nbformat.v4.new_output("stream", name="stdout", text=repr(frame)),
+        nbformat.v4.new_output("display_data", data={"text/markdown": _MARKDOWN}),
     ])
     findings = audit(path)
     assert [(f.location.split(",")[:2], f.rule) for f in findings] == [
         (["cell 2", " output 2"], "uncontracted-table"),
-        (["cell 2", " output 3"], "uncontracted-table")]
+        (["cell 2", " output 3"], "uncontracted-table"),
+        (["cell 2", " output 4"], "uncontracted-table")]
     clean = _notebook(tmp_path, [nbformat.v4.new_output(
         "display_data", data={"text/html": good, "text/plain": "<table>"})])
     assert audit(clean) == []
