@@ -471,7 +471,7 @@ def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
     """Submit every unit, collect results as they finish, survive crashed workers."""
     from tqdm.auto import tqdm
 
-    own_pool = executor is None or executor == "local"
+    own_pool = executor is None or isinstance(executor, str)  # we create it, we close it
     pool = make_executor(executor, jobs=jobs)
     done: queue.Queue = queue.Queue()
     attempts: dict[str, int] = {}
@@ -502,7 +502,7 @@ def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
             except BrokenProcessPool as err:
                 # A worker process died (killed, out of memory): rebuild the pool and give
                 # every unit that was in flight one more try.
-                if own_pool and attempts[unit_key] < 2:
+                if isinstance(pool, ProcessPoolExecutor) and own_pool and attempts[unit_key] < 2:
                     _shutdown(pool)
                     pool = make_executor(executor, jobs=jobs)
                     in_flight = [(unit, params, key)] + [v[:3] for v in pending.values()]

@@ -36,16 +36,14 @@ def _template(path: Path, body: str = "") -> Path:
         delay: float = 0.0  # seconds to sleep (for the interruption test)
         """))
     params.metadata["tags"] = ["parameters"]
-    code = nbformat.v4.new_code_cell(textwrap.dedent(f"""\
+    code = nbformat.v4.new_code_cell(textwrap.dedent("""\
         import os, time
         time.sleep(delay)
         if unit == "Broken":
             raise ValueError("planted failure for " + unit)
         if unit == "Killed":
             os.kill(os.getpid(), 9)
-        {body}
-        print("Brief for", unit_type, unit, wave)
-        """))
+        """) + body + '\nprint("Brief for", unit_type, unit, wave)\n')
     nb.cells = [nbformat.v4.new_markdown_cell("# Test brief"), params, code]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
