@@ -81,8 +81,12 @@ def _degf_domains(design: SurveyDesign, dom: np.ndarray, ndom: int, keep: np.nda
         if ndom * k <= 20_000_000:
             has = np.bincount(key, minlength=ndom * k) > 0
             cnt = has.reshape(ndom, k).sum(axis=1)
+        elif k == len(dom):  # every row its own PSU
+            cnt = np.bincount(dom[ok], minlength=ndom)
         else:
-            cnt = np.bincount(np.unique(key) // k, minlength=ndom)
+            sk = np.sort(key)
+            first = np.concatenate([[True], sk[1:] != sk[:-1]])
+            cnt = np.bincount(sk[first] // k, minlength=ndom)
         out = out + (cnt if codes is st.clu else -cnt)
     return out.astype(float)
 

@@ -289,7 +289,8 @@ def domain_var_lin(design, bases, coefs, dom, ndom):
         return None
     if design.lonely_psu == "average" and any((st.npsu == 1).any() for st in design._stages):
         return None
-    if any(st.n_clu * ndom > 5_000_000 for st in design._stages):
+    n = len(dom)
+    if any(st.n_clu * ndom > 5_000_000 and st.n_clu < n for st in design._stages):
         return None
     if isinstance(bases, np.ndarray):
         bases = [bases[:, k] for k in range(bases.shape[1])]
@@ -297,6 +298,9 @@ def domain_var_lin(design, bases, coefs, dom, ndom):
     out = np.zeros((ndom, m))
     for st in design._stages:
         nh = len(st.npsu)
+        if st.n_clu == n:  # every row its own cluster (ids=None): work on rows directly
+            out += _rows_as_clusters(design, st, bases, coefs, dom, ndom)
+            continue
         ncell = st.n_clu * ndom
         key = st.clu * ndom + dom
         key[dom < 0] = ncell  # rows in no domain go to a spare cell
@@ -320,6 +324,37 @@ def domain_var_lin(design, bases, coefs, dom, ndom):
             if adj is not None:
                 centred[adj] = z[adj]
             out[:, j] += wt @ np.asarray(agg @ (centred * centred))
+    return out
+
+
+def _rows_as_clusters(design, st, bases, coefs, dom, ndom):
+    """:func:`domain_var_lin` for a stage whose clusters are the rows (no cell matrix)."""
+    m = coefs.shape[1]
+    nh = len(st.npsu)
+    ok = dom >= 0
+    d = dom[ok]
+    hd = st.stra[ok] * ndom + d
+    nhd = nh * ndom
+    cnt = np.bincount(hd, minlength=nhd)
+    npsu_hd = np.repeat(st.npsu, ndom)
+    lonely_hd = np.repeat(st.npsu == 1, ndom)
+    scale = np.where(st.npsu > 1, st.f * st.npsu / np.maximum(st.npsu - 1, 1), st.f)
+    wt = np.repeat(np.where(st.f < _CENSUS_F, 0.0, scale * st.mult), ndom)
+    out = np.zeros((ndom, m))
+    all_ok = bool(ok.all())
+    cols = {}
+    for j in range(m):
+        z = np.zeros(len(d))
+        for k in np.flatnonzero(np.any(coefs[:, j, :] != 0, axis=0)):
+            if k not in cols:
+                cols[k] = bases[k] if all_ok else bases[k][ok]
+            z += cols[k] * coefs[d, j, k]
+        mean = np.bincount(hd, weights=z, minlength=nhd) / npsu_hd
+        dev = np.bincount(hd, weights=(z - mean[hd]) ** 2, minlength=nhd)
+        dev += (npsu_hd - cnt) * mean**2  # rows of other domains: cluster total 0
+        if design.lonely_psu == "adjust":
+            dev = np.where(lonely_hd, np.bincount(hd, weights=z * z, minlength=nhd), dev)
+        out[:, j] = (wt * dev).reshape(nh, ndom).sum(axis=0)
     return out
 
 
