@@ -539,3 +539,58 @@ def summary_records(summary: BatchSummary) -> list[dict]:
         for rec in summary.records.values()
     ]
 
+
+
+def default_out_dir() -> Path:
+    """``<output>/batch``: where ``ssp batch`` writes unless told otherwise."""
+    return paths.output_dir() / "batch"
+
+
+def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
+    """Build the disclosure-protected publication of the whole batch once, before any brief.
+
+    Secondary suppression must see every table the batch publishes (a district's cells and
+    its schools', girls and boys and all), so the tables of all units, at every level of the
+    hierarchy (city, districts, schools; or country, municipalities, schools), are computed
+    and protected together (:func:`ssp_research.publication.build_publication`), written to
+    ``<out>/publication/publication.parquet``, and every brief reads its own rows from there
+    (parameter ``publication_path``) instead of protecting alone. The publication is rebuilt
+    only when its inputs changed (data, instrument, rules, pooling, library, packages).
+
+    Returns the extra parameters for every unit ({} when the template takes none).
+    """
+    from ssp_research import publication, report
+
+    if not units:
+        return {}
+    first = units[0].params
+    template = Path(first.get("template", report.DEFAULT_TEMPLATE))
+    if "publication_path" not in report.template_parameters(template):
+        return {}
+    data = report.resolve_data_path(first["data_path"])
+    top = units[0]
+    levels = (("city", "district", "school") if top.unit_type == "city"
+              else ("country", "municipality", "school"))
+    options = {
+        "instrument": first.get("instrument", "ungdata"),
+        "rules": first.get("disclosure") or None,
+        "levels": levels,
+        "pool": int(first.get("pool", 1) or 1),
+        "standardise": "city" if first.get("standardise") else None,
+        "top_name": top.unit,
+    }
+    key = hashlib.sha256(json.dumps({
+        "data": _sha256_file(data), "options": options, "library": _library_fingerprint(),
+        "packages": _package_versions()}, sort_keys=True, default=str).encode()).hexdigest()
+    target = out_dir / "publication" / "publication.parquet"
+    stamp = target.with_name("inputs.sha256")
+    if target.exists() and stamp.exists() and stamp.read_text().strip() == key:
+        return {"publication_path": str(target)}
+    table = publication.build_publication(
+        data, options["instrument"], rules=options["rules"], levels=levels,
+        pool=options["pool"], standardise=options["standardise"], top_name=top.unit)
+    publication.write_publication(table, target)
+    tmp = stamp.with_name(f".{stamp.name}.tmp")
+    tmp.write_text(key)
+    os.replace(tmp, stamp)
+    return {"publication_path": str(target)}

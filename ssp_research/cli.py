@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from ssp_research import __version__
 from ssp_research.errors import SSPError
@@ -309,6 +310,81 @@ def _add_glm(p) -> None:
                    help='fit in one domain, e.g. "district=Heimdal"')
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--output", "-o", default=None, help="file to write (default: stdout)")
+
+
+def _run_batch(args) -> int:
+    from ssp_research import audit, batch, report
+
+    template = Path(args.template) if args.template else report.DEFAULT_TEMPLATE
+    base = report.parse_cli_parameters(template, args.param)
+    for name, value in (("lang", args.lang), ("framework", args.framework)):
+        if value is not None:
+            base[name] = value
+    data = args.data or str(report.resolve_data_path("data/synthetic/trondheim.parquet"))
+    units = batch.plan_units(data, args.by, wave=args.wave, base_params=base)
+    deps = [Path(v) for v in base.values() if isinstance(v, str) and Path(v).is_file()]
+    out = Path(args.out) if args.out else batch.default_out_dir()
+    summary = batch.run_batch(
+        units, out, template=template, dependencies=deps, executor=args.executor,
+        jobs=args.jobs, mode=args.mode, recycle=args.recycle, force=args.force,
+        retry_failed=args.retry_failed, progress=not args.no_progress,
+        prepare=batch.prepare_publication, audit=audit.audit,
+    )
+    print(f"{summary.ok} built, {summary.cached} cached, {summary.failed} failed "
+          f"in {summary.seconds:.1f} s; manifest: {summary.manifest_path}")
+    for rec in summary.records.values():
+        if rec.get("status") == "failed":
+            where = f" (cell {rec['cell']})" if rec.get("cell") is not None else ""
+            print(f"  FAILED {rec['unit_type']} {rec['unit']}{where}: "
+                  f"{str(rec.get('error', '')).splitlines()[0][:200]}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+@command("batch", "Briefs for every unit (school, district or municipality) plus the city")
+def _add_batch(p) -> None:
+    p.add_argument("--by", choices=["school", "district", "municipality"], default="school",
+                   help="level of the units (default: school)")
+    p.add_argument("--wave", type=int, default=None, help="survey wave (default: the latest)")
+    p.add_argument("--framework", default=None, help="strategy framework (default: template's)")
+    p.add_argument("--lang", choices=["nb", "en"], default=None, help="language (default: nb)")
+    p.add_argument("--data", default=None,
+                   help="tidy data (default: data/synthetic/trondheim.parquet)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument("--executor", default=None,
+                   help="'local' (default) or dask://HOST:PORT for a Dask cluster")
+    p.add_argument("--mode", choices=["fresh", "warm"], default="fresh",
+                   help="fresh kernel per brief (default) or a warm kernel per worker (previews)")
+    p.add_argument("--recycle", type=int, default=20,
+                   help="warm mode: replace the kernel after this many briefs")
+    p.add_argument("--force", action="store_true", help="ignore the cache, rebuild every brief")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="rerun only the units that failed last time")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="any other brief parameter for every unit (repeatable)")
+    p.add_argument("--template", default=None, help="notebook template (default: evidence brief)")
+    p.add_argument("--out", default=None, help="batch folder (default: output/batch)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run_rerun(args) -> int:
+    from ssp_research import rerun
+
+    result = rerun.rerun(args.brief, out_dir=args.out, pdf=not args.no_pdf)
+    diff = rerun.differences(args.brief, result.html_path)
+    print(result.html_path)
+    if diff:
+        print("the reproduction differs from the original beyond timestamps:", file=sys.stderr)
+        print("\n".join(diff[:60]), file=sys.stderr)
+        return 1
+    print("identical to the original except for timestamps", file=sys.stderr)
+    return 0
+
+
+@command("rerun", "Reproduce a brief from the provenance stamp inside it, and compare")
+def _add_rerun(p) -> None:
+    p.add_argument("brief", help="a published brief (.html)")
+    p.add_argument("--out", default=None, help="output folder (default: output/rerun)")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
 
 
 # ---------------------------------------------------------------------------------------------
