@@ -347,14 +347,31 @@ def test_run_brief_refuses_to_publish_on_findings(mini_template, tmp_path, monke
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_brief_prints_paths(mini_template, tmp_path, monkeypatch, capsys):
+def _kernel_children() -> list[str]:
+    """Command lines of ipykernel processes whose parent is this test process."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and "ipykernel" in cmd:
+            found.append(cmd)
+    return found
+
+
+def test_cli_brief_prints_paths(mini_template, tmp_path, monkeypatch, capfd):
     monkeypatch.setattr(report, "_audit", lambda ps: [])
     code = cli.main(["brief", "--template", str(mini_template), "--out", str(tmp_path),
                      "--unit", "Lerkendal", "--lang", "en", "--wave", "2021", "--no-pdf",
                      "-p", "share=0.75"])
     assert code == 0
-    out = capsys.readouterr().out.split()
-    assert out == [str(tmp_path / "lerkendal_2021_en.html")]
+    captured = capfd.readouterr()  # file-descriptor level: the kernel's stderr too
+    assert captured.out.split() == [str(tmp_path / "lerkendal_2021_en.html")]
+    assert "without encryption" not in captured.err and "WARNING" not in captured.err
+    assert _kernel_children() == []  # the kernel was shut down, not left to its parent's exit
     code = cli.main(["brief", "--template", str(mini_template), "-p", "bogus=1"])
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert code == 2 and "unknown parameter 'bogus'" in err and "share: float" in err
