@@ -64,6 +64,11 @@ def _add_synth(p) -> None:
 def _run_brief(args) -> int:
     from ssp_research import report
 
+    if args.refresh:
+        for path in report.refresh_templates([args.template] if args.template else None,
+                                             progress=args.progress):
+            print(path)
+        return 0
     template = args.template or report.DEFAULT_TEMPLATE
     params = report.parse_cli_parameters(template, args.param)
     for name, value in (("unit_type", args.unit_type), ("unit", args.unit), ("wave", args.wave),
@@ -96,6 +101,8 @@ def _add_brief(p) -> None:
     p.add_argument("--out", default=None, help="output folder (default: output/briefs)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--progress", action="store_true", help="per-cell progress bar")
+    p.add_argument("--refresh", action="store_true",
+                   help="re-execute the brief templates' committed default runs in place")
 
 
 def _run_clean(args) -> int:
