@@ -283,3 +283,16 @@ def test_proportion_zero_has_no_interval_like_r(designs):
         assert r.estimate == 0 and r.se == 0 and np.isnan(r.ci_low) and np.isnan(r.ci_high)
     r = d.proportion("z", method="mean").iloc[0]
     assert (r.ci_low, r.ci_high) == (0, 0)
+
+
+def test_ci_df_design_uses_t_and_level(designs):
+    from scipy import stats
+
+    d = designs("clus1")
+    r = d.mean("api00", ci_df="design", level=0.9).iloc[0]
+    t = stats.t.ppf(0.95, r.df)
+    assert r.ci_high - r.estimate == pytest.approx(t * r.se, rel=1e-12)
+    with pytest.raises(ParameterError, match="level"):
+        d.mean("api00", level=95)
+    with pytest.raises(ParameterError, match="ci_df"):
+        d.mean("api00", ci_df="t")
