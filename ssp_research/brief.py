@@ -418,7 +418,8 @@ def goals_html(b: Brief) -> Html:
     labels = {"label": T["indicator"], "estimate": T["estimate"], "ci": T["ci"],
               "cmp": f"{T['cmp']}: {b.comparison_name}", "diff_text": T["diff"],
               "arrow": T["trend"], "n": T["n"]}
-    fmt = {"estimate": lambda v: _pct(v, b.lang)}
+    fmt = {"estimate": lambda v: _pct(v, b.lang),
+           "n": lambda v: narrate.format_number(v, b.lang)}  # 1 234 (nb) / 1,234 (en)
     for goal in b.framework.goals:
         title = goal.title_in(b.lang)
         parts.append(f'<section class="ssp-goal" data-goal="{_html.escape(goal.id)}">'

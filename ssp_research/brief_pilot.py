@@ -125,7 +125,8 @@ def pilot_did_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) ->
     labels = {"what": T["model_row"], "estimate": T["odds_ratio"], "ci": T["ci"], "p": "p",
               "n": T["n"]}
     return Html(disclosure.to_html(prot, list(labels), labels, b.lang,
-                                   formatters={"estimate": num}))
+                                   formatters={"estimate": num,
+                                               "n": lambda v: narrate.format_number(v, b.lang)}))
 
 
 def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:

@@ -116,6 +116,7 @@ def test_english_numbers(district):
     table = re.search(r'<table class="ssp-table">.*?</table>', html, re.S).group(0)
     assert "%" in table and "\u00a0%" not in table and re.search(r"-?\d\.\d \(", table)
     assert "Comparison: Trondheim" in table
+    assert re.search(r'class="ssp-n">1,\d{3}<', table)  # 1,660 answers in English
 
 
 def test_headlines(district):
