@@ -178,3 +178,21 @@ def test_no_pilot_school(small):
 def test_html_objects_display_as_html(city):
     h = brief.method_html(city)
     assert h._repr_html_() == str(h) and repr(h).startswith("<Html: ")
+
+
+def test_disclosure_overrides_reach_tables_and_method_text():
+    strict = brief.load(unit_type="school", unit=SMALL_SCHOOL, disclosure_rules={"min_n": 60})
+    latest = strict.latest
+    assert latest["suppressed"].all()  # about 50 answers each: below 60 everywhere
+    assert set(latest["reason"]) <= {"n", "series"}
+    assert "færre enn 60" in brief.method_html(strict)
+    with pytest.raises(Exception, match="min_nn"):
+        brief.load(disclosure_rules={"min_nn": 5})
+
+
+def test_other_frameworks_drive_the_goals():
+    b = brief.load(unit_type="district", unit="Midtbyen", framework="lillestrom", lang="en")
+    html = brief.goals_html(b)
+    goals = re.findall(r'<section class="ssp-goal" data-goal="(\w+)">', html)
+    assert goals == ["A", "B", "C"]
+    assert "Quality of relationships" in html
