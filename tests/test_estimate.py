@@ -103,6 +103,8 @@ def test_mean_total_ratio(designs, survey_ref, name):
 def test_domains(designs, survey_ref, name):
     d = designs(name)
     check(survey_ref[f"{name}_by_stype_mean_api00"], d.mean("api00", by="stype"))
+    check(survey_ref[f"{name}_by_stype_mean_api00_deff"], d.mean("api00", by="stype", deff=True),
+          keys=("estimate", "se", "deff"))
     check(survey_ref[f"{name}_by_stype_wide_mean_avg_ed"],
           d.mean("avg.ed", by=["stype", "sch.wide"]))
     check(survey_ref[f"{name}_by_stype_total_enroll"], d.total("enroll", by="stype"))
