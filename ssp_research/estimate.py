@@ -180,7 +180,11 @@ def total(
         zs.append(np.where(ok, w * np.where(ok, y, 0.0), 0.0))
         pres.append(ok)
         keep.append(y)
-    var = design._domain_var(np.column_stack(zs), dom, ndom, present=np.column_stack(pres))
+    coefs = np.zeros((ndom, len(zs), len(zs)))
+    coefs[:, np.arange(len(zs)), np.arange(len(zs))] = 1.0  # score j = base j (w y)
+    var = design._domain_var_lin(zs, coefs, dom, ndom)
+    if var is None:
+        var = design._domain_var(np.column_stack(zs), dom, ndom, present=np.column_stack(pres))
     for j, v in enumerate(vars_):
         ok = pres[j]
         d = np.where(ok, dom, 0)
@@ -375,8 +379,15 @@ def ratio(
             tx = np.bincount(d, weights=wk * xk, minlength=ndom)
             with np.errstate(invalid="ignore", divide="ignore"):
                 r = ty / tx
-                z = np.where(ok, wk * (yk - r[d] * xk) / tx[d], 0.0)
-            var = design._domain_var(z[:, None], dom, ndom, present=ok[:, None])[:, 0]
+                a = np.where(tx != 0, 1.0 / tx, 0.0)
+                b = np.where(tx != 0, -r / tx, 0.0)
+            # score w (y - R_d x) / X_d is linear in w y and w x
+            var = design._domain_var_lin([wk * yk, wk * xk],
+                                         np.stack([a, b], axis=1)[:, None, :], dom, ndom)
+            if var is None:
+                z = np.where(ok, wk * yk * a[d] + wk * xk * b[d], 0.0)
+                var = design._domain_var(z[:, None], dom, ndom, present=ok[:, None])
+            var = var[:, 0]
             n = np.bincount(d, weights=ok, minlength=ndom)
             se = np.where(n > 0, np.sqrt(var), np.nan)
             rows.append(dict(variable=f"{num}/{den}", estimate=r, se=se,
