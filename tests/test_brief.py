@@ -196,3 +196,10 @@ def test_other_frameworks_drive_the_goals():
     goals = re.findall(r'<section class="ssp-goal" data-goal="(\w+)">', html)
     assert goals == ["A", "B", "C"]
     assert "Quality of relationships" in html
+
+
+def test_texts_exist_in_both_languages():
+    from ssp_research.brief_texts import TEXTS
+
+    assert set(TEXTS["nb"]) == set(TEXTS["en"])
+    assert all(TEXTS["nb"][k] and TEXTS["en"][k] for k in TEXTS["nb"])
