@@ -375,3 +375,14 @@ def test_cli_brief_prints_paths(mini_template, tmp_path, monkeypatch, capfd):
     code = cli.main(["brief", "--template", str(mini_template), "-p", "bogus=1"])
     err = capfd.readouterr().err
     assert code == 2 and "unknown parameter 'bogus'" in err and "share: float" in err
+
+
+def test_refresh_templates_writes_the_default_run_in_place(mini_template, tmp_path):
+    copy = tmp_path / "mini.ipynb"
+    copy.write_bytes(mini_template.read_bytes())
+    assert report.refresh_templates([copy]) == [copy]
+    nb = nbformat.read(copy, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "wave = 2025" in injected[0].source
+    assert report.template_parameters(copy) == report.template_parameters(mini_template)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mini.ipynb"]  # no temp files left
