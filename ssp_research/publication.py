@@ -167,6 +167,7 @@ def _unit_frame(df: pd.DataFrame, levels: Sequence[str], top_name: str | None,
         label_cols.append(name)
     for b in breakdowns:
         cols[f"_ssp_by_{b}"] = _labels(df[b])
+    cols["_ssp_one"] = pd.Series("1", index=df.index, dtype=object).astype(str)
     frame = df.assign(**cols)
     parent: dict[str, str] = {top: ""}
     level_of: dict[str, str] = {top: levels[0]}
@@ -214,6 +215,11 @@ def _estimates(frame: pd.DataFrame, codebook: Any, levels: Sequence[str], label_
         j = _compare_index(levels, i)
         std_by = [c for c in standardise_by if c != b]
         std = standardise if std_by else None
+        if std is not None and len(std_by) == 1:
+            # indicator_table matches a one-column standard to no cell (MultiIndex vs Index):
+            # give it a constant second column
+            std = _standard_table(frame, std, standardise_by).assign(_ssp_one="1")
+            std_by = [std_by[0], "_ssp_one"]
         t = _ind.indicator_table(
             frame, codebook, indicators=names, unit=[label_cols[i], *by],
             compare=None if j is None else [label_cols[j], *by], waves=waves, pool=pool,
@@ -239,6 +245,19 @@ def _estimates(frame: pd.DataFrame, codebook: Any, levels: Sequence[str], label_
             t["comparison"] = t["unit"].map(up)
         parts.append(t)
     return pd.concat(parts, ignore_index=True)
+
+
+def _standard_table(frame: pd.DataFrame, standardise: Any,
+                    by: Sequence[str]) -> pd.DataFrame:
+    """The standard population as a table (``"city"``: the weighted mix of all the data)."""
+    if isinstance(standardise, str):
+        if standardise != "city":
+            raise ParameterError(f"unknown standard population {standardise!r}",
+                                 rule="standardise = 'city' or a table",
+                                 hint="pass a DataFrame or 'city'")
+        return (frame.assign(pupils=frame["weight"] if "weight" in frame else 1.0)
+                .groupby(list(by), as_index=False)["pupils"].sum())
+    return pd.DataFrame(standardise)
 
 
 def _sort(table: pd.DataFrame, levels: Sequence[str], names: list[str],
@@ -277,6 +296,27 @@ def _protect(table: pd.DataFrame, rules: disclosure.Rules, parent: dict[str, str
             core = core.drop(columns="count")
         out.append(disclosure.protect(core, rules, hierarchy=hierarchy, series_by=(wave,)))
     return pd.concat(out).reindex(table.index)
+
+
+def _unprotected(data: Any, codebook: Any, *, indicators: Any, waves: Any,
+                 levels: Sequence[str], breakdowns: list[str], pool: int, standardise: Any,
+                 standardise_by: Sequence[str], top_name: str | None, progress: bool):
+    """The publication before protection: (table, parent of unit, names, sha256, codebook)."""
+    df, digest = _read(data)
+    clash = [b for b in breakdowns if b in ("level", "unit", "parent", "indicator", "wave")]
+    if clash:
+        raise ParameterError(f"breakdown {clash[0]!r} clashes with a publication column",
+                             rule="breakdowns are plain data columns")
+    if codebook is not None:  # parsed once, not once per level and breakdown
+        from ssp_research.codebook import load_codebook
+
+        codebook = load_codebook(codebook)
+    frame, label_cols, parent = _unit_frame(df, levels, top_name, breakdowns)
+    names = _ind._resolve_indicators(frame, codebook, indicators)[0]
+    table = _estimates(frame, codebook, levels, label_cols, parent, breakdowns, names=names,
+                       waves=waves, pool=pool, standardise=standardise,
+                       standardise_by=standardise_by, progress=progress)
+    return _sort(table, levels, names, breakdowns), parent, names, digest, codebook
 
 
 def build_publication(
@@ -363,20 +403,14 @@ def build_publication(
     >>> pub.groupby("reason", dropna=False).size().to_dict()
     {'count': 6, 'secondary': 3, nan: 9}
     """
-    df, digest = _read(data)
     if not isinstance(rules, disclosure.Rules):
         rules = disclosure.Rules.from_overrides(rules)
     breakdowns = list(breakdowns)
-    clash = [b for b in breakdowns if b in ("level", "unit", "parent", "indicator", "wave")]
-    if clash:
-        raise ParameterError(f"breakdown {clash[0]!r} clashes with a publication column",
-                             rule="breakdowns are plain data columns")
-    frame, label_cols, parent = _unit_frame(df, levels, top_name, breakdowns)
-    names = _ind._resolve_indicators(frame, codebook, indicators)[0]
-    table = _estimates(frame, codebook, levels, label_cols, parent, breakdowns, names=names,
-                       waves=waves, pool=pool, standardise=standardise,
-                       standardise_by=standardise_by, progress=progress)
-    table = _sort(table, levels, names, breakdowns)
+    table, parent, names, digest, codebook = _unprotected(
+        data, codebook, indicators=indicators, waves=waves, levels=levels,
+        breakdowns=breakdowns, pool=pool, standardise=standardise,
+        standardise_by=standardise_by, top_name=top_name, progress=progress,
+    )  # fmt: skip
     prot = _protect(table, rules, parent, breakdowns)
     sup = prot["suppressed"].to_numpy(bool)
     for col in _SHOWN:
