@@ -53,6 +53,10 @@ UNIT_TYPES = {"city": None, "district": "district", "school": "school",
 _TOP = ("city", "country", "municipality")  # compared with their own previous survey
 COMPARISONS = ("auto", "city", "district", "previous_wave")
 _DIFF_COLS = ["diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value"]
+_CORE = ["indicator", "wave", "estimate", "se", "ci_low", "ci_high", "df", "n", "count",
+         "series_break"]
+_HIDE = ["estimate", "se", "ci_low", "ci_high", "count"]
+_CMP = ["cmp_estimate", "cmp_se", "cmp_ci_low", "cmp_ci_high"]
 
 _T = TEXTS
 
@@ -118,29 +122,87 @@ class Brief:
 
     @cached_property
     def indicators(self) -> pd.DataFrame:
-        """The protected indicator table of the unit, all waves (see ``indicator_table``)."""
+        """The protected indicator table of the unit, all waves (see ``indicator_table``).
+
+        Suppression is decided on the whole city publication (:attr:`publication`), so the
+        brief of every unit hides the same cells and no hidden cell can be recovered from the
+        briefs of other units; a comparison cell that is hidden there is hidden here too.
+        """
         unit = None if self.unit_col is None else (self.unit_col, self.unit)
         compare = {"city": "city", "district": "district", "previous_wave": "city"}[
             self.comparison]
-        std = None
-        if self.standardise and self.population is not None:
-            std = self.population.groupby(["grade", "gender"], as_index=False)["pupils"].sum()
         table = indicators.indicator_table(
             self.data, self.codebook, indicators=self.indicator_names, unit=unit,
-            compare=compare, pool=self.pool, standardise=std,
+            compare=compare, pool=self.pool, standardise=self._standard,
         )  # fmt: skip
-        key = ["indicator", "wave"]
-        core = table[key + ["estimate", "se", "ci_low", "ci_high", "df", "n", "count",
-                            "series_break"]]
-        prot = disclosure.protect(core, self.rules)
-        for col in ("estimate", "se", "ci_low", "ci_high", "count", "suppressed", "reason",
-                    "marker"):
-            table[col] = prot[col].to_numpy()
+        idx = pd.MultiIndex.from_frame(table[["indicator", "wave"]])
+        pub = self.publication
+        if pub is None:  # national levels: the brief's own table is its publication
+            own = disclosure.protect(table[_CORE], self.rules).set_index(["indicator", "wave"])
+        else:
+            level = self.unit_type if self.unit_col else "city"
+            name = self.unit if self.unit_col else self.city
+            own = pub[(pub["level"] == level) & (pub["unit"] == name)].set_index(
+                ["indicator", "wave"])
+        for col in ("suppressed", "reason", "marker"):
+            table[col] = own[col].reindex(idx).to_numpy()
+        table["suppressed"] = table["suppressed"].astype(bool)
+        table.loc[table["suppressed"].to_numpy(), _HIDE] = np.nan
         if self.comparison == "previous_wave":
             table = _previous_wave(table)
+        elif pub is not None:
+            cmp_level, cmp_name = (("city", self.city) if self.comparison == "city" else
+                                   ("district", self.district))
+            cmp = pub[(pub["level"] == cmp_level) & (pub["unit"] == cmp_name)].set_index(
+                ["indicator", "wave"])["suppressed"].reindex(idx).fillna(False).to_numpy()
+            table.loc[cmp.astype(bool), _CMP] = np.nan
         hidden = table["suppressed"].to_numpy() | table["estimate"].isna().to_numpy()
+        hidden |= table["cmp_estimate"].isna().to_numpy()
         table.loc[hidden, _DIFF_COLS] = np.nan  # diff + comparison would give the value back
         return table
+
+    @property
+    def _standard(self) -> pd.DataFrame | None:
+        if self.standardise and self.population is not None:
+            return self.population.groupby(["grade", "gender"], as_index=False)["pupils"].sum()
+        return None
+
+    @cached_property
+    def city(self) -> str:
+        return str(self.data.loc[self.unit_mask, "municipality"].iloc[0])
+
+    @cached_property
+    def district(self) -> str | None:
+        if self.unit_col not in ("district", "school"):
+            return None
+        return str(self.data.loc[self.unit_mask, "district"].iloc[0])
+
+    @cached_property
+    def publication(self) -> pd.DataFrame | None:
+        """The protected indicator tables of the whole city: city, districts and schools.
+
+        One long table (``level``, ``unit``, ``parent``, ``indicator``, ``wave``, the estimate
+        columns, ``suppressed``, ``reason``, ``marker``) protected at once by
+        :func:`ssp_research.disclosure.protect` (primary, series and secondary suppression
+        over city = districts = schools). Deterministic, so every brief of a batch derives the
+        same pattern. None for national data (unit types municipality and country).
+        """
+        if self.unit_type not in ("city", "district", "school"):
+            return None
+        data = self.data[self.data["municipality"] == self.city]
+        opts = dict(indicators=self.indicator_names, compare=None, pool=self.pool,
+                    standardise=self._standard)
+        city = indicators.indicator_table(data, self.codebook, unit=None, **opts)
+        dist = indicators.indicator_table(data, self.codebook, unit="district", **opts)
+        sch = indicators.indicator_table(data, self.codebook, unit="school", **opts)
+        parent = data.drop_duplicates("school").set_index("school")["district"]
+        pub = pd.concat([
+            city[_CORE].assign(level="city", unit=self.city, parent=""),
+            dist[_CORE].assign(level="district", unit=dist["district"], parent=self.city),
+            sch[_CORE].assign(level="school", unit=sch["school"],
+                              parent=sch["school"].map(parent)),
+        ], ignore_index=True)  # fmt: skip
+        return disclosure.protect(pub, self.rules)
 
     @cached_property
     def latest(self) -> pd.DataFrame:
@@ -389,7 +451,7 @@ def show_trends(b: Brief, *, ncols: int = 2) -> None:
         rows.append(pd.DataFrame({
             "indicator": t["indicator"], "wave": t["wave"], "estimate": t["cmp_estimate"],
             "ci_low": t["cmp_ci_low"], "ci_high": t["cmp_ci_high"],
-            "series_break": t["series_break"], "suppressed": False,
+            "series_break": t["series_break"], "suppressed": t["cmp_estimate"].isna(),
             "series": b.comparison_name}))  # fmt: skip
     long = pd.concat(rows, ignore_index=True)
     names = b.indicator_names
