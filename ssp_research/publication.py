@@ -37,13 +37,13 @@ Examples
 ...                   "ind_x": rng.binomial(1, 0.3, 600).astype(float)})
 >>> d["district"] = d["school"].str[0]
 >>> pub = build_publication(d, None, indicators=["x"])
->>> len(pub), pub["suppressed"].sum()
+>>> len(pub), int(pub["suppressed"].sum())
 (36, 0)
 >>> select(pub, "school", "A1")[["gender", "grade", "n", "cmp_n"]].head(3)
   gender grade    n  cmp_n
-0    all   all  207  600.0
-1    boy   all  107  304.0
-2   girl   all  100  296.0
+0    all   all  197  600.0
+1    all     8   76  207.0
+2    all     9   66  207.0
 """
 
 from __future__ import annotations
@@ -400,8 +400,19 @@ def build_publication(
     ...                   "ind_x": rng.binomial(1, 0.04, 300).astype(float)})
     >>> d["district"] = d["school"].str[0]
     >>> pub = build_publication(d, None, indicators=["x"], breakdowns=("gender",))
-    >>> pub.groupby("reason", dropna=False).size().to_dict()
-    {'count': 6, 'secondary': 3, nan: 9}
+    >>> pub.loc[pub["unit"].isin(["A", "A1"]), ["unit", "gender", "n", "count", "diff",
+    ...                                          "reason"]]
+       unit gender    n  count      diff     reason
+    3     A    all  197    7.0  0.002200        NaN
+    4     A    boy   84    NaN       NaN      count
+    5     A   girl  113    NaN       NaN  secondary
+    9    A1    all  103    NaN       NaN  secondary
+    10   A1    boy   42    NaN       NaN      count
+    11   A1   girl   61    3.0  0.006497        NaN
+
+    District A's girls are hidden although 113 answered: with them shown, A - A1 would give
+    school A2's 52 girls (count suppressed); A1's total goes because A1 minus its girls would
+    give its boys.
     """
     if not isinstance(rules, disclosure.Rules):
         rules = disclosure.Rules.from_overrides(rules)
