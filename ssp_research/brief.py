@@ -483,7 +483,9 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
 
     ``by`` is ``"gender"``, ``"grade"`` or ``"family_economy"`` (grouped as hard up 1-2,
     middle 3, well off 4-5). Columns: ``indicator, <by>, estimate, se, ci_low, ci_high, df,
-    n, count, suppressed, reason, marker``; margins ("all") make secondary suppression work.
+    n, count, suppressed, reason, marker``. Estimates are design-based (weighted); which
+    cells are hidden is decided on the unweighted counts of the whole city's gap tables
+    (:func:`_gap_publication`), as one publication.
     """
     data = b.data
     col = by
@@ -506,7 +508,50 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
     table["indicator"] = table["indicator"].str.removeprefix("ind_")
     table = table[["indicator", col, "estimate", "se", "ci_low", "ci_high", "df", "n",
                    "count"]]
-    return disclosure.protect(table, b.rules, series_by=())
+    cube = _gap_publication(b, "economy" if col == "economy_group" else "gender_grade")
+    if cube is None:  # national levels: the table is its own publication
+        return disclosure.protect(table, b.rules, series_by=())
+    level = b.unit_type if b.unit_col else "city"
+    name = b.unit if b.unit_col else b.city
+    mine = cube[(cube["level"] == level) & (cube["unit"] == name)]
+    if col == "gender":
+        mine = mine[mine["grade"] == "all"]
+    elif col == "grade":
+        mine = mine[mine["gender"] == "all"]
+    status = mine.assign(indicator=mine["variable"].str.removeprefix("ind_")).set_index(
+        ["indicator", col])
+    idx = pd.MultiIndex.from_frame(table[["indicator", col]])
+    for c in ("suppressed", "reason", "marker"):
+        table[c] = status[c].reindex(idx).to_numpy()
+    table["suppressed"] = table["suppressed"].fillna(True).astype(bool)  # unknown: hide
+    table.loc[table["suppressed"].to_numpy(), _HIDE] = np.nan
+    return table
+
+
+def _gap_publication(b: Brief, kind: str) -> pd.DataFrame | None:
+    """Suppression of the gaps of every unit of the city in the wave, decided together.
+
+    ``kind`` "gender_grade": the published margins of city, districts and schools (gender
+    with all grades, grade with both genders) of every indicator; "economy": the family
+    economy groups. Unweighted counts from :func:`ssp_research.disclosure.publication_cube`,
+    protected in one call, so no brief's hidden group can be recovered from other briefs.
+    """
+    if b.unit_type not in ("city", "district", "school"):
+        return None
+    key = ("gap_publication", kind)
+    if key not in b.cache:
+        data = b.data[(b.data["municipality"] == b.city) & (b.data["wave"] == b.wave)]
+        by: tuple[str, ...] = ("gender", "grade")
+        names = b.indicator_names
+        if kind == "economy":
+            data = data.assign(economy_group=data["family_economy"].map(_ECONOMY))
+            by, names = ("economy_group",), [n for n in names if n != "poor_economy"]
+        cube = pd.concat([disclosure.publication_cube(
+            data, b.codebook.indicator_column(n), by=by) for n in names], ignore_index=True)
+        if kind == "gender_grade":  # only the margins are published
+            cube = cube[(cube["gender"] == "all") | (cube["grade"] == "all")]
+        b.cache[key] = disclosure.protect(cube.reset_index(drop=True), b.rules, series_by=())
+    return b.cache[key]
 
 
 def _group_label(b: Brief, by: str, value: str) -> str:

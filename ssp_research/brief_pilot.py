@@ -132,7 +132,8 @@ def pilot_did_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) ->
 def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
     """Observed share per wave in the unit's pilot schools and in the other schools.
 
-    Shows nothing when the unit has no pilot school.
+    Shows nothing when the unit has no pilot school. Waves in which one of the unit's pilot
+    schools is hidden in the city publication are hidden for both groups.
     """
     from ssp_research import plots
 
@@ -149,6 +150,19 @@ def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
     core = t[["indicator", "wave", "group", "estimate", "se", "ci_low", "ci_high", "df", "n",
               "count", "series_break"]]
     prot = disclosure.protect(core, b.rules, hierarchy={})
+    # The groups are sums of school cells of the city publication: a wave in which any of
+    # the unit's pilot schools is hidden there is hidden in both series (either group, with
+    # the city total, would give the hidden school back).
+    if b.publication is not None:
+        pub = b.publication
+        schools = sorted(set(data.loc[treated, "school"]))
+        hidden = pub[(pub["level"] == "school") & pub["unit"].isin(schools)
+                     & (pub["indicator"] == indicator) & pub["suppressed"]]["wave"]
+        drop = prot["wave"].isin(set(hidden)).to_numpy()
+        prot.loc[drop, ["estimate", "se", "ci_low", "ci_high", "count"]] = np.nan
+        prot.loc[drop, "suppressed"] = True
+        prot.loc[drop, "reason"] = "secondary"
+        prot.loc[drop, "marker"] = "*"
     ax = plots.trend(prot, series="group", indicator=indicator, codebook=b.codebook,
                      lang=b.lang)
     plots.show(ax)

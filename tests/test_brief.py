@@ -219,3 +219,15 @@ def test_suppression_is_decided_on_the_whole_city_publication(city, small):
     assert math.isnan(mine["estimate"]) and math.isnan(mine["diff"])
     # every brief derives the same pattern from the same data
     assert small.publication["suppressed"].tolist() == pub["suppressed"].tolist()
+
+
+def test_gap_suppression_comes_from_the_whole_city(small):
+    g = brief.gap_table(small, "gender")
+    cube = brief._gap_publication(small, "gender_grade")
+    assert set(cube["level"]) == {"city", "district", "school"}
+    assert (cube["gender"].eq("all") | cube["grade"].eq("all")).all()  # margins only
+    mine = cube[(cube["unit"] == SMALL_SCHOOL) & (cube["grade"] == "all")]
+    assert g["suppressed"].sum() == mine["suppressed"].sum() > 0
+    assert g.loc[g["suppressed"], ["estimate", "ci_low", "count"]].isna().all().all()
+    econ = brief.gap_table(small, "family_economy")
+    assert econ["suppressed"].any() and "secondary" in set(econ["reason"].dropna())
