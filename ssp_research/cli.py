@@ -394,6 +394,38 @@ def _add_rerun(p) -> None:
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
 
 
+def _run_publication(args) -> int:
+    from ssp_research import paths, publication
+
+    data = args.data or paths.synthetic_dir() / "trondheim.parquet"
+    table = publication.build_publication(
+        data, args.codebook, indicators=args.indicator or None, levels=args.levels.split(","),
+        breakdowns=[b for b in args.breakdowns.split(",") if b], pool=args.pool,
+        rules={k: int(v) for k, v in (r.split("=", 1) for r in args.rule)}, progress=True,
+    )  # fmt: skip
+    out = args.out or paths.output_dir() / "publication" / "publication.parquet"
+    print(publication.write_publication(table, out))
+    print(f"({len(table)} rows, {int(table['suppressed'].sum())} suppressed)", file=sys.stderr)
+    return 0
+
+
+@command("publication", "Build the protected publication of a whole batch (all units at once)")
+def _add_publication(p) -> None:
+    p.add_argument("--data", default=None,
+                   help="tidy data (default: data/synthetic/trondheim.parquet)")
+    p.add_argument("--codebook", default="ungdata", help="instrument (default: ungdata)")
+    p.add_argument("--indicator", action="append", default=[],
+                   help="an indicator (repeatable; default: all of the codebook)")
+    p.add_argument("--levels", default="city,district,school",
+                   help="levels from the top (national: country,municipality,school)")
+    p.add_argument("--breakdowns", default="gender,grade", help="comma-separated columns")
+    p.add_argument("--pool", type=int, default=1, help="rolling waves (default: 1)")
+    p.add_argument("--rule", action="append", default=[],
+                   help="disclosure rule override, e.g. --rule min_n=30 (repeatable)")
+    p.add_argument("--out", default=None,
+                   help="the .parquet (default: output/publication/publication.parquet)")
+
+
 # ---------------------------------------------------------------------------------------------
 
 

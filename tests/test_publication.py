@@ -268,3 +268,16 @@ def test_errors(data):
         build_publication(small, "ungdata", breakdowns=("sex",))
     with pytest.raises(DisclosureError, match="unknown disclosure rule"):
         build_publication(small, "ungdata", rules={"min_nn": 5})
+
+
+def test_cli_publication(tmp_path, capsys):
+    from ssp_research import cli
+
+    out = tmp_path / "pub.parquet"
+    code = cli.main(["publication", "--indicator", "lonely", "--levels", "city,district",
+                     "--rule", "min_n=30", "--out", str(out)])
+    assert code == 0 and capsys.readouterr().out.strip() == str(out)
+    pub = read_publication(out)
+    assert pub.attrs["publication"]["rules"]["min_n"] == 30
+    assert (pub.loc[~pub["suppressed"], "n"] >= 30).all()
+    assert set(pub["level"]) == {"city", "district"} and set(pub["indicator"]) == {"lonely"}
