@@ -14,7 +14,7 @@ prints:
   against reading the whole file, measured in the same run.
 
 Run: ``.venv/bin/python benchmarks/bench_publication.py [--national] [--indicators a,b]
-[--read]``
+[--read] [--jobs N]`` (``--jobs``: processes for the protection, one indicator each).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _national(rows: int) -> pd.DataFrame:
     return synth.generate(national=True, rows=rows).data
 
 
-def run(data, levels, names, label: str, read: bool) -> None:
+def run(data, levels, names, label: str, read: bool, jobs: int = 1) -> None:
     rules = disclosure.Rules()
     t0 = time.perf_counter()
     table, parent, names, _, _ = _unprotected(
@@ -51,7 +51,7 @@ def run(data, levels, names, label: str, read: bool) -> None:
         breakdowns=["gender", "grade"], pool=1, standardise=None,
         standardise_by=("grade", "gender"), top_name=None, progress=False)
     t1 = time.perf_counter()
-    prot = _protect(table, rules, parent, ["gender", "grade"])
+    prot = _protect(table, rules, parent, ["gender", "grade"], jobs=jobs)
     t2 = time.perf_counter()
     reason = prot["reason"]
     primary = int(reason.isin(["n", "count"]).sum())
@@ -86,15 +86,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="national rows")
     parser.add_argument("--indicators", default=None, help="comma-separated names")
     parser.add_argument("--read", action="store_true", help="time filtered reads")
+    parser.add_argument("--jobs", type=int, default=1, help="processes for protect")
     args = parser.parse_args(argv)
     names = args.indicators.split(",") if args.indicators else None
     run(paths.synthetic_dir() / "trondheim.parquet", ("city", "district", "school"), names,
-        "Trondheim", args.read)
+        "Trondheim", args.read, args.jobs)
     if args.national:
         t = time.perf_counter()
         data = _national(args.rows)
         print(f"(national synthetic data: {len(data):,} rows in {time.perf_counter() - t:.1f} s)")
-        run(data, ("country", "municipality", "school"), names, "National", args.read)
+        run(data, ("country", "municipality", "school"), names, "National", args.read, args.jobs)
     return 0
 
 

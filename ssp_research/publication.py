@@ -277,24 +277,46 @@ def _sort(table: pd.DataFrame, levels: Sequence[str], names: list[str],
 # --- protection ---------------------------------------------------------------------------------
 
 
+def _protect_one(core: pd.DataFrame, rules: disclosure.Rules,
+                 hierarchy: dict[str, dict[str, str]], wave: str) -> pd.DataFrame:
+    if core["count"].isna().all():  # a mean: no counts to protect
+        core = core.drop(columns="count")
+    prot = disclosure.protect(core, rules, hierarchy=hierarchy, series_by=(wave,))
+    return prot[[c for c in (*_SHOWN, "suppressed", "reason", "marker") if c in prot]]
+
+
 def _protect(table: pd.DataFrame, rules: disclosure.Rules, parent: dict[str, str],
-             breakdowns: Sequence[str], wave: str = "wave") -> pd.DataFrame:
-    """protect() over the whole table: proportions (with count) and means separately."""
+             breakdowns: Sequence[str], wave: str = "wave", *, jobs: int = 1,
+             progress: bool = False) -> pd.DataFrame:
+    """protect() over the whole table, one indicator at a time (optionally in parallel).
+
+    Every additive system (indicator x wave) and every series (a cell over the waves) lies
+    within one indicator, so protecting indicator by indicator gives exactly the result of
+    one call over the whole table.
+    """
     hierarchy: dict[str, dict[str, str]] = {"unit": {u: p for u, p in parent.items() if p}}
     for b in breakdowns:
         hierarchy[b] = {v: TOTAL for v in table[b].unique() if v != TOTAL}
-    binary = table.groupby("indicator", sort=False)["count"].transform(
-        lambda c: c.notna().any()).to_numpy(bool)
     core_cols = ["indicator", wave, "level", "unit", "parent", *breakdowns,
                  "estimate", "se", "ci_low", "ci_high", "df", "n", "count", "series_break"]
-    out = []
-    for mask, with_count in ((binary, True), (~binary, False)):
-        if not mask.any():
-            continue
-        core = table.loc[mask, core_cols].rename(columns={"indicator": "variable"})
-        if not with_count:
-            core = core.drop(columns="count")
-        out.append(disclosure.protect(core, rules, hierarchy=hierarchy, series_by=(wave,)))
+    core = table[core_cols].rename(columns={"indicator": "variable"})
+    parts = [part for _, part in core.groupby("variable", sort=False)]
+    bar = tqdm(total=len(parts), desc="publication protect", disable=not progress, leave=False)
+    if jobs > 1 and len(parts) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_protect_one, part, rules, hierarchy, wave) for part in parts]
+            out = []
+            for fut in futures:
+                out.append(fut.result())
+                bar.update()
+    else:
+        out = []
+        for part in parts:
+            out.append(_protect_one(part, rules, hierarchy, wave))
+            bar.update()
+    bar.close()
     return pd.concat(out).reindex(table.index)
 
 
@@ -332,6 +354,7 @@ def build_publication(
     standardise: pd.DataFrame | str | None = None,
     standardise_by: Sequence[str] = ("grade", "gender"),
     top_name: str | None = None,
+    jobs: int = 1,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Every published cell of a batch of briefs, protected together as one publication.
@@ -361,8 +384,10 @@ def build_publication(
     top_name : str, optional
         Name of the top unit (default: the municipality for ``city``, ``"Norge"`` for
         ``country``).
+    jobs : int
+        Processes for the protection (indicators are independent; the result is the same).
     progress : bool
-        Show a tqdm progress bar.
+        Show tqdm progress bars.
 
     Returns
     -------
@@ -422,7 +447,7 @@ def build_publication(
         breakdowns=breakdowns, pool=pool, standardise=standardise,
         standardise_by=standardise_by, top_name=top_name, progress=progress,
     )  # fmt: skip
-    prot = _protect(table, rules, parent, breakdowns)
+    prot = _protect(table, rules, parent, breakdowns, jobs=jobs, progress=progress)
     sup = prot["suppressed"].to_numpy(bool)
     for col in _SHOWN:
         table[col] = prot[col].to_numpy() if col in prot else table[col]

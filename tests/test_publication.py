@@ -281,3 +281,22 @@ def test_cli_publication(tmp_path, capsys):
     assert pub.attrs["publication"]["rules"]["min_n"] == 30
     assert (pub.loc[~pub["suppressed"], "n"] >= 30).all()
     assert set(pub["level"]) == {"city", "district"} and set(pub["indicator"]) == {"lonely"}
+
+
+def test_protect_by_indicator_equals_one_call(raw):
+    """Indicator by indicator (and in two processes) = one protect() over the whole table."""
+    table, parent = raw
+    table = table[table["indicator"].isin(["lonely", "inactive"])]
+    hierarchy = {"unit": {u: p for u, p in parent.items() if p},
+                 "gender": {"girl": "all", "boy": "all"},
+                 "grade": {"8": "all", "9": "all", "10": "all"}}
+    cols = ["indicator", "wave", "level", "unit", "parent", "gender", "grade", "estimate", "se",
+            "ci_low", "ci_high", "df", "n", "count", "series_break"]
+    one = disclosure.protect(table[cols].rename(columns={"indicator": "variable"}), RULES,
+                             hierarchy=hierarchy)
+    split = _protect(table, RULES, parent, ["gender", "grade"])
+    two = _protect(table, RULES, parent, ["gender", "grade"], jobs=2)
+    for got in (split, two):
+        assert (got["suppressed"].to_numpy() == one["suppressed"].to_numpy()).all()
+        assert got["reason"].fillna("").tolist() == one["reason"].fillna("").tolist()
+    assert one["suppressed"].sum() > 0
