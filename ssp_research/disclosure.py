@@ -93,7 +93,10 @@ MARK_SUPPRESSED = "*"
 MARK_BREAK = "⚡"
 TOTAL = "all"
 VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "df", "n", "count", "deff")
-_HIDDEN = ("estimate", "se", "ci_low", "ci_high", "count", "deff")
+# Blanked on suppressed rows. The difference columns go too: comparison + difference would
+# give the hidden estimate back (an indicator table carries both).
+_HIDDEN = ("estimate", "se", "ci_low", "ci_high", "count", "deff", "diff", "diff_se",
+           "diff_ci_low", "diff_ci_high", "statistic", "p_value")
 _META = ("level", "parent", "series_break", "suppressed", "reason", "marker", "label")
 
 
@@ -325,7 +328,9 @@ def protect(table: pd.DataFrame, rules: Rules | None = None, *,
         ``n < min_n``; ``"count"``: ``count < min_count`` or ``n - count < min_count``;
         ``"series"``; ``"secondary"``; None when shown) and ``marker`` (``"*"`` when suppressed,
         with ``"⚡"`` appended where ``series_break`` is True). ``estimate, se, ci_low,
-        ci_high, count, deff`` are NaN on suppressed rows; ``n`` and ``df`` are kept.
+        ci_high, count, deff`` and any difference columns (``diff, diff_se, diff_ci_low,
+        diff_ci_high, statistic, p_value``) are NaN on suppressed rows; ``n`` and ``df``
+        are kept.
 
     Notes
     -----

@@ -371,3 +371,18 @@ def test_property_no_suppressed_count_can_be_narrowed(table, rules):
     if len(a):
         assert a["safe"].all(), a[~a["safe"]]
         assert ((a["lo"] <= a["count"] + 1e-6) & (a["count"] <= a["hi"] + 1e-6)).all()
+
+
+def test_suppressed_rows_lose_their_differences_too():
+    """comparison + difference would give a hidden estimate back (found in review)."""
+    t = pd.DataFrame({
+        "variable": "bullied", "school": ["A", "B"], "estimate": [0.0208, 0.10],
+        "n": [96, 120], "count": [2, 12], "cmp_estimate": [0.08, 0.08],
+        "diff": [-0.0592, 0.02], "diff_se": [0.01, 0.02], "diff_ci_low": [-0.08, -0.02],
+        "diff_ci_high": [-0.04, 0.06], "p_value": [0.001, 0.3]})
+    p = protect(t, series_by=(), hierarchy={})
+    hidden = p.loc[0]
+    assert hidden["suppressed"] and hidden["reason"] == "count"
+    for col in ("estimate", "diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value"):
+        assert np.isnan(hidden[col]), col
+    assert p.loc[1, "diff"] == pytest.approx(0.02)
