@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html as _html
 import math
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "show_gaps",
     "method_html",
     "summary",
+    "resolve",
     "UNIT_TYPES",
     "COMPARISONS",
 ]
@@ -59,6 +61,12 @@ _HIDE = ["estimate", "se", "ci_low", "ci_high", "count"]
 _CMP = ["cmp_estimate", "cmp_se", "cmp_ci_low", "cmp_ci_high"]
 
 _T = TEXTS
+
+
+def resolve(path: str | Path) -> Path:
+    """A path from parameters: absolute as given, else relative to the project directory."""
+    p = Path(path)
+    return p if p.is_absolute() else paths.PROJECT_DIR / p
 
 
 class Html(str):
@@ -92,6 +100,7 @@ class Brief:
     pool: int = 1
     standardise: bool = False
     data_path: str = ""
+    publication_path: str = ""
     population: pd.DataFrame | None = field(default=None, repr=False)
     cache: dict = field(default_factory=dict, repr=False)
 
@@ -178,31 +187,37 @@ class Brief:
         return str(self.data.loc[self.unit_mask, "district"].iloc[0])
 
     @cached_property
-    def publication(self) -> pd.DataFrame | None:
-        """The protected indicator tables of the whole city: city, districts and schools.
+    def full_publication(self) -> pd.DataFrame | None:
+        """The protected publication of the whole city (every brief of a batch at once).
 
-        One long table (``level``, ``unit``, ``parent``, ``indicator``, ``wave``, the estimate
-        columns, ``suppressed``, ``reason``, ``marker``) protected at once by
-        :func:`ssp_research.disclosure.protect` (primary, series and secondary suppression
-        over city = districts = schools). Deterministic, so every brief of a batch derives the
-        same pattern. None for national data (unit types municipality and country).
+        :func:`ssp_research.publication.build_publication` over city, districts and schools,
+        every indicator and wave, totals and gender and grade breakdowns, protected together
+        (primary, series and secondary suppression), or, in a batch, the same table read from
+        ``publication_path`` (``ssp batch`` builds it once). Deterministic, so a single brief
+        hides exactly what the batch hides. None for national unit types.
         """
+        with warnings.catch_warnings():  # tqdm.auto warns in kernels without ipywidgets
+            warnings.simplefilter("ignore")
+            from ssp_research import publication
+
         if self.unit_type not in ("city", "district", "school"):
             return None
+        if self.publication_path:
+            return publication.read_publication(resolve(self.publication_path))
         data = self.data[self.data["municipality"] == self.city]
-        opts = dict(indicators=self.indicator_names, compare=None, pool=self.pool,
-                    standardise=self._standard)
-        city = indicators.indicator_table(data, self.codebook, unit=None, **opts)
-        dist = indicators.indicator_table(data, self.codebook, unit="district", **opts)
-        sch = indicators.indicator_table(data, self.codebook, unit="school", **opts)
-        parent = data.drop_duplicates("school").set_index("school")["district"]
-        pub = pd.concat([
-            city[_CORE].assign(level="city", unit=self.city, parent=""),
-            dist[_CORE].assign(level="district", unit=dist["district"], parent=self.city),
-            sch[_CORE].assign(level="school", unit=sch["school"],
-                              parent=sch["school"].map(parent)),
-        ], ignore_index=True)  # fmt: skip
-        return disclosure.protect(pub, self.rules)
+        return publication.build_publication(
+            data, self.codebook, indicators=self.indicator_names, rules=self.rules,
+            levels=("city", "district", "school"), pool=self.pool,
+            standardise="city" if self.standardise else None, top_name=self.city,
+        )  # fmt: skip
+
+    @cached_property
+    def publication(self) -> pd.DataFrame | None:
+        """The totals (all genders, all grades) of :attr:`full_publication`."""
+        pub = self.full_publication
+        if pub is None:
+            return None
+        return pub[(pub["gender"] == "all") & (pub["grade"] == "all")].reset_index(drop=True)
 
     @cached_property
     def latest(self) -> pd.DataFrame:
@@ -266,7 +281,8 @@ def _previous_wave(table: pd.DataFrame) -> pd.DataFrame:
 def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str = "ungdata",
          framework: str = "trondheim_ssp", unit_type: str = "city", unit: str = "Trondheim",
          wave: int | None = None, comparison: str = "auto", lang: str = "nb", pool: int = 1,
-         standardise: bool = False, disclosure_rules: dict | None = None) -> Brief:
+         standardise: bool = False, disclosure_rules: dict | None = None,
+         publication_path: str = "") -> Brief:
     """Load the data, codebook, framework and rules of one brief and check the unit.
 
     Parameters
@@ -292,13 +308,14 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
         next to the data).
     disclosure_rules : dict, optional
         Overrides of :class:`ssp_research.disclosure.Rules`.
+    publication_path : str
+        The batch's protected publication (``ssp batch`` passes it); "" builds it here.
 
     Returns
     -------
     Brief
     """
-    path = Path(data_path)
-    path = path if path.is_absolute() else paths.PROJECT_DIR / path  # as report does
+    path = resolve(data_path)
     if unit_type not in UNIT_TYPES:
         raise ParameterError(f"unknown unit_type {unit_type!r}",
                              rule=f"one of {', '.join(UNIT_TYPES)}")
@@ -355,6 +372,7 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
         rules=disclosure.Rules.from_overrides(disclosure_rules or {}), unit_type=unit_type,
         unit=unit, wave=wave, lang=lang, comparison=comparison, comparison_name=cmp_name,
         pool=pool, standardise=standardise, data_path=str(data_path), population=population,
+        publication_path=publication_path,
     )  # fmt: skip
 
 
@@ -518,8 +536,7 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
         mine = mine[mine["grade"] == "all"]
     elif col == "grade":
         mine = mine[mine["gender"] == "all"]
-    status = mine.assign(indicator=mine["variable"].str.removeprefix("ind_")).set_index(
-        ["indicator", col])
+    status = mine.assign(**{col: mine[col].astype(str)}).set_index(["indicator", col])
     idx = pd.MultiIndex.from_frame(table[["indicator", col]])
     for c in ("suppressed", "reason", "marker"):
         table[c] = status[c].reindex(idx).to_numpy()
@@ -531,26 +548,28 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
 def _gap_publication(b: Brief, kind: str) -> pd.DataFrame | None:
     """Suppression of the gaps of every unit of the city in the wave, decided together.
 
-    ``kind`` "gender_grade": the published margins of city, districts and schools (gender
-    with all grades, grade with both genders) of every indicator; "economy": the family
-    economy groups. Unweighted counts from :func:`ssp_research.disclosure.publication_cube`,
+    ``kind`` "gender_grade": the gender and grade breakdowns of :attr:`Brief.full_publication`
+    (the batch's publication); "economy": the family economy groups of city, districts and
+    schools, from unweighted counts (:func:`ssp_research.disclosure.publication_cube`)
     protected in one call, so no brief's hidden group can be recovered from other briefs.
     """
     if b.unit_type not in ("city", "district", "school"):
         return None
     key = ("gap_publication", kind)
     if key not in b.cache:
+        if kind == "gender_grade":  # from the batch publication (all waves protected)
+            pub = b.full_publication
+            b.cache[key] = pub[(pub["wave"] == b.wave) & ((pub["gender"] == "all")
+                                                          | (pub["grade"] == "all"))]
+            return b.cache[key]
         data = b.data[(b.data["municipality"] == b.city) & (b.data["wave"] == b.wave)]
-        by: tuple[str, ...] = ("gender", "grade")
-        names = b.indicator_names
-        if kind == "economy":
-            data = data.assign(economy_group=data["family_economy"].map(_ECONOMY))
-            by, names = ("economy_group",), [n for n in names if n != "poor_economy"]
+        data = data.assign(economy_group=data["family_economy"].map(_ECONOMY))
+        names = [n for n in b.indicator_names if n != "poor_economy"]
         cube = pd.concat([disclosure.publication_cube(
-            data, b.codebook.indicator_column(n), by=by) for n in names], ignore_index=True)
-        if kind == "gender_grade":  # only the margins are published
-            cube = cube[(cube["gender"] == "all") | (cube["grade"] == "all")]
-        b.cache[key] = disclosure.protect(cube.reset_index(drop=True), b.rules, series_by=())
+            data, b.codebook.indicator_column(n), by=("economy_group",)) for n in names],
+            ignore_index=True)  # fmt: skip
+        cube = disclosure.protect(cube, b.rules, series_by=())
+        b.cache[key] = cube.assign(indicator=cube["variable"].str.removeprefix("ind_"))
     return b.cache[key]
 
 
@@ -594,7 +613,7 @@ def method_html(b: Brief) -> Html:
                                       version=cb.version, source=cb.source))
     items.append(T["framework"].format(title=fw.title.get(b.lang), period=fw.period,
                                        url=fw.source.get("url", "")))
-    items.append(T["data"].format(file=b.data_path, unit=b.unit, wave=b.wave,
+    items.append(T["data"].format(file=Path(b.data_path).name, unit=b.unit, wave=b.wave,
                                   n=narrate.format_number(n, b.lang)))
     lis = "".join(f"<li>{_html.escape(str(i))}</li>" for i in items)
     rules = "".join(f"<li>{_html.escape(line)}</li>"
