@@ -88,6 +88,8 @@ __all__ = [
 
 DEFAULT_TEMPLATE = paths.notebooks_dir() / "briefs" / "evidence_brief.ipynb"
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_CITY_LEVELS = ("city", "district", "school")
+_UNIT_COLUMNS = {"district": "district", "school": "school"}
 
 
 
@@ -248,6 +250,33 @@ def _latest_wave(data_path) -> int:
 # --- the whole brief -------------------------------------------------------------------------
 
 
+def _cached_publication(params: dict, template: Path) -> str:
+    """The protected publication of the brief's city, built once and cached on disk.
+
+    Uses the batch's builder and cache key (:func:`ssp_research.batch.prepare_publication`:
+    data sha256, instrument, rules, pooling, library and package versions), so a single brief
+    hides exactly what a batch hides, and a second brief of the same city and data skips the
+    build. The cache is ``paths.output_dir() / "cache"``.
+    """
+    import pyarrow.parquet as pq
+
+    from ssp_research import batch
+
+    city = params.get("unit")
+    if params["unit_type"] != "city":
+        path = resolve_data_path(params["data_path"])
+        table = pq.read_table(path, columns=["municipality", _UNIT_COLUMNS[params["unit_type"]]])
+        frame = table.to_pandas()
+        rows = frame[frame[_UNIT_COLUMNS[params["unit_type"]]] == params["unit"]]
+        if rows.empty:
+            return ""  # the notebook reports the unknown unit with the valid ones
+        city = str(rows["municipality"].iloc[0])
+    unit = batch.Unit("city", city, {**params, "unit_type": "city", "unit": city,
+                                     "template": str(template)})
+    extra = batch.prepare_publication([unit], paths.output_dir() / "cache")
+    return extra.get("publication_path", "")
+
+
 def _audit(paths_: list[Path]) -> list:
     """Run the disclosure audit (:func:`ssp_research.audit.audit`) over files to publish."""
     from ssp_research.audit import audit
@@ -291,12 +320,20 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     ReportError
         A failing cell (the executed notebook is kept as ``<stem>.failed.ipynb``), or
         disclosure findings (nothing is published; the findings are listed).
+
+    Notes
+    -----
+    When the template declares ``publication_path`` and it is empty, the protected
+    publication of the unit's city is built (or reused) here, in the cache of
+    ``paths.output_dir()``, exactly as ``ssp batch`` builds it.
     """
     t0 = time.perf_counter()
     template = Path(template)
     params = validate_parameters(template, params)
     if "wave" in params and params["wave"] is None and "data_path" in params:
         params["wave"] = _latest_wave(params["data_path"])
+    if params.get("publication_path") == "" and params.get("unit_type") in _CITY_LEVELS:
+        params["publication_path"] = _cached_publication(params, template)
     out_dir = Path(out_dir) if out_dir is not None else paths.output_dir() / "briefs"
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = brief_stem(params)

@@ -386,3 +386,28 @@ def test_refresh_templates_writes_the_default_run_in_place(mini_template, tmp_pa
     assert len(injected) == 1 and "wave = 2025" in injected[0].source
     assert report.template_parameters(copy) == report.template_parameters(mini_template)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mini.ipynb"]  # no temp files left
+
+
+def test_single_brief_reuses_the_batch_publication(tmp_path, monkeypatch):
+    import time
+
+    from ssp_research import brief, publication
+
+    monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
+    params = report.validate_parameters(report.DEFAULT_TEMPLATE, {
+        "unit_type": "school", "unit": "Kvernbekken skole", "wave": 2025})
+    first = report._cached_publication(params, report.DEFAULT_TEMPLATE)
+    assert first.startswith(str(tmp_path / "cache")) and Path(first).is_file()
+    mtime = Path(first).stat().st_mtime_ns
+    t0 = time.perf_counter()
+    again = report._cached_publication({**params, "unit": "Nordlys skole"},
+                                       report.DEFAULT_TEMPLATE)
+    assert again == first and Path(first).stat().st_mtime_ns == mtime
+    assert time.perf_counter() - t0 < 2.0  # reused, not rebuilt
+    cached = publication.read_publication(first, level="school", unit="Kvernbekken skole")
+    here = brief.load(unit_type="school", unit="Kvernbekken skole").full_publication
+    here = here[(here["level"] == "school") & (here["unit"] == "Kvernbekken skole")]
+    key = ["indicator", "wave", "gender", "grade"]
+    a = cached.set_index(key)["suppressed"]
+    b = here.set_index(key)["suppressed"].reindex(a.index)
+    assert a.astype(bool).tolist() == b.astype(bool).tolist() and a.any()
