@@ -19,8 +19,12 @@ row attributes), rendered by :func:`ssp_research.disclosure.to_html`.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import html as _html
+import json
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -562,15 +566,41 @@ def _gap_publication(b: Brief, kind: str) -> pd.DataFrame | None:
             b.cache[key] = pub[(pub["wave"] == b.wave) & ((pub["gender"] == "all")
                                                           | (pub["grade"] == "all"))]
             return b.cache[key]
+        names = [n for n in b.indicator_names if n != "poor_economy"]
+        cached = _economy_cache_file(b, names)
+        if cached is not None and cached.is_file():
+            b.cache[key] = pd.read_parquet(cached)
+            return b.cache[key]
         data = b.data[(b.data["municipality"] == b.city) & (b.data["wave"] == b.wave)]
         data = data.assign(economy_group=data["family_economy"].map(_ECONOMY))
-        names = [n for n in b.indicator_names if n != "poor_economy"]
         cube = pd.concat([disclosure.publication_cube(
             data, b.codebook.indicator_column(n), by=("economy_group",)) for n in names],
             ignore_index=True)  # fmt: skip
         cube = disclosure.protect(cube, b.rules, series_by=())
         b.cache[key] = cube.assign(indicator=cube["variable"].str.removeprefix("ind_"))
+        if cached is not None:  # next to the batch's publication: later briefs reuse it
+            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+            b.cache[key].to_parquet(tmp)
+            os.replace(tmp, cached)
     return b.cache[key]
+
+
+def _economy_cache_file(b: Brief, names: list[str]) -> Path | None:
+    """Where the protected family-economy groups of the city are cached, or None.
+
+    Only with a batch publication (``publication_path``): next to it, keyed by the
+    publication's inputs (its ``inputs.sha256`` stamp, else its size and time), the wave, the
+    indicators and the rules.
+    """
+    if not b.publication_path:
+        return None
+    pub = resolve(b.publication_path)
+    stamp = pub.with_name("inputs.sha256")
+    base = stamp.read_text().strip() if stamp.is_file() else (
+        f"{pub.stat().st_size}-{pub.stat().st_mtime_ns}" if pub.is_file() else "")
+    key = hashlib.sha256(json.dumps([base, b.wave, names, dataclasses.asdict(b.rules)],
+                                    sort_keys=True).encode()).hexdigest()[:20]
+    return pub.with_name(f"economy-{key}.parquet")
 
 
 def _group_label(b: Brief, by: str, value: str) -> str:

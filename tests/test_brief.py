@@ -231,3 +231,22 @@ def test_gap_suppression_comes_from_the_whole_city(small):
     assert g.loc[g["suppressed"], ["estimate", "ci_low", "count"]].isna().all().all()
     econ = brief.gap_table(small, "family_economy")
     assert econ["suppressed"].any() and "secondary" in set(econ["reason"].dropna())
+
+
+def test_batch_publication_and_economy_cache(small, tmp_path, monkeypatch):
+    from ssp_research import publication
+
+    path = tmp_path / "publication.parquet"
+    publication.write_publication(small.full_publication, path)
+    b1 = brief.load(unit_type="school", unit=SMALL_SCHOOL, publication_path=str(path))
+    assert b1.indicators["suppressed"].tolist() == small.indicators["suppressed"].tolist()
+    econ = brief.gap_table(b1, "family_economy")
+    assert econ["suppressed"].tolist() == brief.gap_table(small, "family_economy")[
+        "suppressed"].tolist()
+    cached = list(tmp_path.glob("economy-*.parquet"))
+    assert len(cached) == 1
+    monkeypatch.setattr(brief.disclosure, "publication_cube",
+                        lambda *a, **k: pytest.fail("the cached groups were not reused"))
+    b2 = brief.load(unit_type="school", unit=SMALL_SCHOOL, publication_path=str(path))
+    again = brief.gap_table(b2, "family_economy")
+    assert again["suppressed"].tolist() == econ["suppressed"].tolist()
