@@ -300,3 +300,15 @@ def test_protect_by_indicator_equals_one_call(raw):
         assert (got["suppressed"].to_numpy() == one["suppressed"].to_numpy()).all()
         assert got["reason"].fillna("").tolist() == one["reason"].fillna("").tolist()
     assert one["suppressed"].sum() > 0
+
+
+def test_missing_breakdown_values_are_the_unpublished_rest(data):
+    d = data[data["wave"] == 2025].copy()
+    d.loc[d.index[::10], "gender"] = None  # every tenth pupil without a gender
+    pub = build_publication(d, "ungdata", indicators=["lonely"], levels=("city", "district"))
+    assert set(pub["gender"]) == {"all", "girl", "boy"}
+    city = pub[(pub["level"] == "city") & (pub["grade"] == "all")].set_index("gender")["n"]
+    answered = d["ind_lonely"].notna()
+    assert city["all"] == answered.sum()
+    assert city["girl"] + city["boy"] == (answered & d["gender"].notna()).sum() < city["all"]
+    assert (pub.loc[~pub["suppressed"], "n"] >= 20).all()
