@@ -52,6 +52,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,6 +278,17 @@ def _cached_publication(params: dict, template: Path) -> str:
     return extra.get("publication_path", "")
 
 
+def _prewarm_exporters() -> None:
+    """Import and set up the HTML/PDF exporters and the audit (first use costs ~0.5-1 s)."""
+    try:
+        export_html(nbformat.v4.new_notebook(), "nb", {})
+        import weasyprint  # noqa: F401
+
+        import ssp_research.audit  # noqa: F401
+    except Exception:  # noqa: BLE001 - only a speed-up; the real call reports any problem
+        pass
+
+
 def _audit(paths_: list[Path]) -> list:
     """Run the disclosure audit (:func:`ssp_research.audit.audit`) over files to publish."""
     from ssp_research.audit import audit
@@ -340,6 +352,9 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     stage = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=out_dir))
     try:
         nb_path = stage / f"{stem}.ipynb"
+        # While the kernel runs, this process is idle: load the exporters meanwhile.
+        warm = threading.Thread(target=_prewarm_exporters, daemon=True)
+        warm.start()
         try:
             nb = execute(template, params, nb_path, progress=progress, **engine_kwargs)
         except ReportError as err:
@@ -351,6 +366,7 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
             error.cell_index = getattr(err, "cell_index", None)
             error.notebook_path = failed
             raise error from None
+        warm.join()
         stamp = provenance(params, params.get("data_path", ""), template)
         html = export_html(nb, params.get("lang", "nb"), params, provenance=stamp)
         outputs = {"html": stage / f"{stem}.html", "ipynb": nb_path}
