@@ -23,17 +23,27 @@ SMALL_SCHOOL = "Kvernbekken skole"  # about 50 pupils a wave: some cells are sup
 
 @pytest.fixture(scope="module")
 def city():
-    return brief.load()
+    return brief.load()  # builds the city's protected publication itself
 
 
 @pytest.fixture(scope="module")
-def district():
-    return brief.load(unit_type="district", unit="Heimdal", lang="en")
+def pub_path(city, tmp_path_factory):
+    """The city publication written once, as ``ssp batch`` does; other briefs read it."""
+    from ssp_research import publication
+
+    path = tmp_path_factory.mktemp("publication") / "publication.parquet"
+    publication.write_publication(city.full_publication, path)
+    return str(path)
 
 
 @pytest.fixture(scope="module")
-def small():
-    return brief.load(unit_type="school", unit=SMALL_SCHOOL)
+def district(pub_path):
+    return brief.load(unit_type="district", unit="Heimdal", lang="en", publication_path=pub_path)
+
+
+@pytest.fixture(scope="module")
+def small(pub_path):
+    return brief.load(unit_type="school", unit=SMALL_SCHOOL, publication_path=pub_path)
 
 
 def test_load_defaults(city):
@@ -212,7 +222,7 @@ def test_suppression_is_decided_on_the_whole_city_publication(city, small):
     secondary = pub[pub["reason"] == "secondary"]
     assert len(secondary) > 0  # a small school's hidden cell would be recoverable otherwise
     row = secondary.iloc[0]
-    other = brief.load(unit_type="school", unit=row["unit"])
+    other = brief.load(unit_type="school", unit=row["unit"])  # builds its own: same result
     mine = other.indicators.set_index(["indicator", "wave"]).loc[(row["indicator"],
                                                                   row["wave"])]
     assert mine["suppressed"] and mine["reason"] == "secondary" and mine["n"] >= 100
@@ -233,15 +243,16 @@ def test_gap_suppression_comes_from_the_whole_city(small):
     assert econ["suppressed"].any() and "secondary" in set(econ["reason"].dropna())
 
 
-def test_batch_publication_and_economy_cache(small, tmp_path, monkeypatch):
+def test_batch_publication_and_economy_cache(city, tmp_path, monkeypatch):
     from ssp_research import publication
 
     path = tmp_path / "publication.parquet"
-    publication.write_publication(small.full_publication, path)
+    publication.write_publication(city.full_publication, path)
+    own = brief.load(unit_type="school", unit=SMALL_SCHOOL)  # builds its own publication
     b1 = brief.load(unit_type="school", unit=SMALL_SCHOOL, publication_path=str(path))
-    assert b1.indicators["suppressed"].tolist() == small.indicators["suppressed"].tolist()
+    assert b1.indicators["suppressed"].tolist() == own.indicators["suppressed"].tolist()
     econ = brief.gap_table(b1, "family_economy")
-    assert econ["suppressed"].tolist() == brief.gap_table(small, "family_economy")[
+    assert econ["suppressed"].tolist() == brief.gap_table(own, "family_economy")[
         "suppressed"].tolist()
     cached = list(tmp_path.glob("economy-*.parquet"))
     assert len(cached) == 1
