@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from multiprocessing.util import Finalize
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
@@ -24,6 +25,7 @@ from papermill.utils import merge_kwargs, remove_args
 __all__ = ["WarmEngine", "warm_engine_kwargs", "discard_warm_kernel", "RESET_CODE"]
 
 ENGINE_NAME = "ssp-warm"
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 RESET_CODE = (
     "%reset -f\n"
     "import matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
@@ -63,14 +65,22 @@ papermill_engines.register(ENGINE_NAME, WarmEngine)
 def _start(state: dict, kernel_name: str = "python3") -> None:
     # Async manager and client, as nbclient's own: with a blocking client a kernel that dies
     # mid-cell is never noticed. IPC transport in a private folder: no TCP port.
+    # One BLAS/OpenMP thread, as report.execute gives fresh kernels: with 2 cores shared by
+    # 2 workers, threaded OpenBLAS made model fits in briefs many times slower.
     ipc_dir = tempfile.mkdtemp(prefix="ssp-warm-")
     km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
                             ip=os.path.join(ipc_dir, "k"))
-    run_sync(km.start_kernel)()
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env.setdefault(var, "1")
+    run_sync(km.start_kernel)(env=env)
     kc = km.client()
     kc.start_channels()
     run_sync(kc.wait_for_ready)(timeout=60)
     state.update(km=km, kc=kc, runs=0, ipc_dir=ipc_dir)
+    if "finalizer" not in state:
+        # Worker processes end with os._exit (no atexit): multiprocessing's finalizers run.
+        state["finalizer"] = Finalize(None, discard_warm_kernel, args=(state,), exitpriority=10)
 
 
 def discard_warm_kernel(state: dict) -> None:
