@@ -141,7 +141,7 @@ def test_subtraction_attack_finds_no_narrow_range(pub, raw):
                  "grade": {"8": "all", "9": "all", "10": "all"}}
     cols = ["indicator", "wave", "level", "unit", "parent", "gender", "grade", "estimate", "se",
             "ci_low", "ci_high", "df", "n", "count", "series_break"]
-    for name in ("lonely", "bullied", "screen_4h"):
+    for name in table["indicator"].unique():
         mask = (table["indicator"] == name).to_numpy()
         original = table.loc[mask, cols].rename(columns={"indicator": "variable"})
         protected = pub.loc[mask, cols + ["suppressed", "reason"]].rename(
