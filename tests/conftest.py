@@ -10,6 +10,7 @@ import pytest
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 sys.path.insert(0, str(REFERENCE_DIR))
+sys.path.insert(0, str(Path(__file__).parent))  # tests/support.py
 
 from rdata_loader import load_survey_data, survey_data_dir  # noqa: E402
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support import effects_refdata, load_city, simulate_city
 
 from ssp_research import effects
 from ssp_research.errors import DataError, EstimationError, ParameterError
@@ -16,39 +17,15 @@ from ssp_research.errors import DataError, EstimationError, ParameterError
 REFDIR = Path(__file__).parent / "reference"
 REF = json.loads((REFDIR / "trend_reference.json").read_text())
 
-
 @pytest.fixture(scope="module")
 def refdata() -> pd.DataFrame:
-    return pd.read_csv(REFDIR / "effects_reference_data.csv")
+    return effects_refdata()
 
 
 @pytest.fixture(scope="module")
 def city():
-    """The shipped synthetic city and its truth (generated if not written yet)."""
-    from ssp_research import paths, synth
+    return load_city()
 
-    pq, tj = paths.synthetic_dir() / "trondheim.parquet", paths.synthetic_dir() / "truth.json"
-    if pq.exists() and tj.exists():
-        return pd.read_parquet(pq), json.loads(tj.read_text())
-    res = synth.generate()
-    return res.data, res.truth
-
-
-def _sim(rng, *, n_schools=30, per=60, waves=(2019, 2021, 2023, 2025), school_sd=0.0,
-         slope=0.0, pilot=0.0, base=-1.4):
-    """A small simulated city: logistic model with school effects, trend and pilot effect."""
-    u = rng.normal(0, school_sd, n_schools) if school_sd else np.zeros(n_schools)
-    pilot_s = np.arange(n_schools) < n_schools // 3
-    rows = []
-    for k, w in enumerate(waves):
-        s = np.repeat(np.arange(n_schools), per)
-        eta = base + slope * k + u[s] + pilot * (pilot_s[s] & (w >= 2023))
-        rows.append(pd.DataFrame({
-            "wave": w, "school": [f"S{i:02d}" for i in s], "pilot": pilot_s[s],
-            "district": [f"D{i % 3}" for i in s], "weight": 1.0,
-            "ind_y": rng.binomial(1, 1 / (1 + np.exp(-eta))).astype(float),
-        }))
-    return pd.concat(rows, ignore_index=True)
 
 
 # --- R reference ------------------------------------------------------------------------------
@@ -137,14 +114,14 @@ def test_gradient_extremes_sign(city):
 
 def test_null_simulation_finds_no_trend():
     rng = np.random.default_rng(11)
-    t = effects.trend(_sim(rng), "ind_y", adjust=())
+    t = effects.trend(simulate_city(rng), "ind_y", adjust=())
     s = t[t["quantity"] == "log_odds_per_wave"].iloc[0]
     assert s["ci_low"] < 0 < s["ci_high"]
 
 
 def test_planted_trend_in_simulation_is_found():
     rng = np.random.default_rng(12)
-    t = effects.trend(_sim(rng, school_sd=0.5, slope=0.2), "ind_y", adjust=())
+    t = effects.trend(simulate_city(rng, school_sd=0.5, slope=0.2), "ind_y", adjust=())
     s = t[t["quantity"] == "log_odds_per_wave"].iloc[0]
     assert s["ci_low"] < 0.2 < s["ci_high"] and s["ci_low"] > 0
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support import effects_refdata, load_city
 
 from ssp_research import indicators
 from ssp_research.errors import CodebookError, DataError, ParameterError
@@ -21,21 +22,15 @@ E = np.array(REF["ind_school_district_city_est"])
 STD = pd.DataFrame({"grade": np.repeat([8, 9, 10], 2), "gender": ["boy", "girl"] * 3,
                     "pupils": [1000, 980, 1010, 990, 1020, 1005]})
 
-
 @pytest.fixture(scope="module")
 def refdata() -> pd.DataFrame:
-    return pd.read_csv(REFDIR / "effects_reference_data.csv")
+    return effects_refdata()
 
 
 @pytest.fixture(scope="module")
 def city():
-    from ssp_research import paths, synth
+    return load_city()
 
-    pq, tj = paths.synthetic_dir() / "trondheim.parquet", paths.synthetic_dir() / "truth.json"
-    if pq.exists() and tj.exists():
-        return pd.read_parquet(pq), json.loads(tj.read_text())
-    res = synth.generate()
-    return res.data, res.truth
 
 
 def _one(t: pd.DataFrame) -> pd.Series:

@@ -2,49 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from support import REL
+from support import api_frames as _api
+from support import assert_rel as _assert_rel
+from support import dclus1 as _dclus1
+from support import dstrat as _dstrat
+from support import models_reference as _reference
 
 from ssp_research import models
 from ssp_research.design import SurveyDesign
 from ssp_research.errors import EstimationError, ParameterError
-
-REF_DIR = Path(__file__).parent / "reference"
-API_RDA = Path("/usr/lib/R/site-library/survey/data/api.rda")
-REL = 1e-6
-
-
-@lru_cache(maxsize=1)
-def _reference() -> dict:
-    return json.loads((REF_DIR / "survey_models_reference.json").read_text())
-
-
-@lru_cache(maxsize=1)
-def _api() -> dict:
-    rdata = pytest.importorskip("rdata")
-    if not API_RDA.exists():
-        pytest.skip("R survey package data (api.rda) not installed")
-    frames = rdata.conversion.convert(rdata.parser.parse_file(API_RDA))
-    for name in ("apistrat", "apiclus1"):
-        frames[name]["yes"] = (frames[name]["sch.wide"] == "Yes").astype(float)
-    return frames
-
-
-def _dstrat():
-    return SurveyDesign(_api()["apistrat"], strata="stype", weights="pw", fpc="fpc")
-
-
-def _dclus1():
-    return SurveyDesign(_api()["apiclus1"], ids="dnum", weights="pw", fpc="fpc")
-
-
-def _assert_rel(actual, expected, rel=REL):
-    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float), rtol=rel)
 
 
 def assert_glm_matches(table: pd.DataFrame, ref: dict) -> None:

@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import warnings
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from support import REL
+from support import api_frames as _api
+from support import dclus1 as _dclus1
+from support import dstrat as _dstrat
+from support import models_reference as _reference
 
 from ssp_research import models, weights
 from ssp_research.design import SurveyDesign
 from ssp_research.errors import DataError, DesignError, EstimationError, ParameterError
 
-REF_DIR = Path(__file__).parent / "reference"
-API_RDA = Path("/usr/lib/R/site-library/survey/data/api.rda")
-REL = 1e-6
 POP_STYPE = {"E": 4421, "H": 755, "M": 1018}
 POP_WIDE = {"No": 1072, "Yes": 5122}
 POP_CAL = {"(Intercept)": 6194, "api99": 3914069}
-
-
-@lru_cache(maxsize=1)
-def _reference() -> dict:
-    return json.loads((REF_DIR / "survey_models_reference.json").read_text())
-
-
-@lru_cache(maxsize=1)
-def _api() -> dict:
-    rdata = pytest.importorskip("rdata")
-    if not API_RDA.exists():
-        pytest.skip("R survey package data (api.rda) not installed")
-    return rdata.conversion.convert(rdata.parser.parse_file(API_RDA))
-
-
-def _dstrat():
-    return SurveyDesign(_api()["apistrat"], strata="stype", weights="pw", fpc="fpc")
-
-
-def _dclus1():
-    return SurveyDesign(_api()["apiclus1"], ids="dnum", weights="pw", fpc="fpc")
 
 
 def _mean(d, var):
