@@ -43,6 +43,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ssp_research import paths
+from ssp_research.atomic import atomic_write
 from ssp_research.errors import ParameterError, ReportError
 
 __all__ = [
@@ -234,11 +235,7 @@ def cache_key(params: Mapping, *, template: Path, dependencies: Iterable[Path] =
 
 
 def _write_json_atomic(path: Path, payload: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str),
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(payload, indent=2, ensure_ascii=False, default=str))
 
 
 def load_manifest(out_dir: str | Path) -> dict:
@@ -590,7 +587,5 @@ def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
         data, options["instrument"], rules=options["rules"], levels=levels,
         pool=options["pool"], standardise=options["standardise"], top_name=top.unit)
     publication.write_publication(table, target)
-    tmp = stamp.with_name(f".{stamp.name}.tmp")
-    tmp.write_text(key)
-    os.replace(tmp, stamp)
+    atomic_write(stamp, key)
     return {"publication_path": str(target)}

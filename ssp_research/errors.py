@@ -6,10 +6,10 @@ so that a researcher or a scheduler can fix the input without reading the code.
 Examples
 --------
 >>> err = DataError("value 7 is not an allowed code", file="wave2023.csv", row=12,
-...                 column="lonely", rule="allowed codes 1-4",
+...                 column="lonely", rule="codes 1-4",
 ...                 hint="fix the export or add the code to the codebook")
 >>> print(err)
-value 7 is not an allowed code [file: wave2023.csv, row: 12, column: lonely, rule: allowed codes 1-4]
+value 7 is not an allowed code [file: wave2023.csv, row: 12, column: lonely, rule: codes 1-4]
   What to do: fix the export or add the code to the codebook
 """
 

@@ -29,7 +29,6 @@ import codecs
 import hashlib
 import io as _io
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ssp_research.atomic import atomic_write, write_atomic
 from ssp_research.errors import DataError
 from ssp_research.paths import PSEUDONYM_KEY_ENV
 
@@ -257,16 +257,6 @@ def read_survey(path: str | Path, *, format: str | None = None, **kwargs: Any) -
     return SurveyFile(df, prov, meta)
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_clean(result: CleanResult, out_path: str | Path) -> tuple[Path, Path]:
     """Write tidy data (Parquet) and its log (``<out>.log.json``) atomically.
 
@@ -318,6 +308,6 @@ def write_clean(result: CleanResult, out_path: str | Path) -> tuple[Path, Path]:
            "source": result.source, "rows_in": result.rows_in, "rows_out": len(result.data),
            "data": out.name, "log": result.log.to_dict("records")}
     text = json.dumps(doc, indent=1, ensure_ascii=False, default=str)
-    _atomic(out, lambda p: result.data.to_parquet(p, index=False))
-    _atomic(log_path, lambda p: p.write_text(text, encoding="utf-8"))
+    write_atomic(out, lambda p: result.data.to_parquet(p, index=False))
+    atomic_write(log_path, text)
     return out, log_path

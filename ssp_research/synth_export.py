@@ -18,14 +18,13 @@ True
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ssp_research import paths
+from ssp_research.atomic import write_atomic
 from ssp_research.synth import CLIMATE, DEP, ITEMS, SYNTHETIC_KEY, WAVES
 
 __all__ = [
@@ -412,21 +411,6 @@ def build_truth(*, params, econ_true, seed, rows, national, sch, cells, data, in
     return truth
 
 
-def _atomic(path: Path, write_fn) -> Path:
-    """Write via a temporary file in the same folder, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write_fn(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _sav_meta() -> tuple[dict, dict]:
     """Variable labels and value labels (nb) from the built-in ungdata codebook."""
     import yaml
@@ -470,18 +454,18 @@ def write_files(result, out_dir=None) -> dict[str, Path]:
     out = Path(out_dir) if out_dir is not None else paths.synthetic_dir()
     suffix = "" if result.name == "trondheim" else f"_{result.name}"
     files = {
-        "data": _atomic(out / f"{result.name}.parquet",
+        "data": write_atomic(out / f"{result.name}.parquet",
                         lambda p: result.data.to_parquet(p, index=False)),
-        "population": _atomic(out / f"population{suffix}.csv",
+        "population": write_atomic(out / f"population{suffix}.csv",
                               lambda p: result.population.to_csv(p, index=False)),
-        "truth": _atomic(out / f"truth{suffix}.json", lambda p: Path(p).write_text(
+        "truth": write_atomic(out / f"truth{suffix}.json", lambda p: Path(p).write_text(
             json.dumps(result.truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")),
     }
     if result.raw is not None:
         last = result.raw[result.raw["wave"] == WAVES[-1]].reset_index(drop=True)
-        files["sav"] = _atomic(out / "raw" / f"trondheim_{WAVES[-1]}.sav",
+        files["sav"] = write_atomic(out / "raw" / f"trondheim_{WAVES[-1]}.sav",
                                lambda p: _write_sav(last, p))
-        files["csv"] = _atomic(
+        files["csv"] = write_atomic(
             out / "raw" / f"trondheim_{WAVES[0]}-{WAVES[-1]}.csv",
             lambda p: result.raw.to_csv(p, sep=";", decimal=",", encoding="cp1252",
                                         index=False, lineterminator="\r\n"))
