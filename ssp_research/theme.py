@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 __all__ = [
@@ -114,13 +115,58 @@ def figure_bundle(obj: Axes | Figure, *, alt: str | None = None) -> tuple[dict, 
     """
     fig = _figure(obj)
     description = alt if alt is not None else alt_text(obj) or alt_text(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-    png = buf.getvalue()
+    png = _tight_png(fig)
     width, height = (int(v) for v in np.frombuffer(png[16:24], dtype=">u4"))
     data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": description}
     meta = {"image/png": {"alt": description, "width": width * 2 // 3, "height": height * 2 // 3}}
     return data, meta
+
+
+def _tight_png(fig: Figure, *, dpi: int = 150, pad: float = 0.1) -> bytes:
+    """The figure as PNG, cropped to its tight bounding box (``bbox_inches="tight"``).
+
+    ``savefig(bbox_inches="tight")`` draws the figure twice (once to measure, once to
+    render; with constrained layout, the layout is solved twice too). Here it is drawn once
+    at ``dpi`` and the rendered pixels are cropped to the tight box, padded by ``pad`` inches
+    of the figure's background colour (RGB when fully opaque: smaller, and weasyprint needs
+    no alpha mask for the PDF); when the box reaches outside the canvas (an artist drawn
+    beyond the figure, which the canvas clipped), it falls back to
+    ``savefig``. Deterministic (no ``Software`` or time metadata).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    old_dpi, old_canvas = fig.dpi, fig.canvas
+    canvas = FigureCanvasAgg(fig)
+    try:
+        fig.dpi = dpi
+        canvas.draw()
+        box = fig.get_tightbbox(canvas.get_renderer())  # inches
+        rgba = np.asarray(canvas.buffer_rgba())
+        height, width = rgba.shape[:2]
+        inside = (box.x0 >= 0 and box.y0 >= 0 and box.x1 * dpi <= width
+                  and box.y1 * dpi <= height)
+        if inside:  # every artist was drawn: crop, and pad with the background colour
+            x0, x1 = int(np.floor((box.x0 - pad) * dpi)), int(np.ceil((box.x1 + pad) * dpi))
+            top = int(np.floor(height - (box.y1 + pad) * dpi))
+            bottom = int(np.ceil(height - (box.y0 - pad) * dpi))
+            face = np.round(np.asarray(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
+            out = np.empty((bottom - top, x1 - x0, 4), dtype=np.uint8)
+            out[...] = face
+            sy, sx = slice(max(top, 0), min(bottom, height)), slice(max(x0, 0), min(x1, width))
+            out[sy.start - top:sy.stop - top, sx.start - x0:sx.stop - x0] = rgba[sy, sx]
+            if (out[..., 3] == 255).all():  # opaque: RGB (smaller; the PDF needs no mask)
+                out = out[..., :3]
+            buf = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(out)).save(buf, format="png")
+            return buf.getvalue()
+    finally:
+        fig.set_dpi(old_dpi)
+        fig.set_canvas(old_canvas)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=pad,
+                metadata={"Software": None})
+    return buf.getvalue()
 
 
 def show(obj: Axes | Figure, *, alt: str | None = None) -> None:
