@@ -58,6 +58,9 @@ UNIT_TYPES = {"city": None, "district": "district", "school": "school",
               "municipality": "municipality", "country": None}  # the last two: national data
 _TOP = ("city", "country", "municipality")  # compared with their own previous survey
 COMPARISONS = ("auto", "city", "district", "previous_wave")
+#: The data columns a national brief reads (besides the indicator columns ``ind_*``).
+_COLUMNS = ("wave", "municipality", "district", "school", "grade", "gender", "weight", "pilot",
+            "family_economy")
 _DIFF_COLS = ["diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value"]
 _CORE = ["indicator", "wave", "estimate", "se", "ci_low", "ci_high", "df", "n", "count",
          "series_break"]
@@ -153,8 +156,7 @@ class Brief:
         if pub is None:  # national levels: the brief's own table is its publication
             own = disclosure.protect(table[_CORE], self.rules).set_index(["indicator", "wave"])
         else:
-            level = self.unit_type if self.unit_col else "city"
-            name = self.unit if self.unit_col else self.city
+            level, name = self.publication_key
             own = pub[(pub["level"] == level) & (pub["unit"] == name)].set_index(
                 ["indicator", "wave"])
         for col in ("suppressed", "reason", "marker"):
@@ -180,6 +182,11 @@ class Brief:
             return self.population.groupby(["grade", "gender"], as_index=False)["pupils"].sum()
         return None
 
+    @property
+    def publication_key(self) -> tuple[str, str]:
+        """The unit's ``(level, unit)`` in the publication (the city under its own name)."""
+        return ("city", self.city) if self.unit_type == "city" else (self.unit_type, self.unit)
+
     @cached_property
     def city(self) -> str:
         return str(self.data.loc[self.unit_mask, "municipality"].iloc[0])
@@ -198,14 +205,32 @@ class Brief:
         every indicator and wave, totals and gender and grade breakdowns, protected together
         (primary, series and secondary suppression), or, in a batch, the same table read from
         ``publication_path`` (``ssp batch`` builds it once). Deterministic, so a single brief
-        hides exactly what the batch hides. None for national unit types.
+        hides exactly what the batch hides.
+
+        National unit types (``municipality``, ``country``): only with ``publication_path``
+        (the batch's national publication of country, municipalities and schools), and only
+        the unit's own rows and those of its pilot schools are read (Parquet filters); None
+        without it (the brief then protects its own tables alone).
         """
         with warnings.catch_warnings():  # tqdm.auto warns in kernels without ipywidgets
             warnings.simplefilter("ignore")
             from ssp_research import publication
 
         if self.unit_type not in ("city", "district", "school"):
-            return None
+            if not self.publication_path:
+                return None
+            path = resolve(self.publication_path)
+            level, name = self.publication_key
+            own = publication.read_publication(path, level=level, unit=name)
+            if "pilot" not in self.data.columns or self.unit_type == "country":
+                return own
+            schools = sorted(map(str, self.data.loc[
+                self.unit_mask & self.data["pilot"].to_numpy(dtype=bool), "school"].unique()))
+            if not schools:
+                return own
+            pilots = pd.read_parquet(path, engine="pyarrow", filters=[
+                ("level", "==", "school"), ("unit", "in", schools)])
+            return pd.concat([own, pilots], ignore_index=True)
         if self.publication_path:
             return publication.read_publication(resolve(self.publication_path))
         data = self.data[self.data["municipality"] == self.city]
@@ -240,6 +265,7 @@ class Brief:
 
         rows = []
         waves = self.data["wave"].to_numpy()
+        subsets: dict[int, object] = {}  # the unit's design from a first wave on, per wave
         for name in self.indicator_names:
             series = self.indicators[self.indicators["indicator"] == name]
             breaks = series.loc[series["series_break"].astype(bool), "wave"]
@@ -248,10 +274,11 @@ class Brief:
             slope = p = math.nan
             if not series["suppressed"].any() and series["wave"].nunique() >= 3:
                 col = self.codebook.indicator_column(name)
-                sub = self.design.subset(self.unit_mask & (waves >= first))
-                tr = effects.trend(sub, col, adjust=(), codebook=self.codebook)
-                row = tr[tr["quantity"] == "log_odds_per_wave"].iloc[0]
-                slope, p = float(row["estimate"]), float(row["p_value"])
+                if first not in subsets:
+                    subsets[first] = self.design.subset(self.unit_mask & (waves >= first))
+                # the slope row of effects.trend (same model and test), without its other rows
+                slope, p = effects._trend_slope(subsets[first], col, adjust=(),
+                                                codebook=self.codebook)
             rows.append({"indicator": name, "slope": slope, "p_value": p})
         return pd.DataFrame(rows)
 
@@ -328,8 +355,20 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
                              rule=f"one of {', '.join(COMPARISONS)}")
     if lang not in ("nb", "en"):
         raise ParameterError(f"unknown language {lang!r}", rule="nb or en")
+    cb = _codebook.load_codebook(instrument)
+    # National data: a municipality reads only its rows (pushed down to Parquet), and both
+    # national levels only the columns a brief uses (structure, weights, indicators)
+    filters = [("municipality", "==", unit)] if unit_type == "municipality" else None
     try:
-        data = pd.read_parquet(path)
+        columns = None
+        if unit_type in ("municipality", "country"):
+            import pyarrow.parquet as pq
+
+            wanted = {*_COLUMNS, *("ind_" + n for n in cb.indicators)}
+            columns = [c for c in pq.read_schema(path).names if c in wanted]
+        data = pd.read_parquet(path, filters=filters, columns=columns)
+        if filters and data.empty:  # unknown unit: read the column for the message
+            data = pd.read_parquet(path, columns=["municipality", "wave"])
     except Exception as err:  # noqa: BLE001 - unreadable data is reported with its path
         raise DataError(f"cannot read the brief's data: {err}", file=path,
                         hint="give data_path of a tidy .parquet (see docs/synthetic_data.md)"
@@ -371,7 +410,7 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
         population = pd.read_csv(pop_path)
         population = population[population["wave"] == wave]
     return Brief(
-        data=data, codebook=_codebook.load_codebook(instrument),
+        data=data, codebook=cb,
         framework=frameworks.load_framework(framework),
         rules=disclosure.Rules.from_overrides(disclosure_rules or {}), unit_type=unit_type,
         unit=unit, wave=wave, lang=lang, comparison=comparison, comparison_name=cmp_name,
@@ -533,8 +572,7 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
     cube = _gap_publication(b, "economy" if col == "economy_group" else "gender_grade")
     if cube is None:  # national levels: the table is its own publication
         return disclosure.protect(table, b.rules, series_by=())
-    level = b.unit_type if b.unit_col else "city"
-    name = b.unit if b.unit_col else b.city
+    level, name = b.publication_key
     mine = cube[(cube["level"] == level) & (cube["unit"] == name)]
     if col == "gender":
         mine = mine[mine["grade"] == "all"]
@@ -557,8 +595,9 @@ def _gap_publication(b: Brief, kind: str) -> pd.DataFrame | None:
     schools, from unweighted counts (:func:`ssp_research.disclosure.publication_cube`)
     protected in one call, so no brief's hidden group can be recovered from other briefs.
     """
-    if b.unit_type not in ("city", "district", "school"):
-        return None
+    if b.unit_type not in ("city", "district", "school") and (
+            kind == "economy" or b.full_publication is None):
+        return None  # national levels: economy groups (and all without a publication) alone
     key = ("gap_publication", kind)
     if key not in b.cache:
         if kind == "gender_grade":  # from the batch publication (all waves protected)

@@ -8,7 +8,10 @@ school and wave fixed effects); the observed shares come from
 :func:`ssp_research.disclosure.protect` before they are drawn.
 
 The treated group is the unit's pilot schools (the city: all pilot schools; a district: its
-pilot schools; a school: itself); the comparison group is every non-pilot school of the city.
+pilot schools; a school: itself; a municipality of national data: its pilot schools, against
+its own non-pilot schools (its brief reads only its rows); the country: not evaluated here, a
+pooled model over every school of the country is the municipalities' job); the comparison
+group is every non-pilot school of the city.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ def pilot_table(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> pd
     school.
     """
     data = b.data
-    if "pilot" not in data.columns or not data.loc[b.unit_mask, "pilot"].any():
-        return pd.DataFrame()
+    if b.unit_type == "country" or "pilot" not in data.columns or not data.loc[
+            b.unit_mask, "pilot"].any():
+        return pd.DataFrame()  # the country: evaluated per municipality (see pilot_html)
     key = ("pilot_did", indicator, start)
     if key not in b.cache:
         treated = data["pilot"].to_numpy() & b.unit_mask
@@ -59,6 +63,8 @@ def pilot_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Htm
     """The pilot evaluation as text: effect as an odds ratio with CI, hedged, and pretrend."""
     T = _T[b.lang]
     did = pilot_table(b, indicator, start=start)
+    if b.unit_type == "country":
+        return Html(f"<p>{_html.escape(T['pilot_country'])}</p>")
     if did.empty:
         key = "no_pilot_school" if b.unit_type == "school" else "no_pilot"
         return Html(f"<p>{_html.escape(T[key].format(unit=b.unit))}</p>")
@@ -138,7 +144,8 @@ def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
     from ssp_research import plots
 
     data = b.data
-    if "pilot" not in data.columns or not data.loc[b.unit_mask, "pilot"].any():
+    if b.unit_type == "country" or "pilot" not in data.columns or not data.loc[
+            b.unit_mask, "pilot"].any():
         return
     plots.set_theme()
     treated = data["pilot"].to_numpy() & b.unit_mask

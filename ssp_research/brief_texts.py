@@ -22,6 +22,8 @@ TEXTS = {
         "poor": "Dårlig råd", "middle": "Verken god eller dårlig", "good": "God råd",
         "all": "Alle", "no_pilot": "{unit} har ingen skoler i pilotprogrammet.",
         "no_pilot_school": "{unit} er ikke med i pilotprogrammet.",
+        "pilot_country": "Pilotprogrammet evalueres per kommune (se kommunenes rapporter), "
+                         "ikke for hele landet samlet.",
         "event": "Pilot mot andre, år", "model_row": "Modellledd", "odds_ratio": "Oddsforhold",
         "pilot": "Pilotskoler", "other": "Andre skoler",
         "pilot_intro": "Pilotskoler sammenlignet med andre skoler, før ({before}) og etter "
@@ -57,6 +59,8 @@ TEXTS = {
         "poor": "Hard up", "middle": "Neither good nor poor", "good": "Well off",
         "all": "All", "no_pilot": "{unit} has no schools in the pilot programme.",
         "no_pilot_school": "{unit} is not in the pilot programme.",
+        "pilot_country": "The pilot programme is evaluated per municipality (see the "
+                         "municipalities' briefs), not for the country as a whole.",
         "event": "Pilot vs others, year", "model_row": "Model term", "odds_ratio": "Odds ratio",
         "pilot": "Pilot schools", "other": "Other schools",
         "pilot_intro": "Pilot schools compared with other schools, before ({before}) and after "

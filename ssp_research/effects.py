@@ -135,6 +135,40 @@ def _fit(design, formula: str, family: str):
 # --- trends -----------------------------------------------------------------------------------
 
 
+def _trend_model(design, indicator, wave, adjust, codebook, allow_break):
+    """The logistic trend model of :func:`trend`: ``(wv, y, levels, design2, terms, fit)``."""
+    wv = _column(design, wave)
+    y = _column(design, indicator)
+    step, levels = _wave_steps(wv)
+    if len(levels) < 2:
+        raise EstimationError(
+            f"a trend needs at least two waves; the data has {levels}", column=wave,
+            rule="waves >= 2", hint="add earlier waves or report the single wave's estimate",
+        )
+    if codebook is not None and not allow_break:
+        _check_breaks(codebook, indicator, levels, wave)
+    d2 = _with_columns(design, _step=step)
+    terms = ["_step"] + [f"C({c})" for c in adjust]
+    fit = _fit(d2, f"{indicator} ~ " + " + ".join(terms), "quasibinomial")
+    return wv, y, levels, d2, terms, fit
+
+
+def _trend_slope(data: Any, indicator: str, *, wave: str = "wave",
+                 adjust: Sequence[str] = ("gender", "grade"), codebook: Any = None,
+                 allow_break: bool = False) -> tuple[float, float]:
+    """``(estimate, p_value)`` of the ``log_odds_per_wave`` row of :func:`trend` alone.
+
+    The same model and test, without the prevalence, observed and change rows (the briefs'
+    trend arrows need only the slope and its p-value).
+    """
+    design = _design(data)
+    fit = _trend_model(design, indicator, wave, adjust, codebook, allow_break)[-1]
+    b = fit.set_index("term")
+    slope, se = float(b.loc["_step", "estimate"]), float(b.loc["_step", "se"])
+    p = _ci_t(slope, se, float(fit["df"].iloc[0]), 0.95)[2]
+    return slope, float(p)
+
+
 def trend(
     data: Any,
     indicator: str,
@@ -190,20 +224,9 @@ def trend(
     See the module example.
     """
     design = _design(data)
-    wv = _column(design, wave)
-    y = _column(design, indicator)
-    step, levels = _wave_steps(wv)
-    if len(levels) < 2:
-        raise EstimationError(
-            f"a trend needs at least two waves; the data has {levels}", column=wave,
-            rule="waves >= 2", hint="add earlier waves or report the single wave's estimate",
-        )
-    if codebook is not None and not allow_break:
-        _check_breaks(codebook, indicator, levels, wave)
-    d2 = _with_columns(design, _step=step)
+    wv, y, levels, d2, terms, fit = _trend_model(design, indicator, wave, adjust, codebook,
+                                                 allow_break)
     data_ = d2.data
-    terms = ["_step"] + [f"C({c})" for c in adjust]
-    fit = _fit(d2, f"{indicator} ~ " + " + ".join(terms), "quasibinomial")
     df_res = float(fit["df"].iloc[0])
     n = int(fit["n"].iloc[0])
     b = fit.set_index("term")
