@@ -19,11 +19,12 @@ from __future__ import annotations
 import base64
 import io
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
+from cycler import cycler
 from matplotlib.axes import Axes
-from matplotlib.colors import to_rgba
+from matplotlib.colors import to_rgb, to_rgba
 from matplotlib.figure import Figure
 
 __all__ = [
@@ -47,6 +48,31 @@ SUPPRESSED_COLOR = "#999999"
 OTHER_COLOR = "#B0B0B0"  # e.g. schools other than the highlighted one
 _ALT_ATTR = "_ssp_alt_text"
 
+#: What ``seaborn.set_theme(context="notebook", style="whitegrid", palette=PALETTE, rc=...)``
+#: sets (seaborn 0.13), written out so that a brief does not import seaborn (~0.4 s: it pulls
+#: in urllib and ssl); ``image.cmap`` ("rocket", a seaborn colormap) is left alone: no figure
+#: here uses a colormap. tests/test_plots.py checks it against seaborn.
+_RC = {
+    "axes.axisbelow": True, "axes.edgecolor": ".8", "axes.facecolor": "white",
+    "axes.grid": True, "axes.labelcolor": ".15", "axes.labelsize": 12, "axes.linewidth": 1.25,
+    "axes.spines.bottom": True, "axes.spines.left": True, "axes.titlesize": 12,
+    "figure.facecolor": "white", "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans",
+                                                     "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 12, "grid.color": ".8", "grid.linestyle": "-", "grid.linewidth": 1,
+    "legend.fontsize": 11, "legend.title_fontsize": 12, "lines.linewidth": 1.5,
+    "lines.markersize": 6, "lines.solid_capstyle": "round", "patch.edgecolor": "w",
+    "patch.force_edgecolor": True, "patch.linewidth": 1, "text.color": ".15",
+    "xtick.bottom": False, "xtick.color": ".15", "xtick.direction": "out",
+    "xtick.labelsize": 11, "xtick.major.size": 6, "xtick.major.width": 1.25,
+    "xtick.minor.size": 4, "xtick.minor.width": 1, "xtick.top": False, "ytick.color": ".15",
+    "ytick.direction": "out", "ytick.labelsize": 11, "ytick.left": False,
+    "ytick.major.size": 6, "ytick.major.width": 1.25, "ytick.minor.size": 4,
+    "ytick.minor.width": 1, "ytick.right": False,
+    # the workbench's own settings (seaborn's rc= argument)
+    "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100,
+    "savefig.dpi": 150, "savefig.bbox": "tight", "font.family": "DejaVu Sans",
+}
+
 
 def set_theme() -> None:
     """Apply the workbench theme (seaborn whitegrid, Okabe-Ito palette, no top/right spines).
@@ -58,19 +84,8 @@ def set_theme() -> None:
     >>> mpl.colors.to_hex(mpl.rcParams["axes.prop_cycle"].by_key()["color"][0])
     '#0072b2'
     """
-    sns.set_theme(
-        context="notebook",
-        style="whitegrid",
-        palette=PALETTE,
-        rc={
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "figure.dpi": 100,
-            "savefig.dpi": 150,
-            "savefig.bbox": "tight",
-            "font.family": "DejaVu Sans",
-        },
-    )
+    mpl.rcParams.update(_RC)
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=[to_rgb(c) for c in PALETTE])
 
 
 # --- alt text and display ----------------------------------------------------------------------
@@ -147,9 +162,11 @@ def _tight_png(fig: Figure, *, dpi: int = 150, pad: float = 0.1) -> bytes:
         inside = (box.x0 >= 0 and box.y0 >= 0 and box.x1 * dpi <= width
                   and box.y1 * dpi <= height)
         if inside:  # every artist was drawn: crop, and pad with the background colour
-            x0, x1 = int(np.floor((box.x0 - pad) * dpi)), int(np.ceil((box.x1 + pad) * dpi))
-            top = int(np.floor(height - (box.y1 + pad) * dpi))
-            bottom = int(np.ceil(height - (box.y0 - pad) * dpi))
+            # the size savefig gives (int of the padded box), at the nearest whole pixel
+            x0 = round((box.x0 - pad) * dpi)
+            x1 = x0 + int((box.width + 2 * pad) * dpi)
+            top = round(height - (box.y1 + pad) * dpi)
+            bottom = top + int((box.height + 2 * pad) * dpi)
             face = np.round(np.asarray(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
             out = np.empty((bottom - top, x1 - x0, 4), dtype=np.uint8)
             out[...] = face

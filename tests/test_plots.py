@@ -343,3 +343,69 @@ def test_missing_estimate_is_marked_no_data_not_privacy():
     assert note.get_text() == "1 school without a figure"
     alt = plots.alt_text(ax2)
     assert "privacy" not in alt and "1 school has no figure" in alt
+
+
+def test_theme_is_seaborns_whitegrid_without_importing_seaborn():
+    import seaborn as sns
+
+    from ssp_research import theme
+
+    keys = [k for k in matplotlib.rcParams if k != "image.cmap"]
+    try:
+        matplotlib.rcdefaults()
+        sns.set_theme(context="notebook", style="whitegrid", palette=theme.PALETTE, rc={
+            "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100,
+            "savefig.dpi": 150, "savefig.bbox": "tight", "font.family": "DejaVu Sans"})
+        expected = {k: matplotlib.rcParams[k] for k in keys}
+        matplotlib.rcdefaults()
+        plots.set_theme()
+        got = {k: matplotlib.rcParams[k] for k in keys}
+    finally:
+        plots.set_theme()
+    assert {k: (got[k], v) for k, v in expected.items() if got[k] != v} == {}
+
+
+def _png_pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+
+
+def test_figure_bundle_draws_once_and_matches_savefig_tight(monkeypatch):
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig, ax = plt.subplots(figsize=(3, 2), layout="constrained")  # all inside the canvas
+    ax.plot([0, 1, 2], [1, 3, 2])
+    ax.set_title("A title")
+    ref = io.BytesIO()
+    fig.savefig(ref, format="png", dpi=150, bbox_inches="tight")
+    draws = []
+    orig = FigureCanvasAgg.draw
+    monkeypatch.setattr(FigureCanvasAgg, "draw", lambda self: draws.append(1) or orig(self))
+    data, meta = plots.figure_bundle(ax)
+    assert len(draws) == 1  # savefig(bbox_inches="tight") would draw twice
+    png = base64.b64decode(data["image/png"])
+    assert png[25] == 2  # PNG colour type 2: RGB (opaque figure, no alpha channel)
+    got, want = _png_pixels(png), _png_pixels(ref.getvalue())
+    assert abs(got.shape[0] - want.shape[0]) <= 1 and abs(got.shape[1] - want.shape[1]) <= 1
+    h, w = min(got.shape[0], want.shape[0]), min(got.shape[1], want.shape[1])
+    assert np.abs(got[:h, :w] - want[:h, :w]).mean() < 3  # same picture (sub-pixel shifts)
+    assert meta["image/png"]["width"] == got.shape[1] * 2 // 3
+    plt.close(fig)
+
+
+def test_figure_bundle_falls_back_to_savefig_when_an_artist_leaves_the_canvas():
+    import io
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.text(1.5, 0.5, "far outside on the right", transform=ax.transAxes)
+    png = base64.b64decode(plots.figure_bundle(ax)[0]["image/png"])
+    assert _png_pixels(png).shape[1] > 2 * 150  # wider than the 2-inch canvas: not clipped
+    ref = io.BytesIO()
+    fig.savefig(ref, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    assert _png_pixels(png).shape == _png_pixels(ref.getvalue()).shape
+    plt.close(fig)
