@@ -333,16 +333,21 @@ def write_publication(table: pd.DataFrame, path: str | Path, *,
 
 
 def read_publication(path: str | Path, *, level: str | None = None,
-                     unit: str | None = None) -> pd.DataFrame:
-    """Read a protected publication, or only the rows of one level and/or unit.
+                     unit: str | Sequence[str] | None = None,
+                     columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a protected publication, or only the rows of one level and/or unit(s).
 
     Parameters
     ----------
     path : str or Path
         Written by :func:`write_publication`.
-    level, unit : str, optional
-        Keep only these rows (pushed down to Parquet as filters, so a brief reads its rows
-        without loading the whole publication).
+    level : str, optional
+        Keep only the rows of this level.
+    unit : str or list of str, optional
+        Keep only the rows of this unit (or of these units). Both filters are pushed down to
+        Parquet, so a brief reads its rows without loading the whole publication.
+    columns : list of str, optional
+        Read only these columns.
 
     Returns
     -------
@@ -364,8 +369,13 @@ def read_publication(path: str | Path, *, level: str | None = None,
         raise DataError("no protected publication at this path", file=path,
                         hint="build it first (publication.build_publication, or the batch's "
                         "prepare step)")
-    filters = [(c, "==", v) for c, v in (("level", level), ("unit", unit)) if v is not None]
-    out = pd.read_parquet(path, engine="pyarrow", filters=filters or None)
+    filters = [] if level is None else [("level", "==", str(level))]
+    if isinstance(unit, str):
+        filters.append(("unit", "==", unit))
+    elif unit is not None:
+        filters.append(("unit", "in", [str(u) for u in unit]))
+    cols = None if columns is None else list(columns)
+    out = pd.read_parquet(path, engine="pyarrow", filters=filters or None, columns=cols)
     side = _sidecar(path)
     if side.is_file():
         out.attrs["publication"] = json.loads(side.read_text(encoding="utf-8"))

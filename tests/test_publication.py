@@ -193,6 +193,11 @@ def test_read_publication_filters(pub, tmp_path):
         pub.loc[pub["level"] == "district", "unit"])
     assert len(read_publication(path)) == len(pub)
     assert read_publication(path, unit="Nowhere").empty
+    two = sorted(pub.loc[pub["level"] == "school", "unit"].unique())[:2]
+    both = read_publication(path, level="school", unit=two, columns=["unit", "n", "suppressed"])
+    assert list(both.columns) == ["unit", "n", "suppressed"]
+    assert sorted(both["unit"].unique()) == two
+    assert len(both) == (pub["unit"].isin(two)).sum()
     with pytest.raises(DataError, match="no protected publication"):
         read_publication(tmp_path / "missing.parquet")
     with pytest.raises(ParameterError, match="no school 'Nowhere'"):
