@@ -18,6 +18,9 @@ municipality) plus the whole city (or country), and runs them on an executor:
   brief depends on: the data file (sha256), the parameters, the template, the codebook and
   framework files, the library's own source and the versions of the packages it uses.
   ``force=True`` overrides.
+* **Layout**: ``<out>/briefs/`` holds what is published (HTML and PDF), ``<out>/notebooks/``
+  the executed notebooks, ``<out>/failed/`` those of failed units, ``<out>/publication/`` the
+  protected tables (internal: the briefs read from it), ``<out>/manifest.json`` the record.
 * **One publication**: before any brief runs, the disclosure-protected publication tables for
   all units are computed once (secondary suppression sees every table of the batch); briefs
   are staged, the disclosure audit runs over every staged output, and only then are the briefs
@@ -452,12 +455,18 @@ def run_batch(
 
 
 def _publish(outputs: dict, published: Path) -> dict:
-    """Move staged outputs into the published folder (atomic renames on one file system)."""
-    published.mkdir(parents=True, exist_ok=True)
+    """Move staged outputs into place (atomic renames on one file system).
+
+    The HTML and PDF go to the published folder (``briefs/``); the executed notebook, which
+    holds working output the HTML leaves out, goes to ``notebooks/`` beside it (for the
+    analysts and ``ssp rerun``, not for publication).
+    """
     moved = {}
     for kind, src in outputs.items():
         src = Path(src)
-        target = published / src.name
+        folder = published if kind in ("html", "pdf") else published.parent / "notebooks"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / src.name
         os.replace(src, target)
         moved[kind] = str(target)
     return moved
@@ -585,7 +594,8 @@ def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
         return {"publication_path": str(target)}
     table = publication.build_publication(
         data, options["instrument"], rules=options["rules"], levels=levels,
-        pool=options["pool"], standardise=options["standardise"], top_name=top.unit)
+        pool=options["pool"], standardise=options["standardise"], top_name=top.unit,
+        jobs=os.cpu_count() or 1, progress=True)
     publication.write_publication(table, target)
     atomic_write(stamp, key)
     return {"publication_path": str(target)}

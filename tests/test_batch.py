@@ -119,8 +119,9 @@ def test_batch_runs_in_parallel_isolates_failures_and_caches(tmp_path, template)
     assert not (out / ".staging").exists()
     published = sorted(p.name for p in (out / "briefs").iterdir())
     assert published == sorted(
-        f"{s}_2025_nb.{ext}" for s in ("alfa-skole", "beta-skole")
-        for ext in ("html", "pdf", "ipynb"))
+        f"{s}_2025_nb.{ext}" for s in ("alfa-skole", "beta-skole") for ext in ("html", "pdf"))
+    notebooks = sorted(p.name for p in (out / "notebooks").iterdir())
+    assert notebooks == ["alfa-skole_2025_nb.ipynb", "beta-skole_2025_nb.ipynb"]
 
     # An unchanged rerun is all cached (except the failed units, which run again) ...
     t0 = time.perf_counter()
