@@ -209,7 +209,10 @@ def _standard_shares(df: pd.DataFrame, standardise: Any, by: Sequence[str],
         )
     tab = std.groupby([std[c].astype(str) for c in by])[size].sum()
     tab = tab[tab > 0]
-    keys = pd.MultiIndex.from_frame(pd.DataFrame({c: df[c].astype(str) for c in by}))
+    if len(by) == 1:  # groupby on one key gives a flat Index, not a MultiIndex
+        keys = pd.Index(df[by[0]].astype(str))
+    else:
+        keys = pd.MultiIndex.from_frame(pd.DataFrame({c: df[c].astype(str) for c in by}))
     cell = tab.index.get_indexer(keys)
     cell = np.where(cell < 0, len(tab), cell).astype(np.int64)
     shares = np.append(tab.to_numpy("float64") / tab.sum(), 0.0)

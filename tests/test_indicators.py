@@ -281,3 +281,17 @@ def test_compare_all_is_the_whole_data(refdata):
     assert a["municipality"].tolist() == ["K1", "K2"]
     np.testing.assert_allclose(a["cmp_estimate"], b["estimate"].iloc[0], rtol=1e-12)
     assert (a["cmp_n"] == b["n"].iloc[0]).all()
+
+
+def test_standardisation_by_one_column_matches_a_hand_computation(city):
+    """Direct standardisation by gender alone (a flat index; once gave all-NaN)."""
+    df = city[0]
+    std = pd.DataFrame({"gender": ["boy", "girl"], "pupils": [1, 3]})
+    t = indicators.indicator_table(df, "ungdata", indicators=["lonely"], waves=[2025],
+                                   compare=None, standardise=std, standardise_by=["gender"])
+    d = df[df["wave"] == 2025]
+    by_gender = d.groupby("gender").apply(
+        lambda g: np.average(g["ind_lonely"].dropna(), weights=g.loc[g["ind_lonely"].notna(),
+                                                                      "weight"]))
+    expected = 0.25 * by_gender["boy"] + 0.75 * by_gender["girl"]
+    assert t["estimate"].iloc[0] == pytest.approx(expected, rel=1e-10)
