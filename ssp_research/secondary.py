@@ -43,9 +43,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import highspy
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from ssp_research.errors import DisclosureError
 
@@ -100,7 +102,8 @@ class AdditiveSystem:
     Notes
     -----
     ``relations`` holds ``(total, [parts], rest_n, rest_count)``; ``rest`` is whatever the
-    total has beyond its published parts, an unknown in ``[0, rest_n]``.
+    total has beyond its published parts, an unknown in ``[0, rest_n]``. ``signed`` is the
+    same as a sparse matrix (one row per relation: +1 for the total, -1 for each part).
     """
 
     def __init__(self, rows: np.ndarray, coords: list[tuple[str, ...]], n: np.ndarray,
@@ -133,13 +136,24 @@ class AdditiveSystem:
                         row=where, rule="total = sum of its parts (n and count)",
                         hint="build totals from the same respondents as their parts")
                 self.relations.append((i, members, float(rest_n), float(rest_c)))
-        self.parent_of = np.zeros(len(coords), dtype=int)  # relations where it is the total
-        for p, _, _, _ in self.relations:
-            self.parent_of[p] += 1
+        ncell, nrel = len(coords), len(self.relations)
+        self.parent_of = np.zeros(ncell, dtype=int)  # relations where it is the total
         self.member_of: list[list[int]] = [[] for _ in coords]
+        r_idx, c_idx, sign = [], [], []
         for r, (p, kids, _, _) in enumerate(self.relations):
+            self.parent_of[p] += 1
             for m in (p, *kids):
                 self.member_of[m].append(r)
+            r_idx.extend([r] * (len(kids) + 1))
+            c_idx.extend((p, *kids))
+            sign.extend([1.0] + [-1.0] * len(kids))
+        self.rest_n = np.array([rel[2] for rel in self.relations], dtype=float)
+        self.signed = sparse.csr_array((np.array(sign, dtype=float),
+                                        (np.array(r_idx, dtype=np.int64),
+                                         np.array(c_idx, dtype=np.int64))), shape=(nrel, ncell))
+        self.incidence = abs(self.signed).tocsc()
+        self._labels: dict[int, int] = {}  # component of each hidden cell (last ranges call)
+        self._comp_rels: dict[int, np.ndarray] = {}
 
     # cost of suppressing a cell: cells adding slack on both sides first, then the lowest
     # in the hierarchy (totals open more relations), then the smallest n
@@ -171,132 +185,185 @@ class AdditiveSystem:
     def need(self, i: int, rules: Rules) -> float:
         return float(min(rules.min_count, self.n[i]))
 
-    def _closes(self, j: int, sup: np.ndarray, skip: int) -> int:
-        """How many other relations of j have exactly one hidden member (hiding j closes them)."""
-        return sum(1 for q in self.member_of[j] if q != skip
-                   and sum(bool(sup[m]) for m in (self.relations[q][0], *self.relations[q][1]))
-                   == 1)
+    def _hidden_per_relation(self, sup: np.ndarray) -> np.ndarray:
+        return np.asarray(self.incidence @ sup.astype(float)).round().astype(int)
 
     def greedy(self, sup: np.ndarray, rules: Rules) -> list[int]:
+        """Close every relation with a single hidden member (worklist to a fixed point)."""
         added: list[int] = []
-        changed = True
-        while changed:
-            changed = False
-            for r, (p, kids, rest_n, _) in enumerate(self.relations):
-                members = [p, *kids]
-                hidden = [m for m in members if sup[m]]
-                if len(hidden) != 1 or rest_n >= max(rules.min_count, 1):
+        if not self.relations:
+            return added
+        small = self.rest_n < max(rules.min_count, 1)
+        hid = self._hidden_per_relation(sup)
+        queue = [int(r) for r in np.flatnonzero((hid == 1) & small)]
+        while queue:
+            grown: set[int] = set()
+            for r in queue:
+                if hid[r] != 1:
                     continue
-                s = hidden[0]
+                p, kids, _, _ = self.relations[r]
+                members = [p, *kids]
+                s = next(m for m in members if sup[m])
                 need = self.need(s, rules)
                 cands = [m for m in members if not sup[m]]
                 if not cands:
                     continue
+
+                def closes(j: int, r: int = r) -> int:
+                    return sum(1 for q in self.member_of[j] if q != r and hid[q] == 1)
+
                 best = min(cands, key=lambda j: (self._pair_width(s, j, r) < need,
-                                                 self._tight(j, need),
-                                                 -self._closes(j, sup, r), j == p,
+                                                 self._tight(j, need), -closes(j), j == p,
                                                  *self._cost(j, False)[1:]))
                 sup[best] = True
                 added.append(best)
-                changed = True
+                for q in self.member_of[best]:
+                    hid[q] += 1
+                    if hid[q] == 1 and small[q]:
+                        grown.add(q)
+            queue = sorted(grown)
         return added
 
-    def components(self, sup: np.ndarray) -> dict[int, int]:
-        """Component label of each hidden cell and of each relation (key ``len(n) + r``)."""
-        hidden = [int(h) for h in np.flatnonzero(sup)]
-        root = {h: h for h in hidden}
-        root.update({len(self.n) + r: len(self.n) + r for r in range(len(self.relations))})
+    def components(self, sup: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                    np.ndarray]:
+        """Hidden cells, their relations and the connected component of each.
 
-        def find(a: int) -> int:
-            while root[a] != a:
-                root[a] = root[root[a]]
-                a = root[a]
-            return a
-
-        for r, (p, kids, _, _) in enumerate(self.relations):
-            for m in (p, *kids):
-                if sup[m]:
-                    root[find(m)] = find(len(self.n) + r)
-        return {a: find(a) for a in root}
+        Returns ``(hidden, rels, cell_label, rel_label)``: two hidden cells are connected when
+        they share a relation (``scipy.sparse.csgraph.connected_components`` on the bipartite
+        graph of hidden cells and relations).
+        """
+        hidden = np.flatnonzero(sup)
+        sub = self.incidence[:, hidden].tocsr()
+        rels = np.flatnonzero(np.diff(sub.indptr) > 0)
+        sub = sub[rels]
+        nh, nr = len(hidden), len(rels)
+        graph = sparse.block_array([[None, sub.T], [sub, None]], format="csr") if nr else \
+            sparse.csr_array((nh, nh))
+        _, labels = connected_components(graph, directed=False)
+        return hidden, rels, labels[:nh], labels[nh:]
 
     def ranges(self, sup: np.ndarray, cells: Iterable[int], need: np.ndarray | None = None,
                ) -> dict[int, tuple[float, float]]:
         """LP range [min, max] of each suppressed cell's count given everything shown.
 
         Solved per connected component of hidden cells (two hidden cells are connected when
-        they share a relation). With ``need`` (the width each cell needs) a few LPs over the
-        whole component (min/max of the sum and of random weightings, plus the true counts)
-        first give feasible points; a cell whose values over those points already spread by
-        ``need`` is safe, and its returned range is that inner bound. Only the others get
-        their own two LPs (exact range).
+        they share a relation), one HiGHS model per component reused for every objective
+        (warm start). With ``need`` (the width each cell needs) every solution found is a
+        feasible point; a cell whose values over the points (and the true counts) already
+        spread by ``need`` is safe and its returned range is that inner bound. The points
+        come from the extremes of the sum and of random weightings of the component, then of
+        the sum of the cells not yet proven; only the rest get their own two LPs (exact).
         """
-        nrel = len(self.relations)
-        hidden = [int(h) for h in np.flatnonzero(sup)]
-        comp_of = self.components(sup)
-
-        def find(a: int) -> int:
-            return comp_of[a]
-
-        out: dict[int, tuple[float, float]] = {}
-        cells = [int(i) for i in cells]
+        hidden, rels, cell_label, rel_label = self.components(sup)
+        col_of = {int(h): k for k, h in enumerate(hidden)}
+        self._labels = {int(h): int(lab) for h, lab in zip(hidden, cell_label)}
+        order = np.argsort(rel_label, kind="stable")
+        bounds = np.searchsorted(rel_label[order], np.arange(cell_label.max(initial=-1) + 2))
+        self._comp_rels = {}
+        shown_count = np.where(sup, 0.0, np.nan_to_num(self.count, nan=0.0))
+        b_all = -(self.signed @ shown_count)
         by_comp: dict[int, list[int]] = {}
         for i in cells:
-            by_comp.setdefault(find(i), []).append(i)
+            by_comp.setdefault(int(cell_label[col_of[int(i)]]), []).append(int(i))
+        cell_order = np.argsort(cell_label, kind="stable")
+        cell_bounds = np.searchsorted(cell_label[cell_order],
+                                      np.arange(cell_label.max(initial=-1) + 2))
+        out: dict[int, tuple[float, float]] = {}
         for comp, targets in by_comp.items():
-            members = [h for h in hidden if find(h) == comp]
-            rels = [r for r in range(nrel) if find(len(self.n) + r) == comp]
-            col = {h: k for k, h in enumerate(members)}
-            rests = [r for r in rels if self.relations[r][2] > 0]
-            rest_col = {r: len(members) + k for k, r in enumerate(rests)}
-            nvar = len(members) + len(rests)
-            a_eq = np.zeros((len(rels), nvar))
-            b_eq = np.zeros(len(rels))
-            for k, r in enumerate(rels):
-                p, kids, _, _ = self.relations[r]
-                for m, sign in ((p, 1.0), *((c, -1.0) for c in kids)):
-                    if sup[m]:
-                        a_eq[k, col[m]] += sign
-                    else:
-                        b_eq[k] -= sign * self.count[m]
-                if r in rest_col:
-                    a_eq[k, rest_col[r]] = -1.0
-            bounds = ([(0.0, float(self.n[h])) for h in members]
-                      + [(0.0, self.relations[r][2]) for r in rests])
-            a_arg = a_eq if len(rels) else None
-            b_arg = b_eq if len(rels) else None
-            if need is not None:
-                rng = np.random.default_rng(len(members))
-                points = [self.count[members]]
-                for k in range(6):
-                    obj = np.ones(nvar) if k < 2 else rng.standard_normal(nvar)
-                    res = linprog(obj * (-1) ** k, A_eq=a_arg, b_eq=b_arg, bounds=bounds,
-                                  method="highs")
-                    if res.status == 0:
-                        points.append(res.x[: len(members)])
-                pts = np.array(points)
-                lo_in, hi_in = pts.min(axis=0), pts.max(axis=0)
-                rest = []
+            members = hidden[cell_order[cell_bounds[comp]:cell_bounds[comp + 1]]]
+            crels = rels[order[bounds[comp]:bounds[comp + 1]]]
+            self._comp_rels[comp] = crels
+            if not len(crels):  # in no relation: anything in [0, n]
                 for i in targets:
-                    k = col[i]
-                    if math.floor(hi_in[k] + 1e-7) - math.ceil(lo_in[k] - 1e-7) >= need[i]:
-                        out[i] = (float(lo_in[k]), float(hi_in[k]))
-                    else:
-                        rest.append(i)
-                targets = rest
-            for i in targets:
-                obj = np.zeros(nvar)
-                obj[col[i]] = 1.0
-                ends = []
-                for sign in (1.0, -1.0):
-                    res = linprog(sign * obj, A_eq=a_arg, b_eq=b_arg, bounds=bounds,
-                                  method="highs")
-                    if res.status != 0:
-                        raise DisclosureError(
-                            f"the range of a suppressed cell could not be solved ({res.message})",
-                            rule="secondary LP check",
-                            hint="check that totals and parts are consistent")
-                    ends.append(sign * res.fun)
-                out[i] = (ends[0], ends[1])
+                    out[i] = (0.0, float(self.n[i]))
+                continue
+            out.update(self._solve(members, crels, b_all[crels], targets, need))
+        return out
+
+    def _solve(self, members: np.ndarray, crels: np.ndarray, b: np.ndarray,
+               targets: list[int], need: np.ndarray | None) -> dict[int, tuple[float, float]]:
+        nm = len(members)
+        a = self.signed[crels][:, members]
+        has_rest = self.rest_n[crels] > 0
+        rest_rows = np.flatnonzero(has_rest)
+        if len(rest_rows):
+            a = sparse.hstack([a, sparse.csr_array(
+                (-np.ones(len(rest_rows)), (rest_rows, np.arange(len(rest_rows)))),
+                shape=(len(crels), len(rest_rows)))])
+        a = sparse.csc_array(a)
+        nvar = a.shape[1]
+        upper = np.concatenate([self.n[members].astype(float), self.rest_n[crels][has_rest]])
+        model = highspy.Highs()
+        model.setOptionValue("output_flag", False)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = nvar, len(crels)
+        lp.col_cost_ = np.zeros(nvar)
+        lp.col_lower_, lp.col_upper_ = np.zeros(nvar), upper
+        lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype(float)
+        model.passModel(lp)
+        index = np.arange(nvar, dtype=np.int32)
+
+        def solve(cost: np.ndarray) -> np.ndarray:
+            model.changeColsCost(nvar, index, cost)
+            model.run()
+            if model.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                raise DisclosureError(
+                    "the range of a suppressed cell could not be solved "
+                    f"({model.modelStatusToString(model.getModelStatus())})",
+                    rule="secondary LP check",
+                    hint="check that totals and parts are consistent")
+            return np.asarray(model.getSolution().col_value)[:nm]
+
+        col = {int(h): k for k, h in enumerate(members)}
+        out: dict[int, tuple[float, float]] = {}
+        if need is not None:
+            truth = self.count[members].astype(float)  # the true counts are a point too
+            lo_in = np.where(np.isnan(truth), np.inf, truth)
+            hi_in = np.where(np.isnan(truth), -np.inf, truth)
+            todo = np.array([col[i] for i in targets])
+            wide = need[members]
+
+            def proven() -> np.ndarray:
+                return np.floor(hi_in + 1e-7) - np.ceil(lo_in - 1e-7) >= wide
+
+            rng = np.random.default_rng(nm)
+            objectives = [np.ones(nvar), -np.ones(nvar)]
+            objectives += [s * rng.standard_normal(nvar) for s in (1, -1, 1, -1)]
+            for cost in objectives:
+                x = solve(cost)
+                lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
+            todo = todo[~proven()[todo]]
+            while len(todo) > 2:  # push all unproven cells up, then down, while it pays
+                before = len(todo)
+                for sign in (-1.0, 1.0):
+                    cost = np.zeros(nvar)
+                    cost[todo] = sign
+                    x = solve(cost)
+                    lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
+                todo = todo[~proven()[todo]]
+                if len(todo) > 0.8 * before:
+                    break
+            for k in np.setdiff1d([col[i] for i in targets], todo):
+                out[int(members[k])] = (float(lo_in[k]), float(hi_in[k]))
+            targets = [int(members[k]) for k in todo]
+        for i in targets:
+            k = col[i]
+            if need is not None and proven()[k]:  # an earlier cell's LP proved it
+                out[i] = (float(lo_in[k]), float(hi_in[k]))
+                continue
+            ends = []
+            for sign in (1.0, -1.0):
+                cost = np.zeros(nvar)
+                cost[k] = sign
+                x = solve(cost)
+                ends.append(float(x[k]))
+                if need is not None:
+                    lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
+            out[i] = (ends[0], ends[1])
         return out
 
     def repair(self, sup: np.ndarray, unsafe: list[int], rules: Rules) -> list[int]:
@@ -309,9 +376,10 @@ class AdditiveSystem:
             need = self.need(i, rules)
             cands = {m for r in self.member_of[i] for m in (self.relations[r][0],
                                                             *self.relations[r][1]) if not sup[m]}
-            if not cands:  # widen through the relations of other hidden cells
-                cands = {m for r, (p, kids, _, _) in enumerate(self.relations)
-                         for m in (p, *kids) if not sup[m] and (sup[p] or sup[kids].any())}
+            if not cands:  # widen through the relations of the other hidden cells it meets
+                rels = self._comp_rels.get(self._labels.get(i, -1), ())
+                cands = {m for r in rels for m in (self.relations[r][0], *self.relations[r][1])
+                         if not sup[m]}
             if not cands:
                 continue  # its whole neighbourhood was hidden this round: check again first
             best = min(cands, key=lambda j: self._cost(j, self._tight(j, need)))
@@ -322,6 +390,12 @@ class AdditiveSystem:
             raise DisclosureError("a suppressed cell stays recoverable with every cell hidden",
                                   rule="secondary LP check", hint="report this as a bug")
         return added
+
+
+def _keys(column: pd.Series) -> np.ndarray:
+    """:func:`cell_key` of every value, computed once per distinct value."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return np.array([cell_key(u) for u in uniques], dtype=object)[codes]
 
 
 def suppress_secondary(table: pd.DataFrame, reason: pd.Series, rules: Rules,
@@ -337,7 +411,7 @@ def suppress_secondary(table: pd.DataFrame, reason: pd.Series, rules: Rules,
         return reason
     _, parents = _parents(hierarchy, dims)
     keys = [c for c in id_cols if c not in dims]
-    coords_all = list(zip(*[table[d].map(cell_key) for d in dims]))
+    coords_all = list(zip(*[_keys(table[d]) for d in dims]))
     n_all = pd.to_numeric(table["n"], errors="coerce").fillna(0).to_numpy(float)
     has_count = "count" in table.columns and table["count"].notna().any()
     c_all = (pd.to_numeric(table["count"], errors="coerce").to_numpy(float)
@@ -345,30 +419,29 @@ def suppress_secondary(table: pd.DataFrame, reason: pd.Series, rules: Rules,
     if c_all is not None:
         c_all = np.where(np.isnan(c_all) & (n_all == 0), 0.0, c_all)
     sup_all = reason.notna().to_numpy().copy()
-    groups = ([table[c].map(cell_key) for c in keys] if keys
-              else [pd.Series(0, index=table.index)])
+    groups = [_keys(table[c]) for c in keys] if keys else [np.zeros(len(table), dtype=int)]
     out = reason.copy()
-    for gkey, idx in pd.Series(range(len(table)), index=table.index).groupby(
-            groups, dropna=False):
+    for gkey, idx in pd.Series(range(len(table))).groupby(groups, dropna=False):
         rows = idx.to_numpy()
         count = None if c_all is None else c_all[rows]
         if count is not None and np.isnan(count[~sup_all[rows]]).any():
             raise DisclosureError("a shown proportion has no count", rule="count column",
                                   row=str(gkey), hint="give the unweighted count of every cell")
         system = AdditiveSystem(rows, [coords_all[r] for r in rows], n_all[rows], count, parents,
-                         where=str(gkey))
+                                where=str(gkey))
         sup = sup_all[rows].copy()
-        safe: set[int] = set()  # ranges only widen as more is hidden: safe stays safe
+        safe = np.zeros(len(rows), dtype=bool)  # ranges only widen as more is hidden
         need = np.minimum(rules.min_count, system.n)
         while True:
             system.greedy(sup, rules)
             if count is None:
                 break
-            todo = [int(i) for i in np.flatnonzero(sup) if int(i) not in safe]
+            todo = [int(i) for i in np.flatnonzero(sup & ~safe)]
             checked = system.ranges(sup, todo, need)
             unsafe = [i for i, (lo, hi) in checked.items()
                       if math.floor(hi + 1e-7) - math.ceil(lo - 1e-7) < need[i]]
-            safe.update(i for i in todo if i not in unsafe)
+            safe[todo] = True
+            safe[unsafe] = False
             if not unsafe:
                 break
             system.repair(sup, unsafe, rules)
@@ -387,10 +460,10 @@ def lp_ranges(protected: pd.DataFrame, original: pd.DataFrame, rules: Rules, *,
     sup_all = protected["suppressed"].to_numpy(bool)
     shown_count = pd.to_numeric(protected["count"], errors="coerce").to_numpy(float)
     n_all = pd.to_numeric(original["n"], errors="coerce").fillna(0).to_numpy(float)
-    coords_all = list(zip(*[original[d].map(cell_key) for d in dims]))
+    coords_all = list(zip(*[_keys(original[d]) for d in dims]))
     records = []
-    groups = [original[c].map(cell_key) for c in keys] or [pd.Series(0, index=original.index)]
-    for _, idx in pd.Series(range(len(original)), index=original.index).groupby(groups):
+    groups = [_keys(original[c]) for c in keys] or [np.zeros(len(original), dtype=int)]
+    for _, idx in pd.Series(range(len(original))).groupby(groups):
         rows = idx.to_numpy()
         sup = sup_all[rows]
         if not sup.any():
@@ -398,8 +471,9 @@ def lp_ranges(protected: pd.DataFrame, original: pd.DataFrame, rules: Rules, *,
         # the attacker sees shown counts only; hidden ones enter the LP as unknowns
         count = np.where(sup, np.nan, shown_count[rows])
         system = AdditiveSystem(rows, [coords_all[r] for r in rows], n_all[rows], count, parents,
-                         where="attack", check=False)
-        for i, (lo, hi) in system.ranges(sup, [int(i) for i in np.flatnonzero(sup)]).items():
+                                where="attack", check=False)
+        for i, (lo, hi) in sorted(system.ranges(sup, [int(i) for i in np.flatnonzero(sup)])
+                                  .items()):
             r = rows[i]
             width = math.floor(hi + 1e-7) - math.ceil(lo - 1e-7)
             records.append({**{c: original.iloc[r][c] for c in id_cols},
