@@ -19,12 +19,8 @@ row attributes), rendered by :func:`ssp_research.disclosure.to_html`.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import html as _html
-import json
 import math
-import os
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -36,7 +32,7 @@ import pandas as pd
 from ssp_research import codebook as _codebook
 from ssp_research import disclosure, frameworks, indicators, narrate, paths
 from ssp_research.brief_texts import TEXTS
-from ssp_research.errors import DataError, ParameterError
+from ssp_research.errors import DataError, DisclosureError, ParameterError
 
 __all__ = [
     "Html",
@@ -46,6 +42,8 @@ __all__ = [
     "goals_html",
     "show_trends",
     "gap_table",
+    "with_economy_group",
+    "joint_publication",
     "show_gaps",
     "method_html",
     "summary",
@@ -211,6 +209,12 @@ class Brief:
         (the batch's national publication of country, municipalities and schools), and only
         the unit's own rows and those of its pilot schools are read (Parquet filters); None
         without it (the brief then protects its own tables alone).
+
+        Family economy (hard up / middle / well off, :func:`with_economy_group`) is a third
+        breakdown protected in the same call, so its groups and the unit totals form one
+        additive system; its rows are kept apart (``cache["economy_rows"]``, see
+        :func:`gap_table`) and the table returned here has no ``economy_group`` column. A
+        publication without them (older batches) shows no family-economy gaps.
         """
         with warnings.catch_warnings():  # tqdm.auto warns in kernels without ipywidgets
             warnings.simplefilter("ignore")
@@ -223,22 +227,25 @@ class Brief:
             level, name = self.publication_key
             own = publication.read_publication(path, level=level, unit=name)
             if "pilot" not in self.data.columns or self.unit_type == "country":
-                return own
+                return _split_economy(self, own)
             schools = sorted(map(str, self.data.loc[
                 self.unit_mask & self.data["pilot"].to_numpy(dtype=bool), "school"].unique()))
             if not schools:
-                return own
+                return _split_economy(self, own)
             pilots = pd.read_parquet(path, engine="pyarrow", filters=[
                 ("level", "==", "school"), ("unit", "in", schools)])
-            return pd.concat([own, pilots], ignore_index=True)
+            return _split_economy(self, pd.concat([own, pilots], ignore_index=True))
         if self.publication_path:
-            return publication.read_publication(resolve(self.publication_path))
-        data = self.data[self.data["municipality"] == self.city]
-        return publication.build_publication(
+            return _split_economy(self, publication.read_publication(
+                resolve(self.publication_path)))
+        data = with_economy_group(self.data[self.data["municipality"] == self.city])
+        breakdowns = ("gender", "grade") + (("economy_group",) if "economy_group" in
+                                            data.columns else ())
+        return _split_economy(self, publication.build_publication(
             data, self.codebook, indicators=self.indicator_names, rules=self.rules,
-            levels=("city", "district", "school"), pool=self.pool,
+            levels=("city", "district", "school"), breakdowns=breakdowns, pool=self.pool,
             standardise="city" if self.standardise else None, top_name=self.city,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     @cached_property
     def publication(self) -> pd.DataFrame | None:
@@ -537,29 +544,168 @@ def show_trends(b: Brief, *, ncols: int = 2) -> None:
 
 
 _ECONOMY = {1.0: "poor", 2.0: "poor", 3.0: "middle", 4.0: "good", 5.0: "good"}
+_ECONOMY_ORDER = ("poor", "middle", "good")
+_GAP_STATS = ["estimate", "se", "ci_low", "ci_high", "df", "n", "count"]
+_STATUS = ["suppressed", "reason", "marker"]
+
+
+def with_economy_group(data: pd.DataFrame) -> pd.DataFrame:
+    """The data with ``economy_group`` (hard up 1-2, middle 3, well off 4-5) when it has
+    ``family_economy``; unchanged otherwise.
+
+    A batch that publishes family-economy gaps builds its publication from this frame with
+    ``breakdowns=("gender", "grade", "economy_group")`` (one protection, see
+    :func:`gap_table`).
+
+    >>> with_economy_group(pd.DataFrame({"family_economy": [1, 3, 5, None]}))[
+    ...     "economy_group"].tolist()
+    ['poor', 'middle', 'good', nan]
+    """
+    if "family_economy" not in data.columns:
+        return data
+    return data.assign(economy_group=data["family_economy"].astype(float).map(_ECONOMY))
+
+
+def _split_economy(b: Brief, pub: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Keep a publication's family-economy rows apart; the rest without ``economy_group``."""
+    if pub is None or "economy_group" not in pub.columns:
+        b.cache["economy_rows"] = None
+        return pub
+    econ = (pub["economy_group"].astype(str) != "all").to_numpy()
+    b.cache["economy_rows"] = pub[econ].reset_index(drop=True)
+    out = pub[~econ].drop(columns="economy_group").reset_index(drop=True)
+    out.attrs = dict(pub.attrs)
+    return out
+
+
+def joint_publication(b: Brief) -> pd.DataFrame | None:
+    """The brief's whole protected publication as ``ssp batch`` writes it (one table).
+
+    :attr:`Brief.full_publication` with its family-economy rows back (``economy_group``:
+    "all" on the totals and the gender and grade rows); without such rows, the publication
+    unchanged. Write it with :func:`ssp_research.publication.write_publication`.
+    """
+    pub = b.full_publication
+    econ = b.cache.get("economy_rows")
+    if pub is None or econ is None:
+        return pub
+    out = pd.concat([pub.assign(economy_group="all"), econ[[*pub.columns, "economy_group"]]],
+                    ignore_index=True)
+    out.attrs = dict(pub.attrs)
+    return out
 
 
 def gap_table(b: Brief, by: str) -> pd.DataFrame:
     """Protected shares of every indicator in the unit and wave by ``by`` (and "all").
 
-    ``by`` is ``"gender"``, ``"grade"`` or ``"family_economy"`` (grouped as hard up 1-2,
-    middle 3, well off 4-5). Columns: ``indicator, <by>, estimate, se, ci_low, ci_high, df,
-    n, count, suppressed, reason, marker``. Estimates are design-based (weighted); which
-    cells are hidden is decided on the unweighted counts of the whole city's gap tables
-    (:func:`_gap_publication`), as one publication.
+    Parameters
+    ----------
+    b : Brief
+    by : {"gender", "grade", "family_economy"}
+        Family economy is grouped as hard up (1-2), middle (3) and well off (4-5).
+
+    Returns
+    -------
+    DataFrame
+        ``indicator``, the group column (``gender``, ``grade`` or ``economy_group``; "all"
+        for the unit's total), ``estimate, se, ci_low, ci_high, df, n, count, suppressed,
+        reason, marker``.
+
+    Notes
+    -----
+    Every row **is** a cell of the protected publication (:attr:`Brief.full_publication`):
+    estimate, ``n`` and status come from the same cell, so a pooled (``pool > 1``) or
+    standardised brief shows the pooled/standardised cell whose suppression was decided,
+    never a single-wave value under a pooled status. A row whose ``n`` differs from its
+    publication cell's ``n`` is refused (DisclosureError).
+
+    Family economy is a breakdown of the same protection (:func:`with_economy_group`), so
+    its groups never reveal a total or a gender/grade cell hidden elsewhere. The size of a
+    family-economy group is itself a survey answer (the hard-up group's size is the
+    ``poor_economy`` count), so ``n`` and ``count`` are NaN on every family-economy group
+    row, and a unit's groups are shown only when its ``poor_economy`` total is shown in the
+    publication for that wave; without a publication that holds family-economy rows (national
+    briefs without ``publication_path``, older batches) every group is hidden.
     """
-    data = b.data
-    col = by
-    if by == "family_economy":
-        col = "economy_group"
-        data = data.assign(economy_group=data["family_economy"].map(_ECONOMY))
-    elif by not in ("gender", "grade"):
+    if by not in ("gender", "grade", "family_economy"):
         raise ParameterError(f"unknown gap {by!r}", rule="gender, grade or family_economy")
-    design = indicators.city_design(data) if col == "economy_group" else b.design
-    mask = b.unit_mask & (b.data["wave"] == b.wave).to_numpy()
-    sub = design.subset(mask)
-    names = [n for n in b.indicator_names if not (by == "family_economy" and
+    col = "economy_group" if by == "family_economy" else by
+    names = [n for n in b.indicator_names if not (col == "economy_group" and
                                                    n == "poor_economy")]
+    pub = b.full_publication
+    if pub is None:
+        if col == "economy_group":  # no joint protection: nothing of the groups is shown
+            return _hidden_economy(names)
+        return _own_gap_table(b, col, names)
+    level, name = b.publication_key
+    mine = pub[(pub["level"] == level) & (pub["unit"] == name) & (pub["wave"] == b.wave)]
+    total = mine[(mine["gender"] == "all") & (mine["grade"] == "all")]
+    if col == "economy_group":
+        econ = b.cache.get("economy_rows")
+        if econ is None:
+            return _hidden_economy(names, total)
+        groups = econ[(econ["level"] == level) & (econ["unit"] == name)
+                      & (econ["wave"] == b.wave)]
+    else:
+        other = "grade" if col == "gender" else "gender"
+        groups = mine[(mine[other] == "all") & (mine[col] != "all")]
+    rows = pd.concat([total.assign(**{col: "all"}), groups], ignore_index=True)
+    rows = rows[rows["indicator"].isin(names)]
+    table = rows[["indicator", col, *_GAP_STATS, *_STATUS]].copy()
+    table[col] = table[col].astype(str)
+    order = {n: i for i, n in enumerate(names)}
+    table = table.sort_values(["indicator", col], key=lambda s: s.map(order) if
+                              s.name == "indicator" else s.ne("all"), kind="stable")
+    table = table.reset_index(drop=True)
+    _check_cells(table, rows.reset_index(drop=True).set_index(["indicator", col]), col)
+    table["suppressed"] = table["suppressed"].astype(bool)
+    if col == "economy_group":
+        grp = (table[col] != "all").to_numpy()
+        poor = total[total["indicator"] == "poor_economy"]
+        if poor.empty or bool(poor["suppressed"].iloc[0]):  # the groups' sizes are not public
+            hide = grp & ~table["suppressed"].to_numpy()
+            table.loc[hide, "suppressed"] = True
+            table.loc[hide, "reason"] = "secondary"
+            table.loc[hide, "marker"] = disclosure.MARK_SUPPRESSED
+        table.loc[grp, ["n", "count"]] = np.nan  # a group's size is a survey answer
+    table.loc[table["suppressed"].to_numpy(), _HIDE] = np.nan
+    return table
+
+
+def _check_cells(table: pd.DataFrame, cells: pd.DataFrame, col: str) -> None:
+    """Refuse a gap row whose n is not the n of the publication cell whose status it uses."""
+    idx = pd.MultiIndex.from_frame(table[["indicator", col]])
+    pub_n = cells["n"].reindex(idx).to_numpy(dtype=float)
+    own_n = table["n"].to_numpy(dtype=float)
+    bad = ~np.isclose(own_n, pub_n) | np.isnan(pub_n)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DisclosureError(
+            f"gap row {table['indicator'].iloc[i]!r} / {table[col].iloc[i]!r} has n="
+            f"{own_n[i]:g} but its publication cell has n={pub_n[i]:g}", row=i, column="n",
+            rule="a shown value and its suppression status come from the same cell",
+            hint="take the row from the protected publication (same pooling and waves)")
+
+
+def _hidden_economy(names: list[str], total: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Family-economy groups, all hidden (no joint protection); totals from the publication."""
+    rows = [{"indicator": n, "economy_group": g, "suppressed": True, "reason": "secondary",
+             "marker": disclosure.MARK_SUPPRESSED} for n in names for g in _ECONOMY_ORDER]
+    groups = pd.DataFrame(rows).reindex(columns=["indicator", "economy_group", *_GAP_STATS,
+                                                 *_STATUS])
+    if total is None or total.empty:
+        return groups
+    tot = total[total["indicator"].isin(names)].assign(economy_group="all")
+    tot = tot[["indicator", "economy_group", *_GAP_STATS, *_STATUS]]
+    out = pd.concat([tot, groups], ignore_index=True)
+    out["suppressed"] = out["suppressed"].astype(bool)
+    out.loc[out["suppressed"].to_numpy(), _HIDE] = np.nan
+    return out
+
+
+def _own_gap_table(b: Brief, col: str, names: list[str]) -> pd.DataFrame:
+    """National brief without a publication: the unit's gender/grade table, protected alone."""
+    sub = b.design.subset(b.unit_mask & (b.data["wave"] == b.wave).to_numpy())
     cols = [b.codebook.indicator_column(n) for n in names]
     by_rows = sub.proportion(cols, by=[col])
     by_rows[col] = by_rows[col].astype(str)
@@ -567,79 +713,8 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
     table = pd.concat([total, by_rows], ignore_index=True)
     table = table.rename(columns={"variable": "indicator"})
     table["indicator"] = table["indicator"].str.removeprefix("ind_")
-    table = table[["indicator", col, "estimate", "se", "ci_low", "ci_high", "df", "n",
-                   "count"]]
-    cube = _gap_publication(b, "economy" if col == "economy_group" else "gender_grade")
-    if cube is None:  # national levels: the table is its own publication
-        return disclosure.protect(table, b.rules, series_by=())
-    level, name = b.publication_key
-    mine = cube[(cube["level"] == level) & (cube["unit"] == name)]
-    if col == "gender":
-        mine = mine[mine["grade"] == "all"]
-    elif col == "grade":
-        mine = mine[mine["gender"] == "all"]
-    status = mine.assign(**{col: mine[col].astype(str)}).set_index(["indicator", col])
-    idx = pd.MultiIndex.from_frame(table[["indicator", col]])
-    for c in ("suppressed", "reason", "marker"):
-        table[c] = status[c].reindex(idx).to_numpy()
-    table["suppressed"] = table["suppressed"].fillna(True).astype(bool)  # unknown: hide
-    table.loc[table["suppressed"].to_numpy(), _HIDE] = np.nan
-    return table
-
-
-def _gap_publication(b: Brief, kind: str) -> pd.DataFrame | None:
-    """Suppression of the gaps of every unit of the city in the wave, decided together.
-
-    ``kind`` "gender_grade": the gender and grade breakdowns of :attr:`Brief.full_publication`
-    (the batch's publication); "economy": the family economy groups of city, districts and
-    schools, from unweighted counts (:func:`ssp_research.disclosure.publication_cube`)
-    protected in one call, so no brief's hidden group can be recovered from other briefs.
-    """
-    if b.unit_type not in ("city", "district", "school") and (
-            kind == "economy" or b.full_publication is None):
-        return None  # national levels: economy groups (and all without a publication) alone
-    key = ("gap_publication", kind)
-    if key not in b.cache:
-        if kind == "gender_grade":  # from the batch publication (all waves protected)
-            pub = b.full_publication
-            b.cache[key] = pub[(pub["wave"] == b.wave) & ((pub["gender"] == "all")
-                                                          | (pub["grade"] == "all"))]
-            return b.cache[key]
-        names = [n for n in b.indicator_names if n != "poor_economy"]
-        cached = _economy_cache_file(b, names)
-        if cached is not None and cached.is_file():
-            b.cache[key] = pd.read_parquet(cached)
-            return b.cache[key]
-        data = b.data[(b.data["municipality"] == b.city) & (b.data["wave"] == b.wave)]
-        data = data.assign(economy_group=data["family_economy"].map(_ECONOMY))
-        cube = pd.concat([disclosure.publication_cube(
-            data, b.codebook.indicator_column(n), by=("economy_group",)) for n in names],
-            ignore_index=True)  # fmt: skip
-        cube = disclosure.protect(cube, b.rules, series_by=())
-        b.cache[key] = cube.assign(indicator=cube["variable"].str.removeprefix("ind_"))
-        if cached is not None:  # next to the batch's publication: later briefs reuse it
-            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-            b.cache[key].to_parquet(tmp)
-            os.replace(tmp, cached)
-    return b.cache[key]
-
-
-def _economy_cache_file(b: Brief, names: list[str]) -> Path | None:
-    """Where the protected family-economy groups of the city are cached, or None.
-
-    Only with a batch publication (``publication_path``): next to it, keyed by the
-    publication's inputs (its ``inputs.sha256`` stamp, else its size and time), the wave, the
-    indicators and the rules.
-    """
-    if not b.publication_path:
-        return None
-    pub = resolve(b.publication_path)
-    stamp = pub.with_name("inputs.sha256")
-    base = stamp.read_text().strip() if stamp.is_file() else (
-        f"{pub.stat().st_size}-{pub.stat().st_mtime_ns}" if pub.is_file() else "")
-    key = hashlib.sha256(json.dumps([base, b.wave, names, dataclasses.asdict(b.rules)],
-                                    sort_keys=True).encode()).hexdigest()[:20]
-    return pub.with_name(f"economy-{key}.parquet")
+    table = table[["indicator", col, *_GAP_STATS]]
+    return disclosure.protect(table, b.rules, series_by=())
 
 
 def _group_label(b: Brief, by: str, value: str) -> str:
@@ -678,6 +753,8 @@ def method_html(b: Brief) -> Html:
     ]  # fmt: skip
     if b.comparison == "previous_wave":
         items.append(T["prev_note"])
+    if "family_economy" in b.data.columns:
+        items.append(T["economy_rule"])
     items.append(T["codebook"].format(title=cb.title.get(b.lang, cb.instrument),
                                       version=cb.version, source=cb.source))
     items.append(T["framework"].format(title=fw.title.get(b.lang), period=fw.period,

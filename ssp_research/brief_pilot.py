@@ -138,8 +138,10 @@ def pilot_did_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) ->
 def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
     """Observed share per wave in the unit's pilot schools and in the other schools.
 
-    Shows nothing when the unit has no pilot school. Waves in which one of the unit's pilot
-    schools is hidden in the city publication are hidden for both groups.
+    Shows nothing when the unit has no pilot school. The groups are not cells of the
+    protected publication, so a wave in which any unit of the publication (the city, a
+    district or any school; for a municipality, any of its schools) is hidden for the
+    indicator is hidden for both groups.
     """
     from ssp_research import plots
 
@@ -157,15 +159,13 @@ def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
     core = t[["indicator", "wave", "group", "estimate", "se", "ci_low", "ci_high", "df", "n",
               "count", "series_break"]]
     prot = disclosure.protect(core, b.rules, hierarchy={})
-    # The groups are sums of school cells of the city publication: a wave in which any of
-    # the unit's pilot schools is hidden there is hidden in both series (either group, with
-    # the city total, would give the hidden school back).
-    if b.publication is not None:
-        pub = b.publication
-        schools = sorted(set(data.loc[treated, "school"]))
-        hidden = pub[(pub["level"] == "school") & pub["unit"].isin(schools)
-                     & (pub["indicator"] == indicator) & pub["suppressed"]]["wave"]
-        drop = prot["wave"].isin(set(hidden)).to_numpy()
+    # The groups are sums of school cells, not cells of the publication: "other schools" is
+    # the city minus every pilot school, so a wave in which ANY unit of the publication
+    # (city, district or school) is hidden for the indicator is hidden in both series (a
+    # group, with the shown cells, would narrow the hidden one).
+    hidden_waves = _hidden_waves(b, indicator)
+    if hidden_waves is not None:
+        drop = prot["wave"].isin(hidden_waves).to_numpy()
         prot.loc[drop, ["estimate", "se", "ci_low", "ci_high", "count"]] = np.nan
         prot.loc[drop, "suppressed"] = True
         prot.loc[drop, "reason"] = "secondary"
@@ -173,6 +173,28 @@ def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
     ax = plots.trend(prot, series="group", indicator=indicator, codebook=b.codebook,
                      lang=b.lang)
     plots.show(ax)
+
+
+def _hidden_waves(b: Brief, indicator: str) -> set | None:
+    """Waves in which some unit of the publication is hidden for ``indicator`` (None: none).
+
+    A municipality's brief holds only its own and its pilot schools' rows, so its other
+    schools are read from the batch publication (``parent`` = the municipality).
+    """
+    pub = b.publication
+    if pub is None:
+        return None
+    pub = pub[pub["indicator"] == indicator]
+    if b.unit_type == "municipality" and b.publication_path:
+        from ssp_research.brief import resolve
+
+        rest = pd.read_parquet(resolve(b.publication_path), engine="pyarrow", columns=[
+            "indicator", "wave", "gender", "grade", "suppressed"], filters=[
+            ("level", "==", "school"), ("parent", "==", b.unit),
+            ("indicator", "==", indicator)])
+        rest = rest[(rest["gender"] == "all") & (rest["grade"] == "all")]
+        pub = pd.concat([pub[["wave", "suppressed"]], rest[["wave", "suppressed"]]])
+    return set(pub.loc[pub["suppressed"].astype(bool), "wave"])
 
 
 def pilot_summary(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> str:

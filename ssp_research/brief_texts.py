@@ -40,6 +40,10 @@ TEXTS = {
         "std": "Standardisering: direkte standardisert etter trinn og kjønn til byens "
                "elevtall.",
         "no_std": "Standardisering: ingen (rå andeler).",
+        "economy_rule": "Familiens økonomi: gruppene (dårlig råd, middels, god råd) er skjermet "
+                        "sammen med resten av publiseringen; gruppenes størrelse vises ikke (den "
+                        "er selv et svar), og gruppene vises bare der andelen med dårlig råd "
+                        "vises for enheten.",
         "prev_note": "Sammenligning med forrige undersøkelse: uavhengige utvalg, normal-"
                      "tilnærming.",
         "codebook": "Instrument: {title}, kodebok versjon {version}. Kilde: {source}.",
@@ -77,6 +81,10 @@ TEXTS = {
         "std": "Standardisation: directly standardised by grade and gender to the city's "
                "pupils.",
         "no_std": "Standardisation: none (crude shares).",
+        "economy_rule": "Family economy: the groups (hard up, middle, well off) are protected "
+                        "together with the rest of the publication; group sizes are not shown "
+                        "(a group's size is itself an answer), and the groups are shown only "
+                        "where the unit's share of hard-up families is shown.",
         "prev_note": "Comparison with the previous survey: independent samples, normal "
                      "approximation.",
         "codebook": "Instrument: {title}, codebook version {version}. Source: {source}.",

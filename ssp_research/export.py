@@ -148,12 +148,29 @@ def _show(value) -> str:
     return "–" if value is None or value == "" else str(value)
 
 
+_PATH_KEYS = ("_path", "_file", "_dir")
+
+
+def _visible(key: str, value) -> str:
+    """A header value: path-valued entries by file name only (no internal folders).
+
+    >>> _visible("data_path", "/srv/ssp/data/trondheim.parquet"), _visible("unit", "Lade")
+    ('trondheim.parquet', 'Lade')
+    >>> _visible("template", "/opt/x/brief.ipynb")
+    'brief.ipynb'
+    """
+    if isinstance(value, (str, os.PathLike)) and str(value) and (
+            key.endswith(_PATH_KEYS) or os.path.isabs(str(value))):
+        return Path(value).name or "–"
+    return _show(value)
+
+
 def _provenance_rows(stamp: dict) -> list[tuple[str, str]]:
     rows = []
     for key in ("data_file", "data_sha256", "template", "template_sha256", "code_version",
                 "git_commit", "python", "created_utc"):
         if key in stamp:
-            rows.append((key, _show(stamp[key])))
+            rows.append((key, _visible(key, stamp[key])))
     if stamp.get("packages"):
         rows.append(("packages", ", ".join(f"{k} {v}" for k, v in stamp["packages"].items())))
     return rows
@@ -170,7 +187,9 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
     lang : {"nb", "en"}
         Language of the page (``<html lang>``, header texts, which ``lang-*`` cells are kept).
     parameters : dict
-        Parameters shown in the header (``unit`` and ``wave`` also make the title).
+        Parameters shown in the header (``unit`` and ``wave`` also make the title); a
+        path-valued one (name ending ``_path``/``_file``/``_dir``, or an absolute path) shows
+        only its file name, the full value stays in the provenance JSON (``ssp rerun``).
     provenance : dict, optional
         The stamp from :func:`ssp_research.report.provenance`, shown at the end and embedded
         as JSON (``<script type="application/json" id="ssp-provenance">``).
@@ -193,7 +212,7 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
     resources = {"ssp": {
         "lang": lang, "title": title, "text": texts,
         "css": (_TEMPLATE_DIR / "ssp_brief" / "brief.css").read_text(encoding="utf-8"),
-        "parameters": [(k, _show(v)) for k, v in parameters.items()],
+        "parameters": [(k, _visible(k, v)) for k, v in parameters.items()],
         "provenance": stamp, "provenance_rows": _provenance_rows(stamp),
         # a JSON data block: no "<" or ">" at all, so nothing can end the element early
         "provenance_json": json.dumps(stamp, ensure_ascii=False, default=str)

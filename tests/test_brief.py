@@ -32,7 +32,7 @@ def pub_path(city, tmp_path_factory):
     from ssp_research import publication
 
     path = tmp_path_factory.mktemp("publication") / "publication.parquet"
-    publication.write_publication(city.full_publication, path)
+    publication.write_publication(brief.joint_publication(city), path)
     return str(path)
 
 
@@ -233,31 +233,33 @@ def test_suppression_is_decided_on_the_whole_city_publication(city, small, pub_p
 
 def test_gap_suppression_comes_from_the_whole_city(small):
     g = brief.gap_table(small, "gender")
-    cube = brief._gap_publication(small, "gender_grade")
-    assert set(cube["level"]) == {"city", "district", "school"}
-    assert (cube["gender"].eq("all") | cube["grade"].eq("all")).all()  # margins only
-    mine = cube[(cube["unit"] == SMALL_SCHOOL) & (cube["grade"] == "all")]
+    pub = small.full_publication
+    assert set(pub["level"]) == {"city", "district", "school"}
+    mine = pub[(pub["unit"] == SMALL_SCHOOL) & (pub["grade"] == "all") & (pub["wave"] == 2025)]
     assert g["suppressed"].sum() == mine["suppressed"].sum() > 0
     assert g.loc[g["suppressed"], ["estimate", "ci_low", "count"]].isna().all().all()
     econ = brief.gap_table(small, "family_economy")
-    assert econ["suppressed"].any() and "secondary" in set(econ["reason"].dropna())
+    groups = econ[econ["economy_group"] != "all"]
+    assert groups["suppressed"].all() and {"n", "series"} <= set(groups["reason"])
 
 
-def test_batch_publication_and_economy_cache(city, tmp_path, monkeypatch):
+def test_batch_publication_with_economy_rows(city, tmp_path):
     from ssp_research import publication
 
     path = tmp_path / "publication.parquet"
-    publication.write_publication(city.full_publication, path)
+    publication.write_publication(brief.joint_publication(city), path)
+    assert set(publication.read_publication(path)["economy_group"]) == {
+        "all", "poor", "middle", "good"}
     own = brief.load(unit_type="school", unit=SMALL_SCHOOL)  # builds its own publication
     b1 = brief.load(unit_type="school", unit=SMALL_SCHOOL, publication_path=str(path))
     assert b1.indicators["suppressed"].tolist() == own.indicators["suppressed"].tolist()
     econ = brief.gap_table(b1, "family_economy")
     assert econ["suppressed"].tolist() == brief.gap_table(own, "family_economy")[
         "suppressed"].tolist()
-    cached = list(tmp_path.glob("economy-*.parquet"))
-    assert len(cached) == 1
-    monkeypatch.setattr(brief.disclosure, "publication_cube",
-                        lambda *a, **k: pytest.fail("the cached groups were not reused"))
-    b2 = brief.load(unit_type="school", unit=SMALL_SCHOOL, publication_path=str(path))
-    again = brief.gap_table(b2, "family_economy")
-    assert again["suppressed"].tolist() == econ["suppressed"].tolist()
+    # a publication without family-economy rows (older batch): no group is shown
+    old = tmp_path / "old.parquet"
+    publication.write_publication(city.full_publication, old)
+    b2 = brief.load(unit_type="school", unit=SMALL_SCHOOL, publication_path=str(old))
+    groups = brief.gap_table(b2, "family_economy").query("economy_group != 'all'")
+    assert len(groups) == 3 * 9 and groups["suppressed"].all()
+    assert groups[["estimate", "n", "count"]].isna().all().all()
