@@ -145,9 +145,11 @@ class Brief:
         unit = None if self.unit_col is None else (self.unit_col, self.unit)
         compare = {"city": "city", "district": "district", "previous_wave": "city"}[
             self.comparison]
+        # the country is all rows as one unit (unit=None alone means one per municipality)
+        whole = {"city": "_no_column"} if self.unit_type == "country" else {}
         table = indicators.indicator_table(
             self.data, self.codebook, indicators=self.indicator_names, unit=unit,
-            compare=compare, pool=self.pool, standardise=self._standard,
+            compare=compare, pool=self.pool, standardise=self._standard, **whole,
         )  # fmt: skip
         idx = pd.MultiIndex.from_frame(table[["indicator", "wave"]])
         pub = self.publication
@@ -157,7 +159,13 @@ class Brief:
             level, name = self.publication_key
             own = pub[(pub["level"] == level) & (pub["unit"] == name)].set_index(
                 ["indicator", "wave"])
-        for col in ("suppressed", "reason", "marker"):
+        # a municipality's brief reads only its rows, so its own design has the df of its
+        # own strata; the publication's intervals use the country's design (R: svyby on the
+        # national design). Estimates, SEs and n agree; intervals and df are taken from the
+        # publication, so the brief shows exactly the published figures.
+        national = ("ci_low", "ci_high", "df") if (
+            pub is not None and self.unit_type == "municipality") else ()
+        for col in ("suppressed", "reason", "marker", *national):
             table[col] = own[col].reindex(idx).to_numpy()
         table["suppressed"] = table["suppressed"].astype(bool)
         table.loc[table["suppressed"].to_numpy(), _HIDE] = np.nan

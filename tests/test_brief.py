@@ -263,3 +263,52 @@ def test_batch_publication_with_economy_rows(city, tmp_path):
     groups = brief.gap_table(b2, "family_economy").query("economy_group != 'all'")
     assert len(groups) == 3 * 9 and groups["suppressed"].all()
     assert groups[["estimate", "n", "count"]].isna().all().all()
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    """Three municipalities of synthetic national data (two with pilot schools) and their
+    national publication (country, municipalities, schools), as ``ssp batch`` writes them."""
+    import warnings
+
+    from ssp_research import publication, synth
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = synth.generate(national=True, rows=60_000, seed=7).data
+        pilots = data.groupby("municipality")["pilot"].any()
+        keep = list(pilots[pilots].index[:2]) + list(pilots[~pilots].index[:1])
+        data = data[data["municipality"].isin(keep)].reset_index(drop=True)
+        pub = publication.build_publication(data, "ungdata", levels=(
+            "country", "municipality", "school"), top_name="Norge")
+    tmp = tmp_path_factory.mktemp("national")
+    data.to_parquet(tmp / "national.parquet", index=False)
+    publication.write_publication(pub, tmp / "publication.parquet")
+    return tmp, keep, data, pub
+
+
+def test_national_briefs_read_their_rows_and_show_the_published_figures(national):
+    tmp, keep, data, pub = national
+    path = str(tmp / "publication.parquet")
+    for unit_type, unit in [("municipality", keep[0]), ("country", "Norge")]:
+        b = brief.load(str(tmp / "national.parquet"), unit_type=unit_type, unit=unit,
+                       publication_path=path)
+        if unit_type == "municipality":  # only its rows and the columns a brief uses
+            assert len(b.data) == int((data["municipality"] == unit).sum())
+            assert "respondent_id" not in b.data.columns
+            schools = set(data.loc[(data["municipality"] == unit) & data["pilot"], "school"])
+            assert set(b.full_publication.query("level == 'school'")["unit"]) == schools
+        else:
+            assert len(b.data) == len(data)
+        t = b.indicators
+        assert len(t) == t[["indicator", "wave"]].drop_duplicates().shape[0]  # one unit
+        mine = pub[(pub["level"] == unit_type) & (pub["unit"] == unit) & (pub["gender"] == "all")
+                   & (pub["grade"] == "all")].set_index(["indicator", "wave"])
+        idx = [tuple(r) for r in t[["indicator", "wave"]].to_numpy()]
+        assert t["suppressed"].tolist() == mine["suppressed"].reindex(idx).tolist()
+        assert 0 < t["suppressed"].sum() < len(t)
+        for col in ("estimate", "se", "ci_low", "ci_high", "df", "n"):
+            np.testing.assert_allclose(t[col].to_numpy(float),
+                                       mine[col].reindex(idx).to_numpy(float), rtol=1e-12)
+    country = brief_pilot.pilot_html(b)
+    assert "per kommune" in country and brief_pilot.pilot_table(b).empty
