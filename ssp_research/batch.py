@@ -584,6 +584,7 @@ def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
         "pool": int(first.get("pool", 1) or 1),
         "standardise": "city" if first.get("standardise") else None,
         "top_name": top.unit,
+        "breakdowns": "gender, grade, economy_group",
     }
     key = hashlib.sha256(json.dumps({
         "data": _sha256_file(data), "options": options, "library": _library_fingerprint(),
@@ -592,10 +593,18 @@ def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
     stamp = target.with_name("inputs.sha256")
     if target.exists() and stamp.exists() and stamp.read_text().strip() == key:
         return {"publication_path": str(target)}
+    import pandas as pd
+
+    from ssp_research import brief
+
+    # Family-economy groups are protected in the same call as everything else (their gaps
+    # are published too); brief.gap_table reads them from here.
+    frame = brief.with_economy_group(pd.read_parquet(data))
+    breakdowns = ("gender", "grade") + (("economy_group",) if "economy_group" in frame else ())
     table = publication.build_publication(
-        data, options["instrument"], rules=options["rules"], levels=levels,
-        pool=options["pool"], standardise=options["standardise"], top_name=top.unit,
-        jobs=os.cpu_count() or 1, progress=True)
+        frame, options["instrument"], rules=options["rules"], levels=levels,
+        breakdowns=breakdowns, pool=options["pool"], standardise=options["standardise"],
+        top_name=top.unit, jobs=os.cpu_count() or 1, progress=True)
     publication.write_publication(table, target)
     atomic_write(stamp, key)
     return {"publication_path": str(target)}
