@@ -73,8 +73,8 @@ import numpy as np
 import pandas as pd
 
 from ssp_research.errors import DisclosureError
+from ssp_research.secondary import _keys, lp_ranges, publication_cube, suppress_secondary
 from ssp_research.secondary import cell_key as _key
-from ssp_research.secondary import lp_ranges, publication_cube, suppress_secondary
 
 __all__ = [
     "Rules",
@@ -277,17 +277,16 @@ def _series(table: pd.DataFrame, reason: pd.Series, rules: Rules, id_cols: Seque
         "weak": (n < rules.weak_n) | reason.notna(),
         "hole": reason.notna(),
     }, index=table.index)
-    groups = ([table[c].map(_key) for c in keys] if keys
-              else [pd.Series(0, index=table.index)])
+    groups = [_keys(table[c]) for c in keys] if keys else [np.zeros(len(table), dtype=int)]
+    by = frame.groupby(groups, dropna=False, sort=False)
+    size = by["weak"].transform("size").to_numpy()
+    weak = by["weak"].transform("mean").to_numpy()
+    hole = by["hole"].transform("mean").to_numpy()
+    hit = ((size >= rules.series_min_length)
+           & ((weak > rules.series_weak_share) | (hole > rules.series_suppressed_share))
+           & reason.isna().to_numpy())
     out = reason.copy()
-    for _, part in frame.groupby(groups, dropna=False, sort=False):
-        idx = part.index
-        if len(part) < rules.series_min_length:
-            continue
-        if (part["weak"].mean() > rules.series_weak_share
-                or part["hole"].mean() > rules.series_suppressed_share):
-            fill = out.loc[idx].isna()
-            out.loc[fill[fill].index] = "series"
+    out[hit] = "series"
     return out
 
 
