@@ -331,20 +331,19 @@ class AdditiveSystem:
                 return np.floor(hi_in + 1e-7) - np.ceil(lo_in - 1e-7) >= wide
 
             rng = np.random.default_rng(nm)
-            objectives = [np.ones(nvar), -np.ones(nvar)]
-            objectives += [s * rng.standard_normal(nvar) for s in (1, -1, 1, -1)]
-            for cost in objectives:
-                x = solve(cost)
-                lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
             todo = todo[~proven()[todo]]
-            while len(todo) > 2:  # push all unproven cells up, then down, while it pays
+            rounds = 0
+            while len(todo):  # push the unproven cells down and up, while it pays
                 before = len(todo)
                 for sign in (-1.0, 1.0):
                     cost = np.zeros(nvar)
-                    cost[todo] = sign
+                    cost[todo] = sign * (1.0 if rounds == 0 else rng.standard_normal(len(todo)))
                     x = solve(cost)
                     lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
-                todo = todo[~proven()[todo]]
+                    todo = todo[~proven()[todo]]
+                    if not len(todo):
+                        break
+                rounds += 1
                 if len(todo) > 0.8 * before:
                     break
             for k in np.setdiff1d([col[i] for i in targets], todo):
@@ -352,18 +351,24 @@ class AdditiveSystem:
             targets = [int(members[k]) for k in todo]
         for i in targets:
             k = col[i]
-            if need is not None and proven()[k]:  # an earlier cell's LP proved it
-                out[i] = (float(lo_in[k]), float(hi_in[k]))
-                continue
-            ends = []
-            for sign in (1.0, -1.0):
+            ends = {}
+            # the side with more room first: it may prove the cell alone
+            signs = (1.0, -1.0)
+            if need is not None and self.n[i] - hi_in[k] > lo_in[k]:
+                signs = (-1.0, 1.0)
+            for sign in signs:
+                if need is not None and proven()[k]:  # an earlier LP already proved it
+                    break
                 cost = np.zeros(nvar)
                 cost[k] = sign
                 x = solve(cost)
-                ends.append(float(x[k]))
+                ends[sign] = float(x[k])
                 if need is not None:
                     lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
-            out[i] = (ends[0], ends[1])
+            if need is not None:
+                out[i] = (float(lo_in[k]), float(hi_in[k]))
+            else:
+                out[i] = (ends[1.0], ends[-1.0])
         return out
 
     def repair(self, sup: np.ndarray, unsafe: list[int], rules: Rules) -> list[int]:
@@ -461,7 +466,7 @@ def lp_ranges(protected: pd.DataFrame, original: pd.DataFrame, rules: Rules, *,
     shown_count = pd.to_numeric(protected["count"], errors="coerce").to_numpy(float)
     n_all = pd.to_numeric(original["n"], errors="coerce").fillna(0).to_numpy(float)
     coords_all = list(zip(*[_keys(original[d]) for d in dims]))
-    records = []
+    found: list[tuple[int, float, float]] = []
     groups = [_keys(original[c]) for c in keys] or [np.zeros(len(original), dtype=int)]
     for _, idx in pd.Series(range(len(original))).groupby(groups):
         rows = idx.to_numpy()
@@ -472,16 +477,23 @@ def lp_ranges(protected: pd.DataFrame, original: pd.DataFrame, rules: Rules, *,
         count = np.where(sup, np.nan, shown_count[rows])
         system = AdditiveSystem(rows, [coords_all[r] for r in rows], n_all[rows], count, parents,
                                 where="attack", check=False)
-        for i, (lo, hi) in sorted(system.ranges(sup, [int(i) for i in np.flatnonzero(sup)])
-                                  .items()):
-            r = rows[i]
-            width = math.floor(hi + 1e-7) - math.ceil(lo - 1e-7)
-            records.append({**{c: original.iloc[r][c] for c in id_cols},
-                            "n": n_all[r], "count": original.iloc[r]["count"],
-                            "reason": protected.iloc[r]["reason"], "lo": round(lo, 6),
-                            "hi": round(hi, 6), "width": width,
-                            "safe": bool(width >= min(rules.min_count, n_all[r]))})
-    return pd.DataFrame.from_records(records)
+        ranges = system.ranges(sup, [int(i) for i in np.flatnonzero(sup)])
+        found.extend((int(rows[i]), lo, hi) for i, (lo, hi) in sorted(ranges.items()))
+    cols = [*id_cols, "n", "count", "reason", "lo", "hi", "width", "safe"]
+    if not found:
+        return pd.DataFrame(columns=cols)
+    at = np.array([f[0] for f in found])
+    lo = np.array([f[1] for f in found], dtype=float)
+    hi = np.array([f[2] for f in found], dtype=float)
+    width = np.floor(hi + 1e-7) - np.ceil(lo - 1e-7)
+    out = original.iloc[at][list(id_cols)].reset_index(drop=True)
+    out["n"] = n_all[at]
+    out["count"] = original["count"].to_numpy()[at]
+    out["reason"] = protected["reason"].to_numpy()[at]
+    out["lo"], out["hi"] = lo.round(6), hi.round(6)
+    out["width"] = width.astype(int)
+    out["safe"] = width >= np.minimum(rules.min_count, n_all[at])
+    return out
 
 
 def publication_cube(data: pd.DataFrame, indicator: str, *,
