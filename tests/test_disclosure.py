@@ -386,3 +386,112 @@ def test_suppressed_rows_lose_their_differences_too():
     for col in ("estimate", "diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value"):
         assert np.isnan(hidden[col]), col
     assert p.loc[1, "diff"] == pytest.approx(0.02)
+
+
+# --- the LP engine (sparse components, reusable HiGHS models) ----------------------------------
+
+
+def _random_cube(seed: int, districts: int = 2, schools: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    tree = {f"d{d}": "city" for d in range(districts)}
+    leaves = {}
+    for d in range(districts):
+        for s in range(schools):
+            tree[f"d{d}s{s}"] = f"d{d}"
+            for g in ("girl", "boy"):
+                for gr in ("8", "9", "10"):
+                    n = int(rng.integers(0, 40))
+                    leaves[(f"d{d}s{s}", g, gr)] = (n, int(rng.binomial(n, 0.3)))
+    return _cube(leaves, tree)
+
+
+def _reference_ranges(table: pd.DataFrame, hidden: np.ndarray) -> dict[int, tuple[float, float]]:
+    """min/max of each hidden count by scipy's linprog on a dense model built independently."""
+    from scipy.optimize import linprog
+
+    cell = {(u, g, gr): i for i, (u, g, gr) in
+            enumerate(zip(table["unit"], table["gender"], table["grade"]))}
+    kids = {}
+    for u, p in zip(table["unit"], table["parent"]):
+        if p:
+            kids.setdefault(p, set()).add(u)
+    parts = {"gender": ["girl", "boy"], "grade": ["8", "9", "10"]}
+    relations = []
+    for (u, g, gr), i in cell.items():
+        if u in kids:
+            relations.append((i, [cell[(k, g, gr)] for k in sorted(kids[u])]))
+        if g == "all":
+            relations.append((i, [cell[(u, x, gr)] for x in parts["gender"]]))
+        if gr == "all":
+            relations.append((i, [cell[(u, g, x)] for x in parts["grade"]]))
+    n, c = table["n"].to_numpy(float), table["count"].to_numpy(float)
+    var = {h: k for k, h in enumerate(np.flatnonzero(hidden))}
+    nv = len(var) + len(relations)  # one rest per relation
+    a, b = np.zeros((len(relations), nv)), np.zeros(len(relations))
+    bounds = [(0, n[h]) for h in var] + [None] * len(relations)
+    for r, (t, ms) in enumerate(relations):
+        for m, sign in ((t, 1.0), *((m, -1.0) for m in ms)):
+            if m in var:
+                a[r, var[m]] += sign
+            else:
+                b[r] -= sign * c[m]
+        a[r, len(var) + r] = -1.0
+        bounds[len(var) + r] = (0, n[t] - n[ms].sum())
+    out = {}
+    for h, k in var.items():
+        obj = np.zeros(nv)
+        obj[k] = 1.0
+        lo = linprog(obj, A_eq=a, b_eq=b, bounds=bounds, method="highs").fun
+        hi = -linprog(-obj, A_eq=a, b_eq=b, bounds=bounds, method="highs").fun
+        out[h] = (lo, hi)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_attack_ranges_equal_an_independent_dense_linprog(seed):
+    t = _random_cube(seed)
+    hidden = np.random.default_rng(seed).random(len(t)) < 0.3
+    published = t.assign(suppressed=hidden, reason=np.where(hidden, "n", None),
+                         count=t["count"].where(~hidden))
+    got = attack(published, t)
+    ref = _reference_ranges(t, hidden)
+    assert len(got) == hidden.sum() == len(ref)
+    positions = np.flatnonzero(hidden)
+    for (_, row), h in zip(got.iterrows(), positions):
+        assert (row["unit"], row["gender"], row["grade"]) == tuple(t.loc[h, ["unit", "gender",
+                                                                             "grade"]])
+        assert row["lo"] == pytest.approx(ref[h][0], abs=1e-6)
+        assert row["hi"] == pytest.approx(ref[h][1], abs=1e-6)
+
+
+def test_components_are_cells_linked_by_shared_relations():
+    from ssp_research.secondary import AdditiveSystem
+
+    # unit A (girl, boy, all) and unit B (girl, boy, all): two separate gender relations
+    coords = [("A", "girl"), ("A", "boy"), ("A", "all"), ("B", "girl"), ("B", "boy"),
+              ("B", "all")]
+    n = np.array([10.0, 30, 40, 25, 25, 50])
+    system = AdditiveSystem(np.arange(6), coords, n, np.array([1.0, 9, 10, 5, 5, 10]),
+                            [{}, {"all": ["girl", "boy"]}], where="test")
+    sup = np.array([True, True, False, True, False, False])
+    hidden, rels, cell_label, rel_label = system.components(sup)
+    assert hidden.tolist() == [0, 1, 3] and rels.tolist() == [0, 1]
+    assert cell_label[0] == cell_label[1] != cell_label[2]
+    assert rel_label.tolist() == [cell_label[0], cell_label[2]]
+    # A's girls + boys = 10 (0..10 each within n); B's girls = 10 - 5 exactly
+    ranges = system.ranges(sup, [0, 1, 3])
+    assert ranges[0] == pytest.approx((0.0, 10.0))
+    assert ranges[1] == pytest.approx((0.0, 10.0))
+    assert ranges[3] == pytest.approx((5.0, 5.0))
+
+
+def test_larger_random_publication_is_safe_and_keeps_primary():
+    t = pd.concat([_random_cube(7, districts=3, schools=4).assign(wave=w) for w in (2024, 2025)],
+                  ignore_index=True)
+    p = protect(t, series_by=())
+    base = protect(t, series_by=(), hierarchy={})
+    assert (p["suppressed"] >= base["suppressed"]).all()
+    assert (p["reason"] == "secondary").sum() > 0
+    a = attack(p, t)
+    assert len(a) == p["suppressed"].sum()
+    assert a["safe"].all(), a[~a["safe"]]
