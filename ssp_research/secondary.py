@@ -11,23 +11,28 @@ system every cell whose coordinate on a dimension has children (city -> district
 ``parent = sum(children) + rest``, where ``rest`` is the part not published (respondents with a
 missing gender, a school left out), ``0 <= rest <= n_parent - sum(n_children)``.
 
-1. *Greedy*: in every relation with exactly one suppressed cell (and no hidden rest of at least
+1. *Greedy* (a worklist of relations, counts of hidden members kept up to date): in every
+   relation with exactly one suppressed cell (and no hidden rest of at least
    ``min_count``), also suppress the shown member that keeps the pair's range at least
    ``min_count`` wide at the least cost: members with ``min_count`` on both sides first, then
    those that also close the most other relations with a single hidden cell (on the synthetic
    publication this cut secondary suppression by 10 %), then parts before totals, then the
    smallest ``n``; repeat to a fixed point (suppression in one relation can expose another).
 2. *Verify*: for every suppressed cell, solve ``min`` and ``max`` of its count by linear
-   programming (``scipy.optimize.linprog``, HiGHS) given all shown counts, ``0 <= count <= n``
-   and all relations, per connected component of hidden cells. The cell is safe when
-   ``floor(max) - ceil(min) >= min(min_count, n)``. A few LPs over the whole component
-   (extremes of the sum and of random weightings, plus the true counts) give feasible points
-   that prove most cells safe at once; only the rest get their own two LPs. Hiding more only
-   widens ranges, so a cell proven safe stays safe and is not checked again.
+   programming (HiGHS through ``highspy``) given all shown counts, ``0 <= count <= n`` and all
+   relations, per connected component of hidden cells (``scipy.sparse.csgraph``; two hidden
+   cells are connected when they share a relation), with one sparse HiGHS model per component
+   that every objective reuses (warm start). The cell is safe when
+   ``floor(max) - ceil(min) >= min(min_count, n)``. Every solution is a feasible point: the true
+   counts and the solutions of "push the unproven cells down / up" (sum, then random weights,
+   while a round proves at least a fifth of them) prove most cells safe at once; only the rest
+   get their own LPs (the side with more room first; the second only if still needed). Hiding
+   more only widens ranges, so a cell proven safe stays safe and is not checked again.
 3. *Repair*: for each unsafe cell (one per set of relations per round), suppress the cheapest
    shown member of one of its relations, preferring members with at least ``min_count`` on
-   both sides, then members that are no one's total, then small ``n``; back to 1 until every
-   suppressed cell is safe.
+   both sides, then members that are no one's total, then small ``n`` (when all its own
+   relations are hidden: a shown member of any relation of its component); back to 1 until
+   every suppressed cell is safe.
 
 Tables without ``count`` (means) get step 1 only, using ``n``: no published sum has exactly
 one hidden term, so no hidden mean can be recovered exactly by subtraction.
