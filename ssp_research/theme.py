@@ -145,8 +145,8 @@ def _tight_png(fig: Figure, *, dpi: int = 150, pad: float = 0.1) -> bytes:
     at ``dpi`` and the rendered pixels are cropped to the tight box, padded by ``pad`` inches
     of the figure's background colour (RGB when fully opaque: smaller, and weasyprint needs
     no alpha mask for the PDF); when the box reaches outside the canvas (an artist drawn
-    beyond the figure, which the canvas clipped), it falls back to
-    ``savefig``. Deterministic (no ``Software`` or time metadata).
+    beyond the figure, which the canvas clipped), ``savefig`` renders that box once more (two
+    draws in all, as ``savefig`` alone). Deterministic (no ``Software`` or time metadata).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
@@ -180,9 +180,17 @@ def _tight_png(fig: Figure, *, dpi: int = 150, pad: float = 0.1) -> bytes:
     finally:
         fig.set_dpi(old_dpi)
         fig.set_canvas(old_canvas)
+    # Drawn beyond the canvas: savefig renders the measured box (no second measuring draw;
+    # the layout engine is off for it, as savefig itself does after its measuring draw).
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=pad,
-                metadata={"Software": None})
+    engine = fig.get_layout_engine()
+    fig.set_layout_engine(None)
+    try:
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=box.padded(pad),
+                    metadata={"Software": None})
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
     return buf.getvalue()
 
 

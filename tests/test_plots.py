@@ -398,13 +398,20 @@ def test_figure_bundle_draws_once_and_matches_savefig_tight(monkeypatch):
     plt.close(fig)
 
 
-def test_figure_bundle_falls_back_to_savefig_when_an_artist_leaves_the_canvas():
+def test_figure_bundle_falls_back_to_savefig_when_an_artist_leaves_the_canvas(monkeypatch):
     import io
 
-    fig, ax = plt.subplots(figsize=(2, 1))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig, ax = plt.subplots(figsize=(3, 2))
     ax.text(1.5, 0.5, "far outside on the right", transform=ax.transAxes)
+    draws = []
+    orig = FigureCanvasAgg.draw
+    monkeypatch.setattr(FigureCanvasAgg, "draw", lambda self: draws.append(1) or orig(self))
     png = base64.b64decode(plots.figure_bundle(ax)[0]["image/png"])
-    assert _png_pixels(png).shape[1] > 2 * 150  # wider than the 2-inch canvas: not clipped
+    assert len(draws) == 2  # measure + render, as savefig alone (not 3)
+    monkeypatch.undo()
+    assert _png_pixels(png).shape[1] > 3 * 150  # wider than the 3-inch canvas: not clipped
     ref = io.BytesIO()
     fig.savefig(ref, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
     assert _png_pixels(png).shape == _png_pixels(ref.getvalue()).shape
