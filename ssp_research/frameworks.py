@@ -259,7 +259,8 @@ def load_framework(name_or_path: str | Path) -> Framework:
     """
     path = _resolve(name_or_path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"),
+                        Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as err:
         raise CodebookError(
             f"framework file is not valid YAML: {err}",
