@@ -3,7 +3,7 @@
 Goal (issue 6): a single brief (execute + HTML + PDF + disclosure audit, as ``ssp brief``
 does it) takes at most 2x the time of executing, the same way (papermill in-process, a fresh
 kernel, ``shutdown_kernel="immediate"``), a notebook that only has the brief's parameters cell
-and one cell importing what the brief imports.
+and the brief's own import cells (exactly what the brief imports, nothing more).
 
 A brief needs the protected publication of its whole city (disclosure control across all
 briefs); ``run_brief`` builds it once and caches it (as ``ssp batch`` does). Both are timed:
@@ -28,19 +28,12 @@ import nbformat
 
 from ssp_research import report
 
-IMPORTS = """\
-import matplotlib.pyplot
-import pandas
-import pyarrow.parquet
-import scipy.stats
-import seaborn
-import statsmodels.api
-import ssp_research.audit
-import ssp_research.brief
-import ssp_research.brief_pilot
-import ssp_research.effects
-import ssp_research.plots
-"""
+def _import_cells(nb) -> list[str]:
+    """The template's own import cells (code cells holding only import lines)."""
+    return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()
+            and "parameters" not in c.metadata.get("tags", [])
+            and all(line.startswith(("import ", "from ")) or not line.strip()
+                    for line in c.source.splitlines())]
 
 
 def _baseline_notebook(template: Path, out: Path) -> Path:
@@ -48,7 +41,7 @@ def _baseline_notebook(template: Path, out: Path) -> Path:
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     base = nbformat.v4.new_notebook()
     base.metadata = nb.metadata
-    base.cells = [params[0], nbformat.v4.new_code_cell(IMPORTS)]
+    base.cells = [params[0]] + [nbformat.v4.new_code_cell(src) for src in _import_cells(nb)]
     nbformat.write(base, out)
     return out
 
