@@ -28,6 +28,7 @@ import nbformat
 
 from ssp_research import report
 
+
 def _import_cells(nb) -> list[str]:
     """The template's own import cells (code cells holding only import lines)."""
     return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()
