@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from datetime import datetime, timezone
 from importlib import metadata as _md
 from pathlib import Path
@@ -41,6 +40,7 @@ from pathlib import Path
 import nbformat
 
 from ssp_research import __version__, paths
+from ssp_research.atomic import atomic_write
 from ssp_research.errors import ReportError
 
 __all__ = ["export_html", "export_pdf", "filter_notebook", "atomic_write", "provenance", "TEXTS"]
@@ -61,33 +61,6 @@ _PACKAGES = (
     "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "pyarrow",
     "papermill", "nbclient", "nbconvert", "ipykernel", "weasyprint",
 )  # fmt: skip
-
-
-def atomic_write(path, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, then replace).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> atomic_write(p, "hei").read_text()
-    'hei'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a published file is readable
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def filter_notebook(nb, lang: str) -> nbformat.NotebookNode:

@@ -46,8 +46,6 @@ Examples
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,6 +55,7 @@ import pandas as pd
 from scipy import stats
 
 from ssp_research._domain_engine import _cross_cov, _Level, _spec_from
+from ssp_research.atomic import atomic_write
 from ssp_research.errors import DataError, ParameterError
 
 __all__ = ["city_design", "indicator_table", "write_table", "RESULT_COLUMNS"]
@@ -508,15 +507,4 @@ def write_table(table: pd.DataFrame, path: str | Path | None, *, format: str = "
                              hint="use --format csv or --format json")
     if path is None:
         return text
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return str(path)
+    return str(atomic_write(path, text))

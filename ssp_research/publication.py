@@ -49,8 +49,6 @@ Examples
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +67,7 @@ from ssp_research._publication_engine import (
     _sort,
     _unit_frame,
 )
+from ssp_research.atomic import atomic_write, write_atomic
 from ssp_research.errors import DataError, DisclosureError, ParameterError
 
 __all__ = [
@@ -269,20 +268,6 @@ def _sidecar(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_publication(table: pd.DataFrame, path: str | Path, *,
                       row_group_size: int = 20_000) -> str:
     """Write a protected publication as Parquet plus a JSON sidecar, atomically.
@@ -325,10 +310,10 @@ def write_publication(table: pd.DataFrame, path: str | Path, *,
     meta["rows"] = len(table)
     plain = table.copy()
     plain.attrs = {}
-    _atomic(path, lambda tmp: plain.to_parquet(tmp, index=False, engine="pyarrow",
+    write_atomic(path, lambda tmp: plain.to_parquet(tmp, index=False, engine="pyarrow",
                                                row_group_size=row_group_size))
     text = json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True, default=str) + "\n"
-    _atomic(_sidecar(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write(_sidecar(path), text)
     return str(path)
 
 
