@@ -27,3 +27,19 @@ def survey_data():
 def survey_ref():
     """Reference values from tests/reference/survey_design_reference.R (R survey 4.1.1)."""
     return json.loads((REFERENCE_DIR / "survey_design_reference.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def refdata():
+    """The data tests/reference/trend_reference.R wrote and R analysed (effects tests)."""
+    from support import effects_refdata
+
+    return effects_refdata()
+
+
+@pytest.fixture(scope="session")
+def city():
+    """(data, truth) of the shipped synthetic city."""
+    from support import load_city
+
+    return load_city()

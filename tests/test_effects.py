@@ -7,25 +7,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from support import effects_refdata, load_city, simulate_city
+from support import simulate_city
 
 from ssp_research import effects
 from ssp_research.errors import DataError, EstimationError, ParameterError
 
 REFDIR = Path(__file__).parent / "reference"
 REF = json.loads((REFDIR / "trend_reference.json").read_text())
-
-@pytest.fixture(scope="module")
-def refdata() -> pd.DataFrame:
-    return effects_refdata()
-
-
-@pytest.fixture(scope="module")
-def city():
-    return load_city()
-
 
 
 # --- R reference ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import effects_refdata, load_city
 
 from ssp_research import indicators
 from ssp_research.errors import CodebookError, DataError, ParameterError
@@ -21,16 +20,6 @@ V = np.array(REF["ind_school_district_city_vcov"]).reshape(3, 3)
 E = np.array(REF["ind_school_district_city_est"])
 STD = pd.DataFrame({"grade": np.repeat([8, 9, 10], 2), "gender": ["boy", "girl"] * 3,
                     "pupils": [1000, 980, 1010, 990, 1020, 1005]})
-
-@pytest.fixture(scope="module")
-def refdata() -> pd.DataFrame:
-    return effects_refdata()
-
-
-@pytest.fixture(scope="module")
-def city():
-    return load_city()
-
 
 
 def _one(t: pd.DataFrame) -> pd.Series:

@@ -9,23 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import effects_refdata, load_city, simulate_city
+from support import simulate_city
 
 from ssp_research import school_effects as effects
 from ssp_research.errors import DataError, EstimationError
 
 REFDIR = Path(__file__).parent / "reference"
 REF = json.loads((REFDIR / "trend_reference.json").read_text())
-
-@pytest.fixture(scope="module")
-def refdata() -> pd.DataFrame:
-    return effects_refdata()
-
-
-@pytest.fixture(scope="module")
-def city():
-    return load_city()
-
 
 
 # --- R reference and planted truth -----------------------------------------------------------
