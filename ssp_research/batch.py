@@ -584,7 +584,7 @@ def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
         "pool": int(first.get("pool", 1) or 1),
         "standardise": "city" if first.get("standardise") else None,
         "top_name": top.unit,
-        "breakdowns": "gender, grade, economy_group",
+        "breakdowns": "gender, grade" + (", economy_group" if top.unit_type == "city" else ""),
     }
     key = hashlib.sha256(json.dumps({
         "data": _sha256_file(data), "options": options, "library": _library_fingerprint(),
@@ -598,8 +598,12 @@ def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
     from ssp_research import brief
 
     # Family-economy groups are protected in the same call as everything else (their gaps
-    # are published too); brief.gap_table reads them from here.
-    frame = brief.with_economy_group(pd.read_parquet(data))
+    # are published too); brief.gap_table reads them from here. Nationally they are left
+    # out: with ~2,000 schools the joint system grows too large to prove in minutes, and a
+    # brief whose publication has no economy rows shows no economy groups (safe).
+    frame = pd.read_parquet(data)
+    if top.unit_type == "city":
+        frame = brief.with_economy_group(frame)
     breakdowns = ("gender", "grade") + (("economy_group",) if "economy_group" in frame else ())
     table = publication.build_publication(
         frame, options["instrument"], rules=options["rules"], levels=levels,
