@@ -100,7 +100,7 @@ def _execute(ws, code: str, timeout: float = 120) -> tuple[str, dict]:
         "content": {"code": code, "silent": False, "store_history": False,
                     "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
     }))  # fmt: skip
-    out, reply = "", None
+    out, reply, idle = "", None, False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         msg = json.loads(ws.recv())
@@ -113,7 +113,10 @@ def _execute(ws, code: str, timeout: float = 120) -> tuple[str, dict]:
             out += f"{msg['content']['ename']}: {msg['content']['evalue']}"
         elif kind == "execute_reply":
             reply = msg["content"]
-        elif kind == "status" and msg["content"]["execution_state"] == "idle" and reply:
+        elif kind == "status" and msg["content"]["execution_state"] == "idle":
+            idle = True
+        # shell (reply) and iopub (idle) are separate channels: either may come first
+        if reply is not None and idle:
             return out, reply
     raise TimeoutError(out)
 
