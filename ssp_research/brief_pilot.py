@@ -24,6 +24,7 @@ import pandas as pd
 
 from ssp_research import disclosure, indicators, narrate
 from ssp_research.brief import _T, Brief, Html
+from ssp_research.errors import DesignError
 
 __all__ = ["pilot_table", "pilot_html", "pilot_did_html", "show_pilot_trend", "pilot_summary"]
 
@@ -54,8 +55,12 @@ def pilot_table(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> pd
         treated = data["pilot"].to_numpy() & b.unit_mask
         keep = treated | ~data["pilot"].to_numpy()
         sub = data.loc[keep].assign(treated_unit=treated[keep])
-        b.cache[key] = _pilot_did()(sub, b.codebook.indicator_column(indicator),
-                                    treated="treated_unit", start=start)
+        try:
+            b.cache[key] = _pilot_did()(sub, b.codebook.indicator_column(indicator),
+                                        treated="treated_unit", start=start)
+        except DesignError:  # e.g. a municipality whose only school is in the pilot
+            b.cache[key] = pd.DataFrame()
+            b.cache[key].attrs["reason"] = "too_few_schools"
     return b.cache[key].copy()
 
 
@@ -65,6 +70,8 @@ def pilot_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Htm
     did = pilot_table(b, indicator, start=start)
     if b.unit_type == "country":
         return Html(f"<p>{_html.escape(T['pilot_country'])}</p>")
+    if did.attrs.get("reason") == "too_few_schools":
+        return Html(f"<p>{_html.escape(T['pilot_too_few'].format(unit=b.unit))}</p>")
     if did.empty:
         key = "no_pilot_school" if b.unit_type == "school" else "no_pilot"
         return Html(f"<p>{_html.escape(T[key].format(unit=b.unit))}</p>")

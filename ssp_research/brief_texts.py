@@ -22,6 +22,8 @@ TEXTS = {
         "poor": "Dårlig råd", "middle": "Verken god eller dårlig", "good": "God råd",
         "all": "Alle", "no_pilot": "{unit} har ingen skoler i pilotprogrammet.",
         "no_pilot_school": "{unit} er ikke med i pilotprogrammet.",
+        "pilot_too_few": "Piloten i {unit} kan ikke evalueres: det trengs minst to skoler "
+                         "(klynger) i sammenligningen.",
         "pilot_country": "Pilotprogrammet evalueres per kommune (se kommunenes rapporter), "
                          "ikke for hele landet samlet.",
         "event": "Pilot mot andre, år", "model_row": "Modellledd", "odds_ratio": "Oddsforhold",
@@ -63,6 +65,8 @@ TEXTS = {
         "poor": "Hard up", "middle": "Neither good nor poor", "good": "Well off",
         "all": "All", "no_pilot": "{unit} has no schools in the pilot programme.",
         "no_pilot_school": "{unit} is not in the pilot programme.",
+        "pilot_too_few": "The pilot in {unit} cannot be evaluated: the comparison needs at "
+                         "least two schools (clusters).",
         "pilot_country": "The pilot programme is evaluated per municipality (see the "
                          "municipalities' briefs), not for the country as a whole.",
         "event": "Pilot vs others, year", "model_row": "Model term", "odds_ratio": "Odds ratio",

@@ -312,3 +312,17 @@ def test_national_briefs_read_their_rows_and_show_the_published_figures(national
                                        mine[col].reindex(idx).to_numpy(float), rtol=1e-12)
     country = brief_pilot.pilot_html(b)
     assert "per kommune" in country and brief_pilot.pilot_table(b).empty
+
+
+def test_pilot_that_cannot_be_estimated_is_said_so(monkeypatch):
+    """A unit whose pilot comparison has too few schools gets a sentence, not a failure."""
+    from ssp_research import brief, brief_pilot
+    from ssp_research.errors import DesignError
+
+    def one_psu(*args, **kwargs):
+        raise DesignError("the design has only one primary sampling unit")
+
+    monkeypatch.setattr(brief_pilot, "_pilot_did", lambda: one_psu)
+    b = brief.load(unit_type="city", unit="Trondheim", lang="en")
+    text = brief_pilot.pilot_html(b)
+    assert "cannot be evaluated" in text and "Trondheim" in text
