@@ -159,6 +159,9 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     out_notebook.parent.mkdir(parents=True, exist_ok=True)
     ipc_dir = tempfile.mkdtemp(prefix="ssp-kernel-")
     if "engine_name" not in engine_kwargs:
+        from ssp_research.kernels import ENGINE
+
+        engine_kwargs["engine_name"] = ENGINE  # writes the notebook once, not twice per cell
         engine_kwargs["km"] = AsyncKernelManager(  # async: a dead kernel is noticed
             kernel_name=kernel_name, transport="ipc", ip=os.path.join(ipc_dir, "k"))
         engine_kwargs["shutdown_kernel"] = "immediate"
