@@ -195,6 +195,80 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
     return body
 
 
+def _rgb8_idat(png: bytes) -> bytes | None:
+    """The image data (IDAT chunks joined) of an 8-bit RGB, non-interlaced PNG, else None.
+
+    That zlib stream of PNG-filtered rows is what a PDF image with ``/FlateDecode`` and PNG
+    predictors holds, so it can be embedded as it is.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("RGB", (3, 2), "teal").save(buf, format="png")
+    >>> import zlib; raw = zlib.decompress(_rgb8_idat(buf.getvalue()))
+    >>> len(raw)  # 2 rows of (1 filter byte + 3 pixels x 3 bytes)
+    20
+    >>> buf = io.BytesIO(); Image.new("RGBA", (3, 2)).save(buf, format="png")
+    >>> _rgb8_idat(buf.getvalue()) is None
+    True
+    """
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        return None
+    depth, colour, _, _, interlace = png[24:29]
+    if (depth, colour, interlace) != (8, 2, 0):
+        return None
+    chunks, pos = [], 8
+    while pos + 8 <= len(png):
+        length = int.from_bytes(png[pos:pos + 4], "big")
+        kind = png[pos + 4:pos + 8]
+        if kind in (b"tRNS", b"PLTE"):  # transparency: weasyprint's own path
+            return None
+        if kind == b"IDAT":
+            chunks.append(png[pos + 8:pos + 8 + length])
+        pos += 12 + length
+    return b"".join(chunks) or None
+
+
+_PASSTHROUGH = False
+
+
+def _embed_png_as_is() -> None:
+    """Make weasyprint embed 8-bit RGB PNGs without decoding and re-encoding them.
+
+    weasyprint decodes every PNG and encodes it again to take its IDAT data (about 40 ms per
+    figure here, a third of a brief's PDF time); the pass-through of PNGs that need no change
+    was left open upstream (Kozea/WeasyPrint#1481). Our figures are opaque 8-bit RGB
+    (:func:`ssp_research.theme.figure_bundle`), so their IDAT data go in as they are, with
+    the same stream dictionary weasyprint writes; anything else takes weasyprint's own path.
+    ``tests/test_report.py`` checks that the embedded pixels equal the figure's.
+    """
+    global _PASSTHROUGH
+    if _PASSTHROUGH:
+        return
+    import pydyf
+    from weasyprint.images import RasterImage
+
+    original = RasterImage.get_x_object
+
+    def get_x_object(self, interpolate, dpi_ratio):
+        idat = None
+        if dpi_ratio == 1 and self.format == "PNG" and self.mode == "RGB":
+            idat = _rgb8_idat(self.image_data.data)
+        if idat is None:
+            return original(self, interpolate, dpi_ratio)
+        return pydyf.Stream([idat], pydyf.Dictionary({
+            "Type": "/XObject", "Subtype": "/Image", "Width": self.width,
+            "Height": self.height, "ColorSpace": "/DeviceRGB", "BitsPerComponent": 8,
+            "Interpolate": "true" if interpolate else "false", "Filter": "/FlateDecode",
+            "DecodeParms": pydyf.Dictionary({"Predictor": 15, "Columns": self.width,
+                                             "Colors": 3}),
+        }))  # fmt: skip
+
+    RasterImage.get_x_object = get_x_object
+    _PASSTHROUGH = True
+
+
 def export_pdf(html: str) -> bytes:
     """Render brief HTML to PDF with weasyprint, offline.
 
@@ -226,6 +300,7 @@ def export_pdf(html: str) -> bytes:
                 self.refused.append(url)
             return super().fetch(url, headers)
 
+    _embed_png_as_is()
     fetcher = _OfflineFetcher()
     log = logging.getLogger("weasyprint")
     level = log.level

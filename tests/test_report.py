@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from ssp_research import cli, report
@@ -304,6 +305,64 @@ def test_pdf_is_rendered_offline(html_en):
     assert pdf.startswith(b"%PDF-") and len(pdf) > 2000
     with pytest.raises(ReportError, match="external resources"):
         export_pdf('<html><body><img src="http://example.invalid/x.png"></body></html>')
+
+
+def _pdf_images(pdf: bytes) -> list:
+    """Decode every image XObject of a PDF (Flate + PNG predictors) with Pillow."""
+    import io
+    import zlib
+
+    from PIL import Image
+
+    images = []
+    for m in re.finditer(rb"<<(/[^\n]*/Subtype /Image[^\n]*)>>\nstream\n", pdf):
+        head = m.group(1)
+        width, height, length = (int(re.search(rb"/" + k + rb" (\d+)", head).group(1))
+                                 for k in (b"Width", b"Height", b"Length"))
+        colors = int(re.search(rb"/Colors (\d)", head).group(1)) if b"/Colors" in head else 1
+        data = pdf[m.end():m.end() + length]
+        ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes(
+            [8, 2 if colors == 3 else 0, 0, 0, 0])
+
+        def chunk(kind, body):
+            return (len(body).to_bytes(4, "big") + kind + body
+                    + zlib.crc32(kind + body).to_bytes(4, "big"))
+
+        png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", data) + chunk(
+            b"IEND", b"")
+        images.append(np.asarray(Image.open(io.BytesIO(png)).convert("RGB" if colors == 3
+                                                                       else "L")))
+    return images
+
+
+def test_pdf_embeds_the_figure_pixels_exactly():
+    # opaque RGB figures are embedded as they are (no re-encoding); others (alpha) take
+    # weasyprint's own path: both must show exactly the figure's pixels
+    import base64
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    rgba = rng.integers(0, 256, (10, 12, 4), dtype=np.uint8)
+
+    def uri(a):
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, format="png")
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+    pdf = export_pdf(f'<html><body><img src="{uri(rgb)}"><img src="{uri(rgba)}"></body></html>')
+    from ssp_research.export import _rgb8_idat
+
+    assert _rgb8_idat(base64.b64decode(uri(rgb).split(",")[1])) in pdf  # as it is
+    images = _pdf_images(pdf)
+    shapes = sorted(i.shape for i in images)
+    assert shapes == [(10, 12), (10, 12, 3), (20, 30, 3)]  # RGBA: colour + alpha mask
+    by_shape = {i.shape: i for i in images}
+    np.testing.assert_array_equal(by_shape[(20, 30, 3)], rgb)
+    np.testing.assert_array_equal(by_shape[(10, 12, 3)], rgba[..., :3])
+    np.testing.assert_array_equal(by_shape[(10, 12)], rgba[..., 3])
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
