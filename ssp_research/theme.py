@@ -137,60 +137,82 @@ def figure_bundle(obj: Axes | Figure, *, alt: str | None = None) -> tuple[dict, 
     return data, meta
 
 
+def _content_box(rgba: np.ndarray, face: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Rows and columns ``(top, bottom, left, right)`` (end-exclusive) of the pixels that are
+    not the background; None when nothing is drawn or a drawn pixel touches the canvas edge
+    (something may have been clipped there)."""
+    height, width = rgba.shape[:2]
+    pixels = np.ascontiguousarray(rgba).view(np.uint32)[..., 0]
+    drawn = pixels != np.ascontiguousarray(face).view(np.uint32)[0]
+    rows, cols = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
+    if (not len(rows) or rows[0] == 0 or rows[-1] == height - 1 or cols[0] == 0
+            or cols[-1] == width - 1):
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
 def _tight_png(fig: Figure, *, dpi: int = 150, pad: float = 0.1) -> bytes:
-    """The figure as PNG, cropped to its tight bounding box (``bbox_inches="tight"``).
+    """The figure as PNG, cropped to what is drawn, plus ``pad`` inches of background.
 
     ``savefig(bbox_inches="tight")`` draws the figure twice (once to measure, once to
     render; with constrained layout, the layout is solved twice too). Here it is drawn once
-    at ``dpi`` and the rendered pixels are cropped to the tight box, padded by ``pad`` inches
-    of the figure's background colour (RGB when fully opaque: smaller, and weasyprint needs
-    no alpha mask for the PDF); when the box reaches outside the canvas (an artist drawn
-    beyond the figure, which the canvas clipped), ``savefig`` renders that box once more (two
-    draws in all, as ``savefig`` alone). Deterministic (no ``Software`` or time metadata).
+    at ``dpi`` and the rendered pixels are cropped to the drawn ones (not the background
+    colour), padded with the background. When a drawn pixel touches the canvas edge,
+    something may lie beyond it: the artists' tight box is measured, and when it reaches
+    outside the canvas, ``savefig`` renders that box once more (two draws in all, as
+    ``savefig`` alone). The result is RGB when fully opaque (smaller, and the PDF embeds it
+    as it is). Deterministic (no ``Software`` or time metadata).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
     old_dpi, old_canvas = fig.dpi, fig.canvas
     canvas = FigureCanvasAgg(fig)
+    face = np.round(np.asarray(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
+    pad_px = int(round(pad * dpi))
     try:
         fig.dpi = dpi
         canvas.draw()
-        box = fig.get_tightbbox(canvas.get_renderer())  # inches
         rgba = np.asarray(canvas.buffer_rgba())
         height, width = rgba.shape[:2]
-        inside = (box.x0 >= 0 and box.y0 >= 0 and box.x1 * dpi <= width
-                  and box.y1 * dpi <= height)
-        if inside:  # every artist was drawn: crop, and pad with the background colour
-            # the size savefig gives (int of the padded box), at the nearest whole pixel
-            x0 = round((box.x0 - pad) * dpi)
-            x1 = x0 + int((box.width + 2 * pad) * dpi)
-            top = round(height - (box.y1 + pad) * dpi)
-            bottom = top + int((box.height + 2 * pad) * dpi)
-            face = np.round(np.asarray(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
-            out = np.empty((bottom - top, x1 - x0, 4), dtype=np.uint8)
+        box_px = _content_box(rgba, face)
+        if box_px is None:  # measure the artists: is anything beyond the canvas?
+            box = fig.get_tightbbox(canvas.get_renderer())  # inches
+            if (box.x0 >= 0 and box.y0 >= 0 and box.x1 * dpi <= width
+                    and box.y1 * dpi <= height):
+                top = round(height - box.y1 * dpi)
+                box_px = (top, top + int(box.height * dpi), round(box.x0 * dpi),
+                          round(box.x0 * dpi) + int(box.width * dpi))
+        if box_px is not None:
+            top, bottom, left, right = box_px
+            out = np.empty((bottom - top + 2 * pad_px, right - left + 2 * pad_px, 4),
+                           dtype=np.uint8)
             out[...] = face
-            sy, sx = slice(max(top, 0), min(bottom, height)), slice(max(x0, 0), min(x1, width))
-            out[sy.start - top:sy.stop - top, sx.start - x0:sx.stop - x0] = rgba[sy, sx]
-            if (out[..., 3] == 255).all():  # opaque: RGB (smaller; the PDF needs no mask)
-                out = out[..., :3]
-            buf = io.BytesIO()
-            Image.fromarray(np.ascontiguousarray(out)).save(buf, format="png")
-            return buf.getvalue()
+            sy = slice(max(top, 0), min(bottom, height))
+            sx = slice(max(left, 0), min(right, width))
+            out[sy.start - top + pad_px:sy.stop - top + pad_px,
+                sx.start - left + pad_px:sx.stop - left + pad_px] = rgba[sy, sx]
     finally:
         fig.set_dpi(old_dpi)
         fig.set_canvas(old_canvas)
-    # Drawn beyond the canvas: savefig renders the measured box (no second measuring draw;
-    # the layout engine is off for it, as savefig itself does after its measuring draw).
+    if box_px is None:
+        # Drawn beyond the canvas: savefig renders the measured box (no second measuring
+        # draw; the layout engine is off for it, as savefig itself does after its measuring
+        # draw).
+        buf = io.BytesIO()
+        engine = fig.get_layout_engine()
+        fig.set_layout_engine(None)
+        try:
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches=box.padded(pad),
+                        metadata={"Software": None})
+        finally:
+            if engine is not None:
+                fig.set_layout_engine(engine)
+        out = np.asarray(Image.open(buf).convert("RGBA"))
+    if (out[..., 3] == 255).all():  # opaque: RGB (smaller; the PDF embeds it as it is)
+        out = out[..., :3]
     buf = io.BytesIO()
-    engine = fig.get_layout_engine()
-    fig.set_layout_engine(None)
-    try:
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=box.padded(pad),
-                    metadata={"Software": None})
-    finally:
-        if engine is not None:
-            fig.set_layout_engine(engine)
+    Image.fromarray(np.ascontiguousarray(out)).save(buf, format="png")
     return buf.getvalue()
 
 

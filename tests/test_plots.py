@@ -373,6 +373,13 @@ def _png_pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
 
 
+def _drawn(pixels: np.ndarray) -> np.ndarray:
+    """The pixels inside the box of everything not white."""
+    ink = (pixels < 255).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
 def test_figure_bundle_draws_once_and_matches_savefig_tight(monkeypatch):
     import io
 
@@ -391,9 +398,16 @@ def test_figure_bundle_draws_once_and_matches_savefig_tight(monkeypatch):
     png = base64.b64decode(data["image/png"])
     assert png[25] == 2  # PNG colour type 2: RGB (opaque figure, no alpha channel)
     got, want = _png_pixels(png), _png_pixels(ref.getvalue())
-    assert abs(got.shape[0] - want.shape[0]) <= 1 and abs(got.shape[1] - want.shape[1]) <= 1
-    h, w = min(got.shape[0], want.shape[0]), min(got.shape[1], want.shape[1])
-    assert np.abs(got[:h, :w] - want[:h, :w]).mean() < 3  # same picture (sub-pixel shifts)
+    # cropped to what is drawn, with a 0.1 inch margin (15 px at 150 dpi) all round
+    assert (got[:15] == 255).all() and (got[-15:] == 255).all()
+    assert (got[:, :15] == 255).all() and (got[:, -15:] == 255).all()
+    assert not (got[15] == 255).all() or not (got[:, 15] == 255).all()
+    ink, ref_ink = _drawn(got), _drawn(want)  # the same picture as savefig's tight crop
+    assert abs(ink.shape[0] - ref_ink.shape[0]) <= 2 and abs(ink.shape[1] - ref_ink.shape[1]) <= 2
+    h, w = min(ink.shape[0], ref_ink.shape[0]) - 2, min(ink.shape[1], ref_ink.shape[1]) - 2
+    best = min(np.abs(ink[dy:dy + h, dx:dx + w] - ref_ink[:h, :w]).mean()
+               for dy in range(3) for dx in range(3))  # aligned to the nearest pixel
+    assert best < 3  # (sub-pixel shifts)
     assert meta["image/png"]["width"] == got.shape[1] * 2 // 3
     plt.close(fig)
 
@@ -410,6 +424,7 @@ def test_figure_bundle_falls_back_to_savefig_when_an_artist_leaves_the_canvas(mo
     monkeypatch.setattr(FigureCanvasAgg, "draw", lambda self: draws.append(1) or orig(self))
     png = base64.b64decode(plots.figure_bundle(ax)[0]["image/png"])
     assert len(draws) == 2  # measure + render, as savefig alone (not 3)
+    assert png[25] == 2  # RGB here too (the PDF embeds opaque RGB figures as they are)
     monkeypatch.undo()
     assert _png_pixels(png).shape[1] > 3 * 150  # wider than the 3-inch canvas: not clipped
     ref = io.BytesIO()
