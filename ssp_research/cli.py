@@ -359,8 +359,10 @@ def _add_batch(p) -> None:
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--executor", default=None,
                    help="'local' (default) or dask://HOST:PORT for a Dask cluster")
-    p.add_argument("--mode", choices=["fresh", "warm"], default="fresh",
-                   help="fresh kernel per brief (default) or a warm kernel per worker (previews)")
+    p.add_argument("--mode", choices=["fresh", "spawn", "warm"], default="fresh",
+                   help="fresh kernel per brief, forked from a preloaded template process "
+                        "(default); spawn: started from scratch; warm: one kernel per worker "
+                        "(previews)")
     p.add_argument("--recycle", type=int, default=20,
                    help="warm mode: replace the kernel after this many briefs")
     p.add_argument("--force", action="store_true", help="ignore the cache, rebuild every brief")

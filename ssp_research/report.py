@@ -109,7 +109,8 @@ class BriefResult:
 
 
 def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "python3",
-            cwd=None, progress: bool = False, **engine_kwargs) -> nbformat.NotebookNode:
+            cwd=None, progress: bool = False, forkserver=None,
+            **engine_kwargs) -> nbformat.NotebookNode:
     """Execute a template with papermill in this process, in a fresh kernel.
 
     Parameters
@@ -126,6 +127,9 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         Working directory of the kernel (default: the project directory).
     progress : bool
         Show papermill's per-cell progress bar.
+    forkserver : ssp_research.forkserver.ForkServer, optional
+        Fork the fresh kernel from this preloaded template process instead of starting it
+        (batches; see :mod:`ssp_research.forkserver`).
     **engine_kwargs
         Passed to ``papermill.execute_notebook`` (e.g. ``engine_name`` and the warm kernel of
         :mod:`ssp_research.kernels`); without them a fresh kernel is started.
@@ -154,16 +158,20 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     from jupyter_core.utils import run_sync
     from papermill.exceptions import PapermillExecutionError
 
+    from ssp_research.forkserver import kernel_manager
+
     params = validate_parameters(template, params)
     out_notebook = Path(out_notebook)
     out_notebook.parent.mkdir(parents=True, exist_ok=True)
     ipc_dir = tempfile.mkdtemp(prefix="ssp-kernel-")
-    if "engine_name" not in engine_kwargs:
-        from ssp_research.kernels import ENGINE
+    from ssp_research.kernels import ENGINE  # registers the workbench's papermill engines
 
+    if "engine_name" not in engine_kwargs:
         engine_kwargs["engine_name"] = ENGINE  # writes the notebook once, not twice per cell
-        engine_kwargs["km"] = AsyncKernelManager(  # async: a dead kernel is noticed
-            kernel_name=kernel_name, transport="ipc", ip=os.path.join(ipc_dir, "k"))
+        manager = dict(kernel_name=kernel_name, transport="ipc", ip=os.path.join(ipc_dir, "k"))
+        engine_kwargs["km"] = (  # async: a dead kernel is noticed
+            AsyncKernelManager(**manager) if forkserver is None
+            else kernel_manager(forkserver, **manager))
         engine_kwargs["shutdown_kernel"] = "immediate"
     # One BLAS thread per kernel: a brief is a small job, batches parallelise over processes,
     # and OpenBLAS threads spinning against other processes made model fits up to 100x slower.

@@ -112,6 +112,7 @@ def test_batch_runs_in_parallel_isolates_failures_and_caches(tmp_path, template)
     for name in ("Alfa skole", "Beta skole"):
         r = rec[f"school:{name}"]
         assert r["status"] == "ok" and len(r["params_hash"]) == 64
+        assert r["kernel"] == "forked"  # fresh kernels come from the workers' fork servers
         html = Path(r["outputs"]["html"]).read_text(encoding="utf-8")
         assert f"Brief for school {name} 2025" in html
         assert Path(r["outputs"]["pdf"]).read_bytes()[:4] == b"%PDF"

@@ -1,0 +1,368 @@
+"""Fresh kernels without the start-up cost: fork them from a preloaded template process.
+
+A fresh Jupyter kernel costs about 1.6 s here before a brief's first real cell: Python and
+ipykernel start (0.5 s), then the brief imports pandas, matplotlib and the library (1 s). A
+batch pays that for every brief. The fork server pays it once per worker: a template process
+(``python -m ssp_research.forkserver``) imports ipykernel and the template's own import
+modules, runs nothing else, and for each brief ``fork()`` s a child that becomes the kernel
+(``IPKernelApp`` on the connection file jupyter_client wrote). Each brief still gets its own
+new process that no other brief ever ran in, whose modules are in the state a fresh import
+leaves them in (the template process never executes notebook code): the same isolation as
+a kernel started from scratch, without the start-up. This is the forkserver-with-preload
+design of :mod:`multiprocessing`, applied to kernels through jupyter_client's provisioner
+interface (:class:`ForkProvisioner`).
+
+Protocol (one JSON object per line): the template process prints ``{"ready": [modules]}`` or
+``{"error": "..."}`` after preloading; then each request ``{"argv", "env", "cwd"}`` on its
+stdin is answered with ``{"pid": N}`` of the forked kernel. The kernel runs in its own
+session (``setsid``), with the given environment and working directory, stdin from
+``/dev/null`` and stdout to the template's stderr. The template process ignores SIGCHLD, so
+exited kernels are reaped at once (no zombies); the worker watches a kernel through a Linux
+``pidfd``. Anything unusual (not Linux, a kernel spec that is not ``ipykernel_launcher``, the
+template process failed to preload or died) falls back to jupyter_client's own start.
+
+Examples
+--------
+>>> _kernel_argv(["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "k.json"])
+['-f', 'k.json']
+>>> _kernel_argv(["R", "--slave", "-e", "IRkernel::main()"]) is None
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import os
+import pathlib
+import select
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+
+__all__ = ["ForkServer", "kernel_manager", "preload_modules", "available"]
+
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def available() -> bool:
+    """True where kernels can be forked (Linux: ``fork`` and ``pidfd_open``)."""
+    return sys.platform.startswith("linux") and hasattr(os, "pidfd_open")
+
+
+def _kernel_argv(cmd: list[str]) -> list[str] | None:
+    """The IPKernelApp arguments of an ``ipykernel_launcher`` command, else None."""
+    for i in range(len(cmd) - 1):
+        if cmd[i] == "-m" and cmd[i + 1] == "ipykernel_launcher":
+            return list(cmd[i + 2:])
+    return None
+
+
+def preload_modules(template) -> list[str]:
+    """The modules a template imports in its import-only cells (what a fork server preloads).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook()
+    >>> nb.cells = [nbformat.v4.new_code_cell("import numpy as np\\nfrom ssp_research import "
+    ...             "brief, plots"), nbformat.v4.new_code_cell("x = 1")]
+    >>> preload_modules(nb)
+    ['numpy', 'ssp_research.brief', 'ssp_research.plots']
+    """
+    import ast
+
+    import nbformat
+
+    nb = template if isinstance(template, nbformat.NotebookNode) else nbformat.read(
+        template, as_version=4)
+    modules: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        if not tree.body or not all(isinstance(s, (ast.Import, ast.ImportFrom))
+                                    for s in tree.body):
+            continue
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Import):
+                modules += [a.name for a in stmt.names]
+            elif stmt.module and not stmt.level:
+                for a in stmt.names:  # `from pkg import mod`: a submodule, or a name in pkg
+                    modules.append(f"{stmt.module}.{a.name}" if a.name != "*" else stmt.module)
+    return list(dict.fromkeys(modules))
+
+
+# --- the template process -----------------------------------------------------------------
+
+
+def _preload(names: list[str]) -> list[str]:
+    done = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError:  # `from pkg import function`: import pkg only
+            parent = name.rpartition(".")[0]
+            if not parent:
+                raise
+            importlib.import_module(parent)
+            name = parent
+        done.append(name)
+    return done
+
+
+def _child(request: dict, protocol_fd: int) -> None:
+    """In the forked child: become the kernel (never returns)."""
+    code = 1
+    try:
+        os.close(protocol_fd)  # only the template process answers the worker
+        os.setsid()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the kernel's own subprocesses
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(2, 1)  # kernel output to the template's stderr (the worker's), not the pipe
+        os.close(devnull)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        if request.get("cwd"):
+            os.chdir(request["cwd"])
+        import random
+
+        random.seed()  # fresh random state, as a newly started kernel has
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()
+        from ipykernel import kernelapp
+
+        # the kernel exits if its parent (this template process) goes away
+        argv = [*request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        sys.argv = [sys.executable, "-m", "ipykernel_launcher", *argv]
+        kernelapp.IPKernelApp.launch_instance(argv=argv)
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:  # noqa: BLE001 - report, and never return into the server loop
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def serve(names: list[str]) -> None:
+    """Preload ``names``, then fork a kernel for every request on stdin (see module docs)."""
+    if sys.path and sys.path[0] in ("", os.getcwd()):  # as ipykernel_launcher does
+        del sys.path[0]
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as IPKernelApp sets it
+    for var in THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # stray prints of imported modules must not enter the protocol
+    try:
+        import ipykernel.kernelapp  # noqa: F401 - the kernel itself
+        import ipykernel.zmqshell  # noqa: F401
+
+        loaded = _preload(names)
+    except BaseException as err:  # noqa: BLE001 - the worker falls back to spawning kernels
+        out.write(json.dumps({"error": f"{type(err).__name__}: {err}"}) + "\n")
+        return
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the preloaded heap is shared copy-on-write; the collector leaves it alone
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # exited kernels are reaped at once
+    out.write(json.dumps({"ready": loaded}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request, out.fileno())
+        out.write(json.dumps({"pid": pid}) + "\n")
+
+
+# --- the worker side -------------------------------------------------------------------------
+
+
+class ForkServer:
+    """A template process that forks fresh kernels (see the module docs).
+
+    Parameters
+    ----------
+    modules : list of str
+        Modules to preload (:func:`preload_modules` of the template).
+    env : dict, optional
+        The template process's environment (default: this one, one BLAS thread).
+
+    Attributes
+    ----------
+    loaded : list of str or None
+        Modules preloaded; None when the server could not start (``error`` says why).
+    """
+
+    def __init__(self, modules: list[str], env: dict | None = None):
+        self.modules = list(modules)
+        self.error: str | None = None
+        self.loaded: list[str] | None = None
+        self._lock = threading.Lock()
+        env = dict(os.environ if env is None else env)
+        for var in THREAD_VARS:
+            env.setdefault(var, "1")
+        env.setdefault("MPLBACKEND", INLINE_BACKEND)
+        self.env = env
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "ssp_research.forkserver", *self.modules],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1,
+                start_new_session=True,
+            )  # fmt: skip
+            reply = json.loads(self._proc.stdout.readline() or '{"error": "no reply"}')
+        except (OSError, ValueError) as err:
+            reply = {"error": str(err)}
+        if "ready" in reply:
+            self.loaded = reply["ready"]
+        else:
+            self.error = reply.get("error", "unknown")
+            self.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.loaded is not None and self._proc.poll() is None
+
+    def fork(self, argv: list[str], *, env: dict, cwd: str | None) -> int:
+        """Fork a kernel with IPKernelApp arguments ``argv``; its pid."""
+        with self._lock:
+            self._proc.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
+            self._proc.stdin.flush()
+            line = self._proc.stdout.readline()
+        if not line:
+            raise OSError(f"the kernel fork server died ({self._proc.poll()})")
+        return int(json.loads(line)["pid"])
+
+    def close(self) -> None:
+        """Stop the template process (kernels it forked live on until shut down)."""
+        proc = getattr(self, "_proc", None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            proc.stdin.close()
+            proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+
+
+class _ForkedKernel:
+    """A ``Popen``-like handle on a kernel forked by the server (not our child: a pidfd)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        try:
+            self._fd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:  # already gone
+            self._fd, self.returncode = None, 1
+
+    def _exited(self, timeout: float | None) -> bool:
+        if self.returncode is not None:
+            return True
+        if select.select([self._fd], [], [], timeout)[0]:
+            self.returncode = 1 if self.returncode is None else self.returncode
+            os.close(self._fd)
+            self._fd = None
+            return True
+        return False
+
+    def poll(self) -> int | None:
+        """The exit status when the kernel has exited (1, or -9 when killed), else None."""
+        return self.returncode if self._exited(0) else None
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if not self._exited(timeout):
+            raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL, then wait for the exit (so the manager's next poll sees it at once)."""
+        if self.returncode is None:
+            self.send_signal(signal.SIGKILL)
+            if self._exited(5):
+                self.returncode = -signal.SIGKILL
+
+
+@functools.cache
+def _classes():
+    """``(ForkProvisioner, ForkingKernelManager)``, built on first use (keeps the template
+    process free of jupyter_client's manager)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class ForkProvisioner(LocalProvisioner):
+        """jupyter_client's local provisioner, launching through a :class:`ForkServer`."""
+
+        forkserver: ForkServer | None = None
+
+        async def launch_kernel(self, cmd, **kwargs):
+            argv = _kernel_argv(cmd)
+            server = self.forkserver
+            if argv is None or server is None or not server.alive:
+                return await super().launch_kernel(cmd, **kwargs)
+            env = dict(kwargs.get("env") or os.environ)
+            cwd = str(kwargs.get("cwd") or os.getcwd())  # as Popen: papermill chdirs here
+            self.process = _ForkedKernel(server.fork(argv, env=env, cwd=cwd))
+            self.pid = self.pgid = self.process.pid  # its own session (setsid)
+            self.cwd = cwd or pathlib.Path.cwd()
+            return self.connection_info
+
+    class ForkingKernelManager(AsyncKernelManager):
+        """An async kernel manager whose kernels come from a :class:`ForkServer`."""
+
+        def __init__(self, *args, forkserver: ForkServer | None = None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._forkserver = forkserver
+
+        async def _async_pre_start_kernel(self, **kw):
+            if self.provisioner is None:
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                provisioner = ForkProvisioner(kernel_id=self.kernel_id,
+                                              kernel_spec=self.kernel_spec, parent=self)
+                provisioner.forkserver = self._forkserver
+                self.provisioner = provisioner
+            return await super()._async_pre_start_kernel(**kw)
+
+    return ForkProvisioner, ForkingKernelManager
+
+
+def kernel_manager(forkserver: ForkServer | None, **kwargs):
+    """An async kernel manager (``AsyncKernelManager`` arguments) forking from ``forkserver``.
+
+    With ``forkserver`` None or not alive it starts kernels as jupyter_client does.
+    """
+    return _classes()[1](forkserver=forkserver, **kwargs)
+
+
+def __getattr__(name):
+    if name in ("ForkProvisioner", "ForkingKernelManager"):
+        return _classes()[name == "ForkingKernelManager"]
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])
