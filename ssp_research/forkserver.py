@@ -300,9 +300,13 @@ class _ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        """SIGKILL, then wait for the exit (so the manager's next poll sees it at once)."""
+        """SIGKILL to the kernel's session, then wait for the kernel's exit (jupyter_client
+        polls every 0.1 s after a kill: this way its first poll sees it gone)."""
         if self.returncode is None:
-            self.send_signal(signal.SIGKILL)
+            try:
+                os.killpg(self.pid, signal.SIGKILL)  # its own session: its subprocesses too
+            except (ProcessLookupError, PermissionError):
+                self.send_signal(signal.SIGKILL)
             if self._exited(5):
                 self.returncode = -signal.SIGKILL
 
@@ -330,6 +334,12 @@ def _classes():
             self.pid = self.pgid = self.process.pid  # its own session (setsid)
             self.cwd = cwd or pathlib.Path.cwd()
             return self.connection_info
+
+        async def kill(self, restart: bool = False) -> None:
+            if isinstance(self.process, _ForkedKernel):
+                self.process.kill()
+            else:
+                await super().kill(restart=restart)
 
     class ForkingKernelManager(AsyncKernelManager):
         """An async kernel manager whose kernels come from a :class:`ForkServer`."""

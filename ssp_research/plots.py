@@ -449,7 +449,11 @@ def gap(
     else:
         ax.set_yticks(list(row_y.values()), ticks)
         ax.set_ylim(-len(names) + 0.5, 0.5)
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(levels), 3),
+        # one row of groups when their labels are short; long ones ("Verken god eller
+        # dårlig") stacked, so that the legend never reaches beyond the figure
+        labels = [_group_label(by, lv, codebook, lang) for lv in levels]
+        ncol = min(len(levels), 3) if sum(map(len, labels)) <= 32 else 1
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol,
                   frameon=False)  # fmt: skip
     if percent:
         _percent_axis(ax, "x", lang)
