@@ -271,11 +271,13 @@ def _close_fork_server() -> None:
         server.close()
 
 
-def _fork_server(template: str):
-    """This worker's :class:`~ssp_research.forkserver.ForkServer` for ``template``'s imports.
+def _fork_server(template: str, socket_path: str | None):
+    """This worker's handle on a :class:`~ssp_research.forkserver.ForkServer`.
 
-    Started on first use and kept for the worker's life; None where kernels cannot be forked
-    or the server could not preload (the brief then starts its kernel from scratch).
+    The batch's shared template process when ``socket_path`` is given (local workers), else
+    one of the worker's own, started on first use (remote workers, e.g. Dask). None where
+    kernels cannot be forked or the template process could not preload (the brief then
+    starts its kernel from scratch).
     """
     from multiprocessing.util import Finalize
 
@@ -283,21 +285,22 @@ def _fork_server(template: str):
 
     if not forkserver.available():
         return None
-    modules = forkserver.preload_modules(template)
     server = _FORK.get("server")
-    if server is not None and server.modules == modules and server.loaded is None:
-        return None  # it failed to start: do not retry for every brief
-    if server is not None and (server.modules != modules or not server.alive):
+    want = socket_path or ("own", tuple(forkserver.preload_modules(template)))
+    if server is not None and _FORK.get("want") != want:
         _close_fork_server()
         server = None
     if server is None:
-        server = _FORK["server"] = forkserver.ForkServer(modules)
+        server = (forkserver.ForkServer.connect(socket_path) if socket_path else
+                  forkserver.ForkServer.start(list(want[1])))
+        _FORK.update(server=server, want=want)
         if "finalizer" not in _FORK:  # workers end with os._exit: multiprocessing finalizers
             _FORK["finalizer"] = Finalize(None, _close_fork_server, exitpriority=10)
     return server if server.alive else None
 
 
-def _run_unit(params: dict, staging: str, mode: str, recycle: int, template: str) -> dict:
+def _run_unit(params: dict, staging: str, mode: str, recycle: int, template: str,
+              fork_socket: str | None = None) -> dict:
     """Execute one brief in a worker; never raises (failures are data for the manifest)."""
     from ssp_research import report
 
@@ -309,7 +312,7 @@ def _run_unit(params: dict, staging: str, mode: str, recycle: int, template: str
 
             engine = warm_engine_kwargs(_WARM, recycle=recycle)
         elif mode == "fresh":
-            server = _fork_server(template)
+            server = _fork_server(template, fork_socket)
             if server is not None:
                 engine = {"forkserver": server}
         kernel = {"warm": "warm", "spawn": "started"}.get(
@@ -431,74 +434,107 @@ def run_batch(
     staging, published, failed_dir = out_dir / ".staging", out_dir / "briefs", out_dir / "failed"
     started = time.time()
 
-    extra = prepare(units, out_dir) if prepare else {}
-    todo: list[tuple[Unit, dict, str]] = []
-    batch_keys: list[str] = []  # units whose briefs this batch publishes
-    for unit in units:
-        params = {**unit.params, **extra}
-        key = cache_key(params, template=template, dependencies=dependencies)
-        old = records.get(unit.key, {})
-        have_outputs = bool(old.get("outputs")) and all(
-            Path(p).exists() for p in old["outputs"].values())
-        same = not force and old.get("cache_key") == key and have_outputs
-        if retry_failed and old and old.get("status") != "failed":
-            continue
-        if same and old.get("status") in ("ok", "cached"):
-            records[unit.key] = {**old, "status": "cached", "seconds": 0.0}
-            continue
-        if same and old.get("status") == "staged":  # done by an interrupted run of this batch
+    # Local workers share one kernel template process (mode "fresh"): it loads its modules
+    # while the publication is prepared, when some unit is likely to run.
+    fork = _SharedForkServer(template) if mode == "fresh" and _local(executor) else None
+    if fork and (force or retry_failed or any(
+            records.get(u.key, {}).get("status") not in ("ok", "cached") for u in units)):
+        fork.start()
+    try:
+        extra = prepare(units, out_dir) if prepare else {}
+        todo: list[tuple[Unit, dict, str]] = []
+        batch_keys: list[str] = []  # units whose briefs this batch publishes
+        for unit in units:
+            params = {**unit.params, **extra}
+            key = cache_key(params, template=template, dependencies=dependencies)
+            old = records.get(unit.key, {})
+            have_outputs = bool(old.get("outputs")) and all(
+                Path(p).exists() for p in old["outputs"].values())
+            same = not force and old.get("cache_key") == key and have_outputs
+            if retry_failed and old and old.get("status") != "failed":
+                continue
+            if same and old.get("status") in ("ok", "cached"):
+                records[unit.key] = {**old, "status": "cached", "seconds": 0.0}
+                continue
+            if same and old.get("status") == "staged":  # done by an interrupted run of this batch
+                batch_keys.append(unit.key)
+                continue
+            todo.append((unit, params, key))
             batch_keys.append(unit.key)
-            continue
-        todo.append((unit, params, key))
-        batch_keys.append(unit.key)
-    cached = sum(records[u.key]["status"] == "cached" for u in units if u.key in records)
+        cached = sum(records[u.key]["status"] == "cached" for u in units if u.key in records)
 
-    def on_result(unit: Unit, params: dict, key: str, res: dict) -> None:
-        record = {"unit_type": unit.unit_type, "unit": unit.unit, "params": params,
-                  "params_hash": params_hash(params), "cache_key": key, **res}
-        if record["status"] == "ok":
-            record["status"] = "staged"
-        else:
-            record["outputs"] = {}
-            notebook = res.get("notebook")
-            if notebook and Path(notebook).exists():
-                failed_dir.mkdir(parents=True, exist_ok=True)
-                target = failed_dir / f"{_slug(unit.key)}.ipynb"
-                os.replace(notebook, target)
-                record["failed_notebook"] = str(target)
-        records[unit.key] = record
-        _write_json_atomic(manifest_path, manifest)  # resumable after every unit
+        def on_result(unit: Unit, params: dict, key: str, res: dict) -> None:
+            record = {"unit_type": unit.unit_type, "unit": unit.unit, "params": params,
+                      "params_hash": params_hash(params), "cache_key": key, **res}
+            if record["status"] == "ok":
+                record["status"] = "staged"
+            else:
+                record["outputs"] = {}
+                notebook = res.get("notebook")
+                if notebook and Path(notebook).exists():
+                    failed_dir.mkdir(parents=True, exist_ok=True)
+                    target = failed_dir / f"{_slug(unit.key)}.ipynb"
+                    os.replace(notebook, target)
+                    record["failed_notebook"] = str(target)
+            records[unit.key] = record
+            _write_json_atomic(manifest_path, manifest)  # resumable after every unit
 
-    if todo:
-        _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
-                     len(units), template, on_result)
+        if todo:
+            _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
+                         len(units), template, on_result, fork.start() if fork else None)
 
-    # One publication: audit every staged output of the batch before publishing any.
-    staged = [k for k in batch_keys if records.get(k, {}).get("status") == "staged"]
-    findings_by_file: dict[str, list] = {}
-    if audit and staged:
-        for finding in audit(staging):
-            findings_by_file.setdefault(str(Path(finding.file).resolve()), []).append(finding)
-    for k in staged:
-        record = records[k]
-        bad = [f for p in record["outputs"].values()
-               for f in findings_by_file.get(str(Path(p).resolve()), [])]
-        if bad:
-            record.update(status="failed", outputs={}, error="disclosure audit: " + "; ".join(
-                f"{Path(f.file).name}: {getattr(f, 'rule', '')} {getattr(f, 'detail', '')}"
-                for f in bad[:5]))
-        else:
-            record.update(status="ok", outputs=_publish(record["outputs"], published))
-    shutil.rmtree(staging, ignore_errors=True)
+        # One publication: audit every staged output of the batch before publishing any.
+        staged = [k for k in batch_keys if records.get(k, {}).get("status") == "staged"]
+        findings_by_file: dict[str, list] = {}
+        if audit and staged:
+            for finding in audit(staging):
+                findings_by_file.setdefault(str(Path(finding.file).resolve()), []).append(finding)
+        for k in staged:
+            record = records[k]
+            bad = [f for p in record["outputs"].values()
+                   for f in findings_by_file.get(str(Path(p).resolve()), [])]
+            if bad:
+                record.update(status="failed", outputs={}, error="disclosure audit: " + "; ".join(
+                    f"{Path(f.file).name}: {getattr(f, 'rule', '')} {getattr(f, 'detail', '')}"
+                    for f in bad[:5]))
+            else:
+                record.update(status="ok", outputs=_publish(record["outputs"], published))
+        shutil.rmtree(staging, ignore_errors=True)
 
-    manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    _write_json_atomic(manifest_path, manifest)
-    statuses = [records[u.key]["status"] for u in units if u.key in records]
-    return BatchSummary(
-        ok=statuses.count("ok"), failed=statuses.count("failed"),
-        cached=statuses.count("cached"), seconds=time.time() - started,
-        manifest_path=manifest_path, records=records,
-    )
+        manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        _write_json_atomic(manifest_path, manifest)
+        statuses = [records[u.key]["status"] for u in units if u.key in records]
+        return BatchSummary(
+            ok=statuses.count("ok"), failed=statuses.count("failed"),
+            cached=statuses.count("cached"), seconds=time.time() - started,
+            manifest_path=manifest_path, records=records,
+        )
+    finally:
+        if fork:
+            fork.close()
+
+
+def _local(executor) -> bool:
+    return executor is None or executor == "local" or isinstance(executor, ProcessPoolExecutor)
+
+
+class _SharedForkServer:
+    """The batch's kernel template process, started when first needed."""
+
+    def __init__(self, template: Path):
+        self.template, self.server = template, None
+
+    def start(self) -> str | None:
+        from ssp_research import forkserver
+
+        if self.server is None and forkserver.available():
+            self.server = forkserver.ForkServer.start(
+                forkserver.preload_modules(self.template))
+        return self.server.path if self.server else None
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
 
 
 def _publish(outputs: dict, published: Path) -> dict:
@@ -520,7 +556,7 @@ def _publish(outputs: dict, published: Path) -> dict:
 
 
 def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached, total,
-                 template, on_result):
+                 template, on_result, fork_socket=None):
     """Submit every unit, collect results as they finish, survive crashed workers."""
     from tqdm.auto import tqdm
 
@@ -534,7 +570,8 @@ def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
         unit_staging = staging / _slug(unit.key)
         unit_staging.mkdir(parents=True, exist_ok=True)
         attempts[unit.key] = attempts.get(unit.key, 0) + 1
-        future = pool.submit(_run_unit, params, str(unit_staging), mode, recycle, str(template))
+        future = pool.submit(_run_unit, params, str(unit_staging), mode, recycle, str(template),
+                             fork_socket)
         pending[unit.key] = (unit, params, key, future)
         future.add_done_callback(lambda f, k=unit.key: done.put((k, f)))
 

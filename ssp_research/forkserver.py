@@ -12,14 +12,17 @@ a kernel started from scratch, without the start-up. This is the forkserver-with
 design of :mod:`multiprocessing`, applied to kernels through jupyter_client's provisioner
 interface (:class:`ForkProvisioner`).
 
-Protocol (one JSON object per line): the template process prints ``{"ready": [modules]}`` or
-``{"error": "..."}`` after preloading; then each request ``{"argv", "env", "cwd"}`` on its
-stdin is answered with ``{"pid": N}`` of the forked kernel. The kernel runs in its own
+Protocol: the template process listens on a Unix socket (``python -m ssp_research.forkserver
+SOCKET MODULE...``); any number of clients (a batch's workers) connect, each is greeted with
+``{"ready": [modules], "pid": N}`` once the modules are loaded (or ``{"error": ...}``), and
+each request line ``{"argv", "env", "cwd"}`` is answered with ``{"pid": N}`` of the forked
+kernel. The template process stops when its owner closes its stdin. A kernel runs in its own
 session (``setsid``), with the given environment and working directory, stdin from
-``/dev/null`` and stdout to the template's stderr. The template process ignores SIGCHLD, so
-exited kernels are reaped at once (no zombies); the worker watches a kernel through a Linux
-``pidfd``. Anything unusual (not Linux, a kernel spec that is not ``ipykernel_launcher``, the
-template process failed to preload or died) falls back to jupyter_client's own start.
+``/dev/null`` and stdout to the template's stderr, and exits if the template process goes
+away. The template process ignores SIGCHLD, so exited kernels are reaped at once (no
+zombies); the worker watches a kernel through a Linux ``pidfd``. Anything unusual (not Linux,
+a kernel spec that is not ``ipykernel_launcher``, the template process failed to preload or
+died) falls back to jupyter_client's own start.
 
 Examples
 --------
@@ -118,11 +121,12 @@ def _preload(names: list[str]) -> list[str]:
     return done
 
 
-def _child(request: dict, protocol_fd: int) -> None:
+def _child(request: dict, sockets: list) -> None:
     """In the forked child: become the kernel (never returns)."""
     code = 1
     try:
-        os.close(protocol_fd)  # only the template process answers the worker
+        for sock in sockets:  # only the template process talks to the clients
+            sock.close()
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the kernel's own subprocesses
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -155,106 +159,190 @@ def _child(request: dict, protocol_fd: int) -> None:
         os._exit(code)
 
 
-def serve(names: list[str]) -> None:
-    """Preload ``names``, then fork a kernel for every request on stdin (see module docs)."""
+def _reply(conn, payload: dict) -> bool:
+    try:
+        conn.sendall((json.dumps(payload) + "\n").encode())
+        return True
+    except OSError:
+        return False
+
+
+def serve(path: str, names: list[str]) -> None:
+    """Listen on the Unix socket ``path``, preload ``names``, then fork a kernel for every
+    request of every client, until stdin (the owner) closes (see module docs)."""
+    import selectors
+    import socket
+
     if sys.path and sys.path[0] in ("", os.getcwd()):  # as ipykernel_launcher does
         del sys.path[0]
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as IPKernelApp sets it
     for var in THREAD_VARS:
         os.environ.setdefault(var, "1")
-    out = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # stray prints of imported modules must not enter the protocol
+    os.dup2(2, 1)  # stray prints of imported modules go to stderr
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)  # clients may connect (and wait) while the modules load
     try:
         import ipykernel.kernelapp  # noqa: F401 - the kernel itself
         import ipykernel.zmqshell  # noqa: F401
 
-        loaded = _preload(names)
-    except BaseException as err:  # noqa: BLE001 - the worker falls back to spawning kernels
-        out.write(json.dumps({"error": f"{type(err).__name__}: {err}"}) + "\n")
-        return
+        greeting = {"ready": _preload(names), "pid": os.getpid()}
+    except BaseException as err:  # noqa: BLE001 - clients fall back to starting kernels
+        greeting = {"error": f"{type(err).__name__}: {err}", "pid": os.getpid()}
     import gc
 
     gc.collect()
     gc.freeze()  # the preloaded heap is shared copy-on-write; the collector leaves it alone
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # exited kernels are reaped at once
-    out.write(json.dumps({"ready": loaded}) + "\n")
-    for line in sys.stdin:
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            _child(request, out.fileno())
-        out.write(json.dumps({"pid": pid}) + "\n")
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ, "accept")
+    sel.register(sys.stdin, selectors.EVENT_READ, "owner")
+    buffers: dict = {}
+    while True:
+        for key, _ in sel.select():
+            if key.data == "owner":
+                if not sys.stdin.readline():  # the owner closed: stop serving
+                    return
+            elif key.data == "accept":
+                conn, _ = listener.accept()
+                if _reply(conn, greeting) and "ready" in greeting:
+                    sel.register(conn, selectors.EVENT_READ, "client")
+                    buffers[conn] = b""
+                else:
+                    conn.close()
+            else:
+                conn = key.fileobj
+                chunk = conn.recv(1 << 16)
+                if not chunk:
+                    sel.unregister(conn)
+                    buffers.pop(conn, None)
+                    conn.close()
+                    continue
+                buffers[conn] += chunk
+                while b"\n" in buffers[conn]:
+                    line, buffers[conn] = buffers[conn].split(b"\n", 1)
+                    pid = os.fork()
+                    if pid == 0:
+                        _child(json.loads(line), [listener, *buffers])
+                    _reply(conn, {"pid": pid})
 
 
 # --- the worker side -------------------------------------------------------------------------
 
 
 class ForkServer:
-    """A template process that forks fresh kernels (see the module docs).
+    """A handle on a kernel template process (see the module docs).
 
-    Parameters
-    ----------
-    modules : list of str
-        Modules to preload (:func:`preload_modules` of the template).
-    env : dict, optional
-        The template process's environment (default: this one, one BLAS thread).
+    :meth:`start` launches one (its owner stops it with :meth:`close`); :meth:`connect`
+    joins one another process started (a batch's workers share the batch's). Neither
+    blocks: the first :attr:`alive` or :meth:`fork` waits until the modules are loaded.
 
     Attributes
     ----------
-    loaded : list of str or None
-        Modules preloaded; None when the server could not start (``error`` says why).
+    path : str
+        The template process's Unix socket.
+    modules : list of str
+        Modules preloaded (after :attr:`alive`); ``error`` says why when it could not.
     """
 
-    def __init__(self, modules: list[str], env: dict | None = None):
-        self.modules = list(modules)
+    def __init__(self, path: str, proc: subprocess.Popen | None = None):
+        self.path = path
+        self._proc = proc
+        self._sock = None
+        self._reader = None
+        self.modules: list[str] | None = None
         self.error: str | None = None
-        self.loaded: list[str] | None = None
+        self.pid: int | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def start(cls, modules: list[str], env: dict | None = None) -> ForkServer:
+        """Launch a template process preloading ``modules`` (default env: this one, one
+        BLAS thread, matplotlib's inline backend as in a kernel)."""
+        import tempfile
+
         env = dict(os.environ if env is None else env)
         for var in THREAD_VARS:
             env.setdefault(var, "1")
         env.setdefault("MPLBACKEND", INLINE_BACKEND)
-        self.env = env
-        try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "ssp_research.forkserver", *self.modules],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1,
-                start_new_session=True,
-            )  # fmt: skip
-            reply = json.loads(self._proc.stdout.readline() or '{"error": "no reply"}')
-        except (OSError, ValueError) as err:
-            reply = {"error": str(err)}
-        if "ready" in reply:
-            self.loaded = reply["ready"]
-        else:
-            self.error = reply.get("error", "unknown")
-            self.close()
+        folder = tempfile.mkdtemp(prefix="ssp-forkserver-")
+        path = os.path.join(folder, "socket")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ssp_research.forkserver", path, *modules],
+            stdin=subprocess.PIPE, env=env, start_new_session=True,
+        )  # fmt: skip
+        return cls(path, proc)
+
+    @classmethod
+    def connect(cls, path: str) -> ForkServer:
+        """A handle on the template process listening on ``path`` (started elsewhere)."""
+        return cls(path)
+
+    def _connect(self) -> bool:
+        import socket
+        import time
+
+        if self.modules is not None or self.error is not None:
+            return self.modules is not None
+        deadline = time.monotonic() + 10  # the owner may not have bound the socket yet
+        while True:
+            try:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.connect(self.path)
+                break
+            except OSError as err:
+                sock.close()
+                exited = self._proc is not None and self._proc.poll() is not None
+                if exited or time.monotonic() > deadline:
+                    self.error = f"cannot connect to {self.path}: {err}"
+                    return False
+                time.sleep(0.02)
+        self._sock, self._reader = sock, sock.makefile("rb")
+        greeting = json.loads(self._reader.readline() or b'{"error": "no greeting"}')
+        self.pid = greeting.get("pid")
+        if "ready" in greeting:
+            self.modules = greeting["ready"]
+            return True
+        self.error = greeting.get("error", "unknown")
+        return False
 
     @property
     def alive(self) -> bool:
-        return self.loaded is not None and self._proc.poll() is None
+        """Connected to a template process that preloaded its modules and still runs."""
+        with self._lock:
+            if not self._connect():
+                return False
+        return self._proc is None or self._proc.poll() is None
 
     def fork(self, argv: list[str], *, env: dict, cwd: str | None) -> int:
         """Fork a kernel with IPKernelApp arguments ``argv``; its pid."""
         with self._lock:
-            self._proc.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
-            self._proc.stdin.flush()
-            line = self._proc.stdout.readline()
+            if not self._connect():
+                raise OSError(f"no kernel fork server: {self.error}")
+            self._sock.sendall((json.dumps({"argv": argv, "env": env, "cwd": cwd})
+                                + "\n").encode())
+            line = self._reader.readline()
         if not line:
-            raise OSError(f"the kernel fork server died ({self._proc.poll()})")
+            raise OSError("the kernel fork server closed the connection")
         return int(json.loads(line)["pid"])
 
     def close(self) -> None:
-        """Stop the template process (kernels it forked live on until shut down)."""
-        proc = getattr(self, "_proc", None)
-        if proc is None or proc.poll() is not None:
+        """Disconnect; the owner also stops the template process (its kernels, in their own
+        sessions, live on until shut down, and exit when it is gone)."""
+        import shutil
+
+        with self._lock:
+            if self._sock is not None:
+                self._reader.close()
+                self._sock.close()
+                self._sock = self._reader = None
+        proc, self._proc = self._proc, None
+        if proc is None:
             return
-        try:
-            proc.stdin.close()
-            proc.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            proc.kill()
-            proc.wait()
+        proc.kill()  # it holds no state (and may still be loading its modules)
+        proc.wait()
+        proc.stdin.close()
+        shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
 
 
 class _ForkedKernel:
@@ -330,7 +418,11 @@ def _classes():
                 return await super().launch_kernel(cmd, **kwargs)
             env = dict(kwargs.get("env") or os.environ)
             cwd = str(kwargs.get("cwd") or os.getcwd())  # as Popen: papermill chdirs here
-            self.process = _ForkedKernel(server.fork(argv, env=env, cwd=cwd))
+            try:
+                pid = server.fork(argv, env=env, cwd=cwd)
+            except OSError:  # the template process is gone: start the kernel as usual
+                return await super().launch_kernel(cmd, **kwargs)
+            self.process = _ForkedKernel(pid)
             self.pid = self.pgid = self.process.pid  # its own session (setsid)
             self.cwd = cwd or pathlib.Path.cwd()
             return self.connection_info
@@ -375,4 +467,4 @@ def __getattr__(name):
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1:])
+    serve(sys.argv[1], sys.argv[2:])

@@ -35,7 +35,7 @@ def _notebook(path, body: str):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     path = _notebook(tmp_path_factory.mktemp("fs") / "t.ipynb", "x = 1")
-    srv = forkserver.ForkServer(forkserver.preload_modules(path))
+    srv = forkserver.ForkServer.start(forkserver.preload_modules(path))
     yield srv
     srv.close()
 
@@ -45,7 +45,7 @@ def _stdout(nb) -> str:
 
 
 def test_forked_kernels_are_fresh_processes(tmp_path, server):
-    assert server.alive and server.loaded == ["json", "os", "random"]
+    assert server.alive and server.modules == ["json", "os", "random"]
     path = _notebook(tmp_path / "state.ipynb", """\
         print(json.dumps({"pid": os.getpid(), "ppid": os.getppid(), "tag": tag,
                           "seen": globals().get("seen"), "r": random.random(),
@@ -59,7 +59,7 @@ def test_forked_kernels_are_fresh_processes(tmp_path, server):
         runs.append(__import__("json").loads(_stdout(nb)))
     a, b = runs
     assert a["pid"] != b["pid"] and os.getpid() not in (a["pid"], b["pid"])
-    assert a["ppid"] == b["ppid"] == server._proc.pid  # forked by the template process
+    assert a["ppid"] == b["ppid"] == server.pid  # forked by the template process
     assert (a["tag"], b["tag"]) == ("a", "b") and a["seen"] is None and b["seen"] is None
     assert a["r"] != b["r"]  # random state reseeded in every kernel
     assert a["cwd"] == b["cwd"] == str(tmp_path)
@@ -97,8 +97,8 @@ def test_a_forked_kernel_that_dies_is_reported(tmp_path, server):
 
 
 def test_a_server_that_cannot_preload_falls_back_to_starting_kernels(tmp_path):
-    srv = forkserver.ForkServer(["no_such_module_xyz"])
-    assert not srv.alive and srv.loaded is None and "no_such_module_xyz" in srv.error
+    srv = forkserver.ForkServer.start(["no_such_module_xyz"])
+    assert not srv.alive and srv.modules is None and "no_such_module_xyz" in srv.error
     path = _notebook(tmp_path / "fb.ipynb", "print(os.getppid())")
     nb = report.execute(path, {}, tmp_path / "fb_out.ipynb", forkserver=srv)
     assert int(_stdout(nb)) != 0  # it ran, in a kernel jupyter_client started
@@ -111,8 +111,17 @@ def test_failed_cell_in_a_forked_kernel_names_the_cell(tmp_path, server):
     assert (tmp_path / "x.ipynb").exists()
 
 
-def test_close_stops_the_template_process(tmp_path):
-    srv = forkserver.ForkServer(["json"])
-    assert srv.alive
-    srv.close()
-    assert not srv.alive and srv._proc.poll() is not None
+def test_workers_share_one_template_process_and_close_stops_it(tmp_path):
+    owner = forkserver.ForkServer.start(["json"])
+    other = forkserver.ForkServer.connect(owner.path)  # e.g. another worker process
+    assert owner.alive and other.alive and owner.pid == other.pid
+    path = _notebook(tmp_path / "pid.ipynb", "print(os.getppid())")
+    for i, handle in enumerate((owner, other)):
+        nb = report.execute(path, {}, tmp_path / f"p{i}.ipynb", forkserver=handle)
+        assert int(_stdout(nb)) == owner.pid
+    other.close()
+    assert owner.alive  # a client leaving does not stop it
+    owner.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(owner.pid, 0)
+    assert not os.path.exists(owner.path)
