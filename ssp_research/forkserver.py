@@ -403,8 +403,46 @@ class _ForkedKernel:
 def _classes():
     """``(ForkProvisioner, ForkingKernelManager)``, built on first use (keeps the template
     process free of jupyter_client's manager)."""
+    import time
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
+
+    class QuickReadyClient(AsyncKernelClient):
+        """jupyter_client's async client, without the fixed 0.2 s at the end of
+        ``wait_for_ready``: it drains the kernel's start-up messages until none comes for
+        0.2 s; they are all there once the kernel_info reply and an IOPub message arrived
+        (and a late one would be ignored: clients match messages to their requests)."""
+
+        async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:  # as jupyter_client: a kernel_info reply, and IOPub connected
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    msg = None
+                if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+            while True:  # drain what is already there
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.01)
+                except Empty:
+                    break
+
+        wait_for_ready = _async_wait_for_ready
 
     class ForkProvisioner(LocalProvisioner):
         """jupyter_client's local provisioner, launching through a :class:`ForkServer`."""
@@ -437,7 +475,7 @@ def _classes():
         """An async kernel manager whose kernels come from a :class:`ForkServer`."""
 
         def __init__(self, *args, forkserver: ForkServer | None = None, **kwargs):
-            super().__init__(*args, **kwargs)
+            super().__init__(*args, client_factory=QuickReadyClient, **kwargs)
             self._forkserver = forkserver
 
         async def _async_pre_start_kernel(self, **kw):
@@ -455,7 +493,8 @@ def _classes():
 def kernel_manager(forkserver: ForkServer | None, **kwargs):
     """An async kernel manager (``AsyncKernelManager`` arguments) forking from ``forkserver``.
 
-    With ``forkserver`` None or not alive it starts kernels as jupyter_client does.
+    With ``forkserver`` None or not alive it starts kernels as jupyter_client does. Either
+    way its clients skip jupyter_client's fixed 0.2 s start-up wait (``QuickReadyClient``).
     """
     return _classes()[1](forkserver=forkserver, **kwargs)
 

@@ -154,7 +154,6 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     thread and 0.03-1.8 s with OpenBLAS threads competing with other processes.
     """
     import papermill as pm
-    from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
     from papermill.exceptions import PapermillExecutionError
 
@@ -169,9 +168,8 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     if "engine_name" not in engine_kwargs:
         engine_kwargs["engine_name"] = ENGINE  # writes the notebook once, not twice per cell
         manager = dict(kernel_name=kernel_name, transport="ipc", ip=os.path.join(ipc_dir, "k"))
-        engine_kwargs["km"] = (  # async: a dead kernel is noticed
-            AsyncKernelManager(**manager) if forkserver is None
-            else kernel_manager(forkserver, **manager))
+        engine_kwargs["km"] = kernel_manager(forkserver, **manager)  # async: a dead kernel
+        # is noticed; forked from the fork server when there is one
         engine_kwargs["shutdown_kernel"] = "immediate"
     # One BLAS thread per kernel: a brief is a small job, batches parallelise over processes,
     # and OpenBLAS threads spinning against other processes made model fits up to 100x slower.
