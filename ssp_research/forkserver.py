@@ -49,6 +49,10 @@ import uuid
 __all__ = ["ForkServer", "kernel_manager", "preload_modules", "available"]
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+#: Modules an ipykernel kernel imports while it starts (the debugger's debugpy is the largest
+#: part); imported, not started: no thread, socket or event loop exists before the fork.
+KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+                  "ipykernel.debugger", "IPython.core.history", "IPython.core.debugger")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
@@ -183,9 +187,7 @@ def serve(path: str, names: list[str]) -> None:
     listener.bind(path)
     listener.listen(64)  # clients may connect (and wait) while the modules load
     try:
-        import ipykernel.kernelapp  # noqa: F401 - the kernel itself
-        import ipykernel.zmqshell  # noqa: F401
-
+        _preload(KERNEL_MODULES)  # what every kernel imports while it starts
         greeting = {"ready": _preload(names), "pid": os.getpid()}
     except BaseException as err:  # noqa: BLE001 - clients fall back to starting kernels
         greeting = {"error": f"{type(err).__name__}: {err}", "pid": os.getpid()}
@@ -265,6 +267,9 @@ class ForkServer:
         for var in THREAD_VARS:
             env.setdefault(var, "1")
         env.setdefault("MPLBACKEND", INLINE_BACKEND)
+        # debugpy, imported here outside a kernel's captured output, would print its
+        # frozen-modules notice to the terminal (ipykernel's own advice: this variable)
+        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         folder = tempfile.mkdtemp(prefix="ssp-forkserver-")
         path = os.path.join(folder, "socket")
         proc = subprocess.Popen(
@@ -406,6 +411,7 @@ def _classes():
     import time
     from queue import Empty
 
+    import zmq
     from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
@@ -415,6 +421,12 @@ def _classes():
         ``wait_for_ready``: it drains the kernel's start-up messages until none comes for
         0.2 s; they are all there once the kernel_info reply and an IOPub message arrived
         (and a late one would be ignored: clients match messages to their requests)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            # a forked kernel binds its sockets ~0.1 s after the client connects: retry the
+            # connection every 10 ms, not ZeroMQ's default 100 ms
+            self.context.setsockopt(zmq.RECONNECT_IVL, 10)
 
         async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
             deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
@@ -466,10 +478,18 @@ def _classes():
             return self.connection_info
 
         async def kill(self, restart: bool = False) -> None:
+            """Kill, and wait for the exit: jupyter_client's manager polls every 0.1 s after a
+            kill, so its first poll finds the kernel gone (forked or started)."""
             if isinstance(self.process, _ForkedKernel):
                 self.process.kill()
-            else:
-                await super().kill(restart=restart)
+                return
+            process = self.process
+            await super().kill(restart=restart)
+            if process is not None:
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
 
     class ForkingKernelManager(AsyncKernelManager):
         """An async kernel manager whose kernels come from a :class:`ForkServer`."""
