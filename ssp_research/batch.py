@@ -701,11 +701,17 @@ def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
         "packages": _package_versions()}, sort_keys=True, default=str).encode()).hexdigest()
     target = out_dir / "publication" / "publication.parquet"
     stamp = target.with_name("inputs.sha256")
+    framework = first.get("framework") or report.template_parameters(template).get(
+        "framework", report.Parameter(str, "trondheim_ssp", "")).default
     if target.exists() and stamp.exists() and stamp.read_text().strip() == key:
+        if top.unit_type == "city":
+            _unit_tables(data, options, framework, target)
         return {"publication_path": str(target)}
     import pandas as pd
 
     from ssp_research import brief
+
+    shutil.rmtree(brief.unit_tables_dir(target), ignore_errors=True)  # of older inputs
 
     # Family-economy groups are protected in the same call as everything else (their gaps
     # are published too); brief.gap_table reads them from here. Nationally they are left
@@ -720,5 +726,25 @@ def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
         breakdowns=breakdowns, pool=options["pool"], standardise=options["standardise"],
         top_name=top.unit, jobs=os.cpu_count() or 1, progress=True)
     publication.write_publication(table, target)
+    if top.unit_type == "city":
+        _unit_tables(data, options, framework, target, frame)
     atomic_write(stamp, key)
     return {"publication_path": str(target)}
+
+
+def _unit_tables(data: Path, options: dict, framework: str, publication_path: Path,
+                 frame=None) -> None:
+    """Every city, district and school brief's indicator table, in one pass per level
+    (:func:`ssp_research.brief.write_unit_tables`), unless written for these inputs."""
+    import pandas as pd
+
+    from ssp_research import brief
+
+    folder = brief.unit_tables_dir(publication_path)
+    marker = folder / f"{hashlib.sha256(str(framework).encode()).hexdigest()[:12]}.done"
+    if marker.exists():
+        return
+    frame = pd.read_parquet(data) if frame is None else frame
+    brief.write_unit_tables(frame, instrument=options["instrument"], framework=framework,
+                            pool=options["pool"], folder=folder)
+    atomic_write(marker, str(framework))

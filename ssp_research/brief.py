@@ -145,12 +145,14 @@ class Brief:
         unit = None if self.unit_col is None else (self.unit_col, self.unit)
         compare = {"city": "city", "district": "district", "previous_wave": "city"}[
             self.comparison]
-        # the country is all rows as one unit (unit=None alone means one per municipality)
-        whole = {"city": "_no_column"} if self.unit_type == "country" else {}
-        table = indicators.indicator_table(
-            self.data, self.codebook, indicators=self.indicator_names, unit=unit,
-            compare=compare, pool=self.pool, standardise=self._standard, **whole,
-        )  # fmt: skip
+        table = self._precomputed(compare)
+        if table is None:
+            # the country is all rows as one unit (unit=None alone: one per municipality)
+            whole = {"city": "_no_column"} if self.unit_type == "country" else {}
+            table = indicators.indicator_table(
+                self.data, self.codebook, indicators=self.indicator_names, unit=unit,
+                compare=compare, pool=self.pool, standardise=self._standard, **whole,
+            )  # fmt: skip
         idx = pd.MultiIndex.from_frame(table[["indicator", "wave"]])
         pub = self.publication
         if pub is None:  # national levels: the brief's own table is its publication
@@ -181,6 +183,20 @@ class Brief:
         hidden |= table["cmp_estimate"].isna().to_numpy()
         table.loc[hidden, _DIFF_COLS] = np.nan  # diff + comparison would give the value back
         return table
+
+    def _precomputed(self, compare: str) -> pd.DataFrame | None:
+        """The unit's rows of the batch's :func:`write_unit_tables`, when it wrote them for
+        these settings (same numbers as computing them here: one pass over all units)."""
+        if (not self.publication_path or self.standardise
+                or self.unit_type not in ("city", "district", "school")):
+            return None
+        path = unit_tables_dir(resolve(self.publication_path)) / _unit_table_name(
+            self.unit_type, compare, self.pool, self.indicator_names)
+        if not path.is_file():
+            return None
+        filters = None if self.unit_col is None else [(self.unit_col, "==", self.unit)]
+        table = pd.read_parquet(path, filters=filters)
+        return table if len(table) else None
 
     @property
     def _standard(self) -> pd.DataFrame | None:
@@ -555,6 +571,50 @@ _ECONOMY = {1.0: "poor", 2.0: "poor", 3.0: "middle", 4.0: "good", 5.0: "good"}
 _ECONOMY_ORDER = ("poor", "middle", "good")
 _GAP_STATS = ["estimate", "se", "ci_low", "ci_high", "df", "n", "count"]
 _STATUS = ["suppressed", "reason", "marker"]
+
+
+def unit_tables_dir(publication_path: Path) -> Path:
+    """Where :func:`write_unit_tables` puts its tables: beside the publication."""
+    return Path(publication_path).parent / "unit_tables"
+
+
+def _unit_table_name(level: str, compare: str, pool: int, names: list[str]) -> str:
+    import hashlib
+
+    which = hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
+    return f"{level}-{compare}-pool{pool}-{which}.parquet"
+
+
+def write_unit_tables(data: pd.DataFrame, *, instrument: str, framework: str, pool: int,
+                      folder: Path) -> list[Path]:
+    """The indicator tables of every city, district and school brief, in one pass per level.
+
+    A batch writes them beside its publication (``ssp batch``, and a single brief's cached
+    publication); :attr:`Brief.indicators` then reads its unit's rows instead of computing
+    them (:func:`ssp_research.indicators.indicator_table` gives every unit of a level at
+    once, with the same numbers). Written for the default comparisons (the city brief: its
+    own previous survey; districts and schools: the city), without standardisation; any
+    other brief computes its own.
+
+    Returns
+    -------
+    list of Path
+        The tables written (atomically).
+    """
+    from ssp_research.atomic import write_atomic
+
+    cb = _codebook.load_codebook(instrument)
+    names: list[str] = []
+    for goal in frameworks.load_framework(framework).goals:
+        names += [i for i in goal.indicators if i not in names and i in cb.indicators]
+    written = []
+    for level, unit in (("city", None), ("district", "district"), ("school", "school")):
+        table = indicators.indicator_table(data, cb, indicators=names, unit=unit,
+                                           compare="city", pool=pool)
+        target = Path(folder) / _unit_table_name(level, "city", pool, names)
+        write_atomic(target, lambda tmp, t=table: t.to_parquet(tmp, index=False))
+        written.append(target)
+    return written
 
 
 def with_economy_group(data: pd.DataFrame) -> pd.DataFrame:

@@ -472,3 +472,33 @@ def test_single_brief_reuses_the_batch_publication(tmp_path, monkeypatch):
     a = cached.set_index(key)["suppressed"]
     b = here.set_index(key)["suppressed"].reindex(a.index)
     assert a.astype(bool).tolist() == b.astype(bool).tolist() and a.any()
+
+
+def test_unit_tables_of_the_publication_give_each_brief_the_same_numbers(tmp_path,
+                                                                          monkeypatch):
+    # the batch computes every unit's indicator table in one pass per level; a brief reading
+    # its rows must show exactly what it would compute alone
+    import pandas as pd
+
+    from ssp_research import brief
+
+    monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
+    params = report.validate_parameters(report.DEFAULT_TEMPLATE, {"wave": 2025})
+    pub = report._cached_publication(params, report.DEFAULT_TEMPLATE)
+    tables = sorted(p.name for p in brief.unit_tables_dir(Path(pub)).glob("*.parquet"))
+    assert [t.split("-")[0] for t in tables] == ["city", "district", "school"]
+    for unit_type, unit, comparison in [("city", "Trondheim", "auto"),
+                                        ("district", "Østbyen", "auto"),
+                                        ("school", "Kvernbekken skole", "auto"),
+                                        ("school", "Kvernbekken skole", "previous_wave")]:
+        kw = dict(unit_type=unit_type, unit=unit, comparison=comparison, wave=2025,
+                  publication_path=pub)
+        b = brief.load(**kw)
+        compare = "city"
+        assert b._precomputed(compare) is not None  # read, not computed
+        alone = brief.load(**kw)
+        monkeypatch.setattr(alone, "_precomputed", lambda compare: None)
+        pd.testing.assert_frame_equal(b.indicators, alone.indicators)
+    other = brief.load(unit_type="school", unit="Kvernbekken skole", comparison="district",
+                       publication_path=pub)
+    assert other._precomputed("district") is None  # not written for that comparison
