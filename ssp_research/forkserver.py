@@ -366,7 +366,9 @@ class _ForkedKernel:
     def _exited(self, timeout: float | None) -> bool:
         if self.returncode is not None:
             return True
-        if select.select([self._fd], [], [], timeout)[0]:
+        poller = select.poll()  # not select(): no limit on the descriptor's number
+        poller.register(self._fd, select.POLLIN)
+        if poller.poll(None if timeout is None else int(timeout * 1000)):
             self.returncode = 1 if self.returncode is None else self.returncode
             os.close(self._fd)
             self._fd = None
@@ -391,6 +393,11 @@ class _ForkedKernel:
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
+
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def kill(self) -> None:
         """SIGKILL to the kernel's session, then wait for the kernel's exit (jupyter_client
@@ -497,6 +504,24 @@ def _classes():
         def __init__(self, *args, forkserver: ForkServer | None = None, **kwargs):
             super().__init__(*args, client_factory=QuickReadyClient, **kwargs)
             self._forkserver = forkserver
+            self._clients: list = []
+
+        def client(self, **kwargs):
+            client = super().client(**kwargs)
+            self._clients.append(client)
+            return client
+
+        def release(self) -> None:
+            """Close the clients' and this manager's ZeroMQ contexts now (after the kernel is
+            shut down). Each keeps ~12 descriptors open until garbage collection otherwise,
+            and a worker running hundreds of briefs ran out of them."""
+            for client in self._clients:
+                client.stop_channels()
+                if client._created_context and not client.context.closed:
+                    client.context.destroy(linger=0)
+            self._clients.clear()
+            if self._created_context and not self.context.closed:
+                self.context.destroy(linger=0)
 
         async def _async_pre_start_kernel(self, **kw):
             if self.provisioner is None:

@@ -211,6 +211,8 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         km = engine_kwargs.get("km")
         if km is not None and km.has_kernel:  # nbclient leaves a kernel it did not start
             run_sync(km.shutdown_kernel)(now=True)
+        if hasattr(km, "release"):
+            km.release()  # ZeroMQ contexts and their descriptors, now, not at GC
         shutil.rmtree(ipc_dir, ignore_errors=True)
 
 

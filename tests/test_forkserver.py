@@ -125,3 +125,20 @@ def test_workers_share_one_template_process_and_close_stops_it(tmp_path):
     with pytest.raises(ProcessLookupError):
         os.kill(owner.pid, 0)
     assert not os.path.exists(owner.path)
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "started"])
+def test_kernels_leave_no_open_descriptors_behind(tmp_path, server, fork):
+    # a worker runs hundreds of briefs: each must release its ZeroMQ contexts and pidfd
+    # (found by the national batch: descriptors grew by 12 per brief until select() failed)
+    path = _notebook(tmp_path / "fd.ipynb", "print(tag)")
+
+    def open_fds():
+        return len(os.listdir("/proc/self/fd"))
+
+    counts = []
+    for i in range(4):
+        report.execute(path, {"tag": str(i)}, tmp_path / "fd_out.ipynb",
+                       forkserver=server if fork else None)
+        counts.append(open_fds())
+    assert counts[-1] <= counts[1], counts
