@@ -30,9 +30,15 @@ import numpy as np
 import pandas as pd
 
 from ssp_research import codebook as _codebook
-from ssp_research import disclosure, frameworks, indicators, narrate, paths
+from ssp_research import design as _design  # noqa: F401 - the trend fits of every brief
+from ssp_research import disclosure, effects, frameworks, indicators, narrate, paths
+from ssp_research import models as _models  # noqa: F401
 from ssp_research.brief_texts import TEXTS
 from ssp_research.errors import DataError, DisclosureError, ParameterError
+
+with warnings.catch_warnings():  # tqdm.auto (progress bars) warns in kernels without ipywidgets
+    warnings.simplefilter("ignore")
+    from ssp_research import publication  # every brief reads (or builds) the publication
 
 __all__ = [
     "Html",
@@ -240,10 +246,6 @@ class Brief:
         :func:`gap_table`) and the table returned here has no ``economy_group`` column. A
         publication without them (older batches) shows no family-economy gaps.
         """
-        with warnings.catch_warnings():  # tqdm.auto warns in kernels without ipywidgets
-            warnings.simplefilter("ignore")
-            from ssp_research import publication
-
         if self.unit_type not in ("city", "district", "school"):
             if not self.publication_path:
                 return None
@@ -292,8 +294,6 @@ class Brief:
         can never hint at a hidden value; after a series break only the waves from the break
         on are used (at least three are needed).
         """
-        from ssp_research import effects
-
         rows = []
         waves = self.data["wave"].to_numpy()
         subsets: dict[int, object] = {}  # the unit's design from a first wave on, per wave

@@ -285,10 +285,24 @@ def export_pdf(html: str) -> bytes:
     >>> export_pdf("<html><body><p>hei</p></body></html>")[:5]
     b'%PDF-'
     """
+    import base64
     import logging
+    import re
 
     from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    # The figures' data URLs (0.5 MB of base64) leave the page before weasyprint's pure-Python
+    # HTML parser reads it; the fetcher hands their bytes back by a short name.
+    images: dict[str, bytes] = {}
+
+    def stash(match: re.Match) -> str:
+        name = f"ssp-image:{len(images)}"
+        images[name] = base64.b64decode(match[2])
+        return match[1] + name
+
+    html = re.sub(r'(<img\b[^>]*?\bsrc=")data:image/png;base64,([A-Za-z0-9+/=]+)(?=")',
+                  stash, html)
 
     class _OfflineFetcher(URLFetcher):
         def __init__(self):
@@ -296,6 +310,8 @@ def export_pdf(html: str) -> bytes:
             self.refused: list[str] = []
 
         def fetch(self, url, headers=None):
+            if url in images:
+                return URLFetcherResponse(url, images[url], {"Content-Type": "image/png"})
             if not url.startswith("data:"):
                 self.refused.append(url)
             return super().fetch(url, headers)

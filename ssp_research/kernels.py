@@ -135,6 +135,8 @@ def discard_warm_kernel(state: dict) -> None:
     state.pop("runs", None)
     if kc is not None:
         kc.stop_channels()
+        if kc._created_context and not kc.context.closed:  # its descriptors, now
+            kc.context.destroy(linger=0)
     if km is not None and km.has_kernel:
         run_sync(km.shutdown_kernel)(now=True)
     shutil.rmtree(state.pop("ipc_dir", ""), ignore_errors=True)

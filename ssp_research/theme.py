@@ -24,8 +24,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb, to_rgba
 from matplotlib.figure import Figure
+from PIL import Image, PngImagePlugin  # noqa: F401 - every figure is saved as PNG
 
 __all__ = [
     "PALETTE",
@@ -163,9 +165,6 @@ def _tight_png(fig: Figure, *, dpi: int = 150, pad: float = 0.1) -> bytes:
     ``savefig`` alone). The result is RGB when fully opaque (smaller, and the PDF embeds it
     as it is). Deterministic (no ``Software`` or time metadata).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
-
     old_dpi, old_canvas = fig.dpi, fig.canvas
     canvas = FigureCanvasAgg(fig)
     face = np.round(np.asarray(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
