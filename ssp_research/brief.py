@@ -548,7 +548,9 @@ def show_trends(b: Brief, *, ncols: int = 2) -> None:
     long = pd.concat(rows, ignore_index=True)
     names = b.indicator_names
     nrows = math.ceil(len(names) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7.0, 1.8 * nrows), squeeze=False)
+    # one wave axis for all panels: the years are written under the bottom panels only
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.0, 1.8 * nrows), squeeze=False,
+                             sharex=True)
     alts = []
     for i, (ax, name) in enumerate(zip(axes.flat, names)):
         plots.trend(long, series="series", indicator=name, codebook=b.codebook, lang=b.lang,
@@ -557,6 +559,8 @@ def show_trends(b: Brief, *, ncols: int = 2) -> None:
         ax.set_ylabel("")  # the title names the indicator
         if i < len(names) - ncols:
             ax.set_xlabel("")
+        else:  # a bottom panel (also above an empty cell of the grid)
+            ax.xaxis.set_tick_params(labelbottom=True)
         if i > 0 and ax.get_legend() is not None:
             ax.get_legend().remove()  # one legend (first panel) is enough
         alts.append(plots.alt_text(ax))
