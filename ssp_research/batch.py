@@ -47,10 +47,9 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
-from ssp_research import paths
+from ssp_research import fingerprint, paths
 from ssp_research.atomic import atomic_write
 from ssp_research.errors import ParameterError, ReportError
 
@@ -64,11 +63,6 @@ __all__ = [
     "BatchSummary",
 ]
 
-#: Packages whose versions enter the cache key (a new version may change a brief).
-CACHE_PACKAGES = (
-    "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "papermill",
-    "nbconvert", "nbclient", "weasyprint",
-)
 LEVELS = ("school", "district", "municipality")
 MANIFEST = "manifest.json"
 
@@ -173,44 +167,6 @@ def plan_units(
 # --- cache ------------------------------------------------------------------------------------
 
 
-_SHA_MEMO: dict = {}  # (path, size, mtime) -> sha256, per process
-
-
-def _sha256_file(path: Path) -> str:
-    path = Path(path)
-    stat = path.stat()
-    memo_key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    _cache = _SHA_MEMO
-    if memo_key not in _cache:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        _cache[memo_key] = digest.hexdigest()
-    return _cache[memo_key]
-
-
-def _library_fingerprint() -> str:
-    """Hash of the library's own source files and resources (code version)."""
-    digest = hashlib.sha256()
-    for path in sorted(paths.PACKAGE_DIR.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".yml", ".yaml", ".tpl", ".j2", ".css",
-                                              ".json", ".html"}:
-            digest.update(str(path.relative_to(paths.PACKAGE_DIR)).encode())
-            digest.update(_sha256_file(path).encode())
-    return digest.hexdigest()
-
-
-def _package_versions() -> dict[str, str]:
-    versions = {}
-    for name in CACHE_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "absent"
-    return versions
-
-
 def params_hash(params: Mapping) -> str:
     """sha256 of the parameters as canonical JSON."""
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
@@ -221,21 +177,21 @@ def cache_key(params: Mapping, *, template: Path, dependencies: Iterable[Path] =
 
     It hashes the parameters, the data file named by ``params["data_path"]``, the template,
     every extra dependency file (codebook, framework), the library's source fingerprint and
-    the versions of :data:`CACHE_PACKAGES`.
+    the versions of :data:`ssp_research.fingerprint.CACHE_PACKAGES`.
     """
     parts = {
         "params": params_hash(params),
-        "template": _sha256_file(Path(template)),
-        "library": _library_fingerprint(),
-        "packages": _package_versions(),
-        "deps": sorted(_sha256_file(Path(p)) for p in dependencies),
+        "template": fingerprint.sha256_file(Path(template)),
+        "library": fingerprint.library_fingerprint(),
+        "packages": fingerprint.package_versions(),
+        "deps": sorted(fingerprint.sha256_file(Path(p)) for p in dependencies),
     }
     data = params.get("data_path")
     if data:
-        parts["data"] = _sha256_file(Path(data))
+        parts["data"] = fingerprint.sha256_file(Path(data))
     for name in ("publication_path",):
         if params.get(name):
-            parts[name] = _sha256_file(Path(params[name]))
+            parts[name] = fingerprint.sha256_file(Path(params[name]))
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -660,91 +616,3 @@ def summary_records(summary: BatchSummary) -> list[dict]:
 def default_out_dir() -> Path:
     """``<output>/batch``: where ``ssp batch`` writes unless told otherwise."""
     return paths.output_dir() / "batch"
-
-
-def prepare_publication(units: list[Unit], out_dir: Path) -> dict:
-    """Build the disclosure-protected publication of the whole batch once, before any brief.
-
-    Secondary suppression must see every table the batch publishes (a district's cells and
-    its schools', girls and boys and all), so the tables of all units, at every level of the
-    hierarchy (city, districts, schools; or country, municipalities, schools), are computed
-    and protected together (:func:`ssp_research.publication.build_publication`), written to
-    ``<out>/publication/publication.parquet``, and every brief reads its own rows from there
-    (parameter ``publication_path``) instead of protecting alone. The publication is rebuilt
-    only when its inputs changed (data, instrument, rules, pooling, library, packages).
-
-    Returns the extra parameters for every unit ({} when the template takes none).
-    """
-    from ssp_research import publication, report
-
-    if not units:
-        return {}
-    first = units[0].params
-    template = Path(first.get("template", report.DEFAULT_TEMPLATE))
-    if "publication_path" not in report.template_parameters(template):
-        return {}
-    data = report.resolve_data_path(first["data_path"])
-    top = units[0]
-    levels = (("city", "district", "school") if top.unit_type == "city"
-              else ("country", "municipality", "school"))
-    options = {
-        "instrument": first.get("instrument", "ungdata"),
-        "rules": first.get("disclosure") or None,
-        "levels": levels,
-        "pool": int(first.get("pool", 1) or 1),
-        "standardise": "city" if first.get("standardise") else None,
-        "top_name": top.unit,
-        "breakdowns": "gender, grade" + (", economy_group" if top.unit_type == "city" else ""),
-    }
-    key = hashlib.sha256(json.dumps({
-        "data": _sha256_file(data), "options": options, "library": _library_fingerprint(),
-        "packages": _package_versions()}, sort_keys=True, default=str).encode()).hexdigest()
-    target = out_dir / "publication" / "publication.parquet"
-    stamp = target.with_name("inputs.sha256")
-    framework = first.get("framework") or report.template_parameters(template).get(
-        "framework", report.Parameter(str, "trondheim_ssp", "")).default
-    if target.exists() and stamp.exists() and stamp.read_text().strip() == key:
-        if top.unit_type == "city":
-            _unit_tables(data, options, framework, target)
-        return {"publication_path": str(target)}
-    import pandas as pd
-
-    from ssp_research import brief
-
-    shutil.rmtree(brief.unit_tables_dir(target), ignore_errors=True)  # of older inputs
-
-    # Family-economy groups are protected in the same call as everything else (their gaps
-    # are published too); brief.gap_table reads them from here. Nationally they are left
-    # out: with ~2,000 schools the joint system grows too large to prove in minutes, and a
-    # brief whose publication has no economy rows shows no economy groups (safe).
-    frame = pd.read_parquet(data)
-    if top.unit_type == "city":
-        frame = brief.with_economy_group(frame)
-    breakdowns = ("gender", "grade") + (("economy_group",) if "economy_group" in frame else ())
-    table = publication.build_publication(
-        frame, options["instrument"], rules=options["rules"], levels=levels,
-        breakdowns=breakdowns, pool=options["pool"], standardise=options["standardise"],
-        top_name=top.unit, jobs=os.cpu_count() or 1, progress=True)
-    publication.write_publication(table, target)
-    if top.unit_type == "city":
-        _unit_tables(data, options, framework, target, frame)
-    atomic_write(stamp, key)
-    return {"publication_path": str(target)}
-
-
-def _unit_tables(data: Path, options: dict, framework: str, publication_path: Path,
-                 frame=None) -> None:
-    """Every city, district and school brief's indicator table, in one pass per level
-    (:func:`ssp_research.brief.write_unit_tables`), unless written for these inputs."""
-    import pandas as pd
-
-    from ssp_research import brief
-
-    folder = brief.unit_tables_dir(publication_path)
-    marker = folder / f"{hashlib.sha256(str(framework).encode()).hexdigest()[:12]}.done"
-    if marker.exists():
-        return
-    frame = pd.read_parquet(data) if frame is None else frame
-    brief.write_unit_tables(frame, instrument=options["instrument"], framework=framework,
-                            pool=options["pool"], folder=folder)
-    atomic_write(marker, str(framework))

@@ -265,14 +265,16 @@ def _latest_wave(data_path) -> int:
 def _cached_publication(params: dict, template: Path) -> str:
     """The protected publication of the brief's city, built once and cached on disk.
 
-    Uses the batch's builder and cache key (:func:`ssp_research.batch.prepare_publication`:
+    Uses the batch's builder and cache key (:func:`~ssp_research.publication.prepare_publication`:
     data sha256, instrument, rules, pooling, library and package versions), so a single brief
     hides exactly what a batch hides, and a second brief of the same city and data skips the
     build. The cache is ``paths.output_dir() / "cache"``.
     """
+    from types import SimpleNamespace
+
     import pyarrow.parquet as pq
 
-    from ssp_research import batch
+    from ssp_research import publication
 
     city = params.get("unit")
     if params["unit_type"] != "city":
@@ -283,9 +285,9 @@ def _cached_publication(params: dict, template: Path) -> str:
         if rows.empty:
             return ""  # the notebook reports the unknown unit with the valid ones
         city = str(rows["municipality"].iloc[0])
-    unit = batch.Unit("city", city, {**params, "unit_type": "city", "unit": city,
-                                     "template": str(template)})
-    extra = batch.prepare_publication([unit], paths.output_dir() / "cache")
+    unit = SimpleNamespace(unit_type="city", unit=city, params={
+        **params, "unit_type": "city", "unit": city, "template": str(template)})
+    extra = publication.prepare_publication([unit], paths.output_dir() / "cache")
     return extra.get("publication_path", "")
 
 

@@ -19,7 +19,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from ssp_research import batch, paths
+from ssp_research import batch, fingerprint, paths
 from ssp_research.errors import ParameterError, ReportError
 
 SYNTH = paths.PROJECT_DIR / "data" / "synthetic" / "trondheim.parquet"
@@ -65,13 +65,13 @@ def template(tmp_path):
 def fixed_library_fingerprint(monkeypatch):
     """The library's own source is part of the cache key; hold it still while a test runs
     (other edits to the working tree must not turn cached units into rebuilt ones here)."""
-    monkeypatch.setattr(batch, "_library_fingerprint", lambda: "library-under-test")
+    monkeypatch.setattr(fingerprint, "library_fingerprint", lambda: "library-under-test")
 
 
 def test_library_source_is_part_of_the_cache_key(template, monkeypatch):
     params = {"data_path": str(SYNTH), "unit": "A"}
     key = batch.cache_key(params, template=template)
-    monkeypatch.setattr(batch, "_library_fingerprint", lambda: "library-changed")
+    monkeypatch.setattr(fingerprint, "library_fingerprint", lambda: "library-changed")
     assert batch.cache_key(params, template=template) != key
 
 
@@ -165,8 +165,8 @@ def test_interrupted_batch_resumes_without_redoing_finished_units(tmp_path, temp
     out = tmp_path / "run"
     script = tmp_path / "run_batch.py"
     script.write_text(textwrap.dedent(f"""
-        from ssp_research import batch
-        batch._library_fingerprint = lambda: "library-under-test"
+        from ssp_research import batch, fingerprint
+        fingerprint.library_fingerprint = lambda: "library-under-test"
         units = [batch.Unit("school", n, {{"data_path": {str(SYNTH)!r}, "wave": 2025,
                  "lang": "nb", "unit_type": "school", "unit": n, "delay": d}})
                  for n, d in [("Fast skole", 0.0), ("Slow skole", 60.0)]]
