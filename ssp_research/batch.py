@@ -273,7 +273,8 @@ def _run_unit(params: dict, staging: str, mode: str, recycle: int, template: str
                 engine = {"forkserver": server}
         kernel = {"warm": "warm", "spawn": "started"}.get(
             mode, "forked" if engine else "started")
-        result = report.run_brief(params, template=Path(template), out_dir=Path(staging), **engine)
+        result = report.run_brief(params, template=Path(template), out_dir=Path(staging),
+                                  precompute=False, **engine)
         outputs = {
             kind: str(getattr(result, f"{kind}_path"))
             for kind in ("html", "pdf", "notebook")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html as _html
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -377,6 +378,10 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
     -------
     Brief
     """
+    args = dict(data_path=data_path, instrument=instrument, framework=framework,
+                unit_type=unit_type, unit=unit, wave=wave, comparison=comparison, lang=lang,
+                pool=pool, standardise=standardise, disclosure_rules=disclosure_rules or {},
+                publication_path=publication_path)  # as called: the key of brief_stats
     path = resolve(data_path)
     if unit_type not in UNIT_TYPES:
         raise ParameterError(f"unknown unit_type {unit_type!r}",
@@ -440,7 +445,7 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
                             file=pop_path)
         population = pd.read_csv(pop_path)
         population = population[population["wave"] == wave]
-    return Brief(
+    b = Brief(
         data=data, codebook=cb,
         framework=frameworks.load_framework(framework),
         rules=disclosure.Rules.from_overrides(disclosure_rules or {}), unit_type=unit_type,
@@ -448,6 +453,11 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
         pool=pool, standardise=standardise, data_path=str(data_path), population=population,
         publication_path=publication_path,
     )  # fmt: skip
+    if os.environ.get("SSP_BRIEF_STATS"):  # computed ahead while this kernel started
+        from ssp_research import brief_stats
+
+        brief_stats.restore(b, args)
+    return b
 
 
 # --- sections ----------------------------------------------------------------------------------

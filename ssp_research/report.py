@@ -109,7 +109,7 @@ class BriefResult:
 
 
 def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "python3",
-            cwd=None, progress: bool = False, forkserver=None,
+            cwd=None, progress: bool = False, forkserver=None, kernel_env: dict | None = None,
             **engine_kwargs) -> nbformat.NotebookNode:
     """Execute a template with papermill in this process, in a fresh kernel.
 
@@ -130,6 +130,8 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     forkserver : ssp_research.forkserver.ForkServer, optional
         Fork the fresh kernel from this preloaded template process instead of starting it
         (batches; see :mod:`ssp_research.forkserver`).
+    kernel_env : dict, optional
+        Extra environment variables of the kernel.
     **engine_kwargs
         Passed to ``papermill.execute_notebook`` (e.g. ``engine_name`` and the warm kernel of
         :mod:`ssp_research.kernels`); without them a fresh kernel is started.
@@ -173,9 +175,10 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         engine_kwargs["shutdown_kernel"] = "immediate"
     # One BLAS thread per kernel: a brief is a small job, batches parallelise over processes,
     # and OpenBLAS threads spinning against other processes made model fits up to 100x slower.
-    saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
+    saved_env = {k: os.environ.get(k) for k in (*_THREAD_VARS, *(kernel_env or {}))}
     for k in _THREAD_VARS:
         os.environ.setdefault(k, "1")
+    os.environ.update(kernel_env or {})
     quiet = [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
     levels = [q.level for q in quiet]
     for q in quiet:  # papermill's own type guessing warns about annotations it cannot read
@@ -313,7 +316,8 @@ def _audit(paths_: list[Path]) -> list:
 
 
 def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=None,
-              pdf: bool = True, progress: bool = False, **engine_kwargs) -> BriefResult:
+              pdf: bool = True, progress: bool = False, precompute: bool | None = None,
+              **engine_kwargs) -> BriefResult:
     """Execute, export, audit and publish one evidence brief.
 
     Parameters
@@ -329,6 +333,10 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
         Also write the PDF.
     progress : bool
         Per-cell progress bar.
+    precompute : bool, optional
+        Compute the brief's statistics in this process while the kernel starts
+        (:mod:`ssp_research.brief_stats`); default: for a single brief (no engine arguments),
+        not in batches, whose workers keep every core busy.
     **engine_kwargs
         Passed to :func:`execute` (batch runs use them for warm kernels).
 
@@ -353,6 +361,7 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     ``paths.output_dir()``, exactly as ``ssp batch`` builds it.
     """
     t0 = time.perf_counter()
+    precompute = not engine_kwargs if precompute is None else precompute
     template = Path(template)
     params = validate_parameters(template, params)
     if "wave" in params and params["wave"] is None and "data_path" in params:
@@ -363,13 +372,25 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = brief_stem(params)
     stage = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=out_dir))
+    ahead = None
     try:
         nb_path = stage / f"{stem}.ipynb"
-        # While the kernel runs, this process is idle: load the exporters meanwhile.
+        # While the kernel starts and runs, this process is idle: load the exporters, and
+        # (one brief: the other core is free) compute the brief's statistics for the kernel.
         warm = threading.Thread(target=_prewarm_exporters, daemon=True)
         warm.start()
+        kernel_env, ahead = {}, None
+        if precompute:
+            from ssp_research import brief_stats
+
+            stats = stage / "stats.pkl"
+            ahead = threading.Thread(target=brief_stats.compute, args=(params, stats),
+                                     daemon=True)
+            ahead.start()
+            kernel_env[brief_stats.ENV] = str(stats)
         try:
-            nb = execute(template, params, nb_path, progress=progress, **engine_kwargs)
+            nb = execute(template, params, nb_path, progress=progress, kernel_env=kernel_env,
+                         **engine_kwargs)
         except ReportError as err:
             failed = out_dir / f"{stem}.failed.ipynb"
             if nb_path.exists():
@@ -399,6 +420,8 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
         for k, p in outputs.items():
             os.replace(p, final[k])
     finally:
+        if ahead is not None:
+            ahead.join()  # done long before the kernel, but never writing into a removed folder
         shutil.rmtree(stage, ignore_errors=True)
     return BriefResult(final["html"], final.get("pdf"), final["ipynb"], stamp,
                        time.perf_counter() - t0)
