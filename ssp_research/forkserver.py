@@ -174,7 +174,6 @@ def _reply(conn, payload: dict) -> bool:
 def serve(path: str, names: list[str]) -> None:
     """Listen on the Unix socket ``path``, preload ``names``, then fork a kernel for every
     request of every client, until stdin (the owner) closes (see module docs)."""
-    import selectors
     import socket
 
     if sys.path and sys.path[0] in ("", os.getcwd()):  # as ipykernel_launcher does
@@ -196,6 +195,21 @@ def serve(path: str, names: list[str]) -> None:
     gc.collect()
     gc.freeze()  # the preloaded heap is shared copy-on-write; the collector leaves it alone
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # exited kernels are reaped at once
+    try:
+        _serve_loop(listener, greeting)
+    finally:  # also when the owner died without closing: its socket goes with it
+        listener.close()
+        if os.getpid() == greeting["pid"]:  # (not in a forked kernel)
+            for leftover in (path, os.path.dirname(path)):
+                try:
+                    (os.unlink if leftover == path else os.rmdir)(leftover)
+                except OSError:
+                    pass
+
+
+def _serve_loop(listener, greeting: dict) -> None:
+    import selectors
+
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ, "accept")
     sel.register(sys.stdin, selectors.EVENT_READ, "owner")

@@ -101,7 +101,10 @@ def test_a_server_that_cannot_preload_falls_back_to_starting_kernels(tmp_path):
     assert not srv.alive and srv.modules is None and "no_such_module_xyz" in srv.error
     path = _notebook(tmp_path / "fb.ipynb", "print(os.getppid())")
     nb = report.execute(path, {}, tmp_path / "fb_out.ipynb", forkserver=srv)
-    assert int(_stdout(nb)) != 0  # it ran, in a kernel jupyter_client started
+    assert int(_stdout(nb)) != srv.pid  # it ran, in a kernel jupyter_client started
+    srv._proc.stdin.close()  # the owner goes away without close(): the socket goes too
+    srv._proc.wait(timeout=10)
+    assert not os.path.exists(os.path.dirname(srv.path))
 
 
 def test_failed_cell_in_a_forked_kernel_names_the_cell(tmp_path, server):
