@@ -73,6 +73,8 @@ from ssp_research.errors import DataError, DisclosureError, ParameterError
 __all__ = [
     "build_publication",
     "prepare_publication",
+    "write_unit_tables",
+    "unit_tables_dir",
     "write_publication",
     "read_publication",
     "select",
@@ -401,6 +403,50 @@ def select(table: pd.DataFrame, level: str, unit: str) -> pd.DataFrame:
 # --- the cached publication of a batch --------------------------------------------------
 
 
+def unit_tables_dir(publication_path: Path) -> Path:
+    """Where :func:`write_unit_tables` puts its tables: beside the publication."""
+    return Path(publication_path).parent / "unit_tables"
+
+
+def unit_table_name(level: str, compare: str, pool: int, names: list[str]) -> str:
+    import hashlib
+
+    which = hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
+    return f"{level}-{compare}-pool{pool}-{which}.parquet"
+
+
+def write_unit_tables(data: pd.DataFrame, *, instrument: str, framework: str, pool: int,
+                      folder: Path) -> list[Path]:
+    """The indicator tables of every city, district and school brief, in one pass per level.
+
+    A batch writes them beside its publication (``ssp batch``, and a single brief's cached
+    publication); :attr:`ssp_research.brief.Brief.indicators` then reads its unit's rows
+    instead of computing them (:func:`ssp_research.indicators.indicator_table` gives every
+    unit of a level at once, with the same numbers). Written for the default comparisons
+    (the city brief: its own previous survey; districts and schools: the city), without
+    standardisation; any other brief computes its own.
+
+    Returns
+    -------
+    list of Path
+        The tables written (atomically).
+    """
+    from ssp_research import codebook, frameworks
+
+    cb = codebook.load_codebook(instrument)
+    names: list[str] = []
+    for goal in frameworks.load_framework(framework).goals:
+        names += [i for i in goal.indicators if i not in names and i in cb.indicators]
+    written = []
+    for level, unit in (("city", None), ("district", "district"), ("school", "school")):
+        table = _ind.indicator_table(data, cb, indicators=names, unit=unit, compare="city",
+                                     pool=pool)
+        target = Path(folder) / unit_table_name(level, "city", pool, names)
+        write_atomic(target, lambda tmp, t=table: t.to_parquet(tmp, index=False))
+        written.append(target)
+    return written
+
+
 def prepare_publication(units: list, out_dir: Path) -> dict:
     """Build the disclosure-protected publication of the whole batch once, before any brief.
 
@@ -455,10 +501,10 @@ def prepare_publication(units: list, out_dir: Path) -> dict:
         return {"publication_path": str(target)}
     from ssp_research import brief
 
-    shutil.rmtree(brief.unit_tables_dir(target), ignore_errors=True)  # of older inputs
+    shutil.rmtree(unit_tables_dir(target), ignore_errors=True)  # of older inputs
 
     # Family-economy groups are protected in the same call as everything else (their gaps
-    # are published too); brief.gap_table reads them from here. Nationally they are left
+    # are published too); brief_gaps.gap_table reads them from here. Nationally they are left
     # out: with ~2,000 schools the joint system grows too large to prove in minutes, and a
     # brief whose publication has no economy rows shows no economy groups (safe).
     frame = pd.read_parquet(data)
@@ -479,16 +525,14 @@ def prepare_publication(units: list, out_dir: Path) -> dict:
 def _unit_tables(data: Path, options: dict, framework: str, publication_path: Path,
                  frame=None) -> None:
     """Every city, district and school brief's indicator table, in one pass per level
-    (:func:`ssp_research.brief.write_unit_tables`), unless written for these inputs."""
+    (:func:`write_unit_tables`), unless written for these inputs."""
     import hashlib
 
-    from ssp_research import brief
-
-    folder = brief.unit_tables_dir(publication_path)
+    folder = unit_tables_dir(publication_path)
     marker = folder / f"{hashlib.sha256(str(framework).encode()).hexdigest()[:12]}.done"
     if marker.exists():
         return
     frame = pd.read_parquet(data) if frame is None else frame
-    brief.write_unit_tables(frame, instrument=options["instrument"], framework=framework,
-                            pool=options["pool"], folder=folder)
+    write_unit_tables(frame, instrument=options["instrument"], framework=framework,
+                      pool=options["pool"], folder=folder)
     atomic_write(marker, str(framework))

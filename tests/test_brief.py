@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from ssp_research import brief, brief_pilot, paths
+from ssp_research import brief, brief_gaps, brief_pilot, paths
 from ssp_research.audit import audit
 from ssp_research.errors import DataError, ParameterError
 
@@ -146,7 +146,7 @@ def test_summary_lines_are_not_a_table(city, small):
 
 
 def test_gap_table_margins_and_groups(city):
-    t = brief.gap_table(city, "gender")
+    t = brief_gaps.gap_table(city, "gender")
     lonely = t[t["indicator"] == "lonely"].set_index("gender")
     assert set(lonely.index) == {"all", "girl", "boy"}
     assert lonely.loc["girl", "n"] + lonely.loc["boy", "n"] <= lonely.loc["all", "n"]
@@ -154,11 +154,11 @@ def test_gap_table_margins_and_groups(city):
     d = d[d["ind_lonely"].notna()]
     assert lonely.loc["girl", "estimate"] == pytest.approx(
         np.average(d["ind_lonely"], weights=d["weight"]), rel=1e-9)
-    econ = brief.gap_table(city, "family_economy")
+    econ = brief_gaps.gap_table(city, "family_economy")
     assert set(econ["economy_group"]) == {"all", "poor", "middle", "good"}
     assert "poor_economy" not in set(econ["indicator"])
     with pytest.raises(ParameterError, match="unknown gap"):
-        brief.gap_table(city, "school")
+        brief_gaps.gap_table(city, "school")
 
 
 def test_method_section(city, district):
@@ -232,13 +232,13 @@ def test_suppression_is_decided_on_the_whole_city_publication(city, small, pub_p
 
 
 def test_gap_suppression_comes_from_the_whole_city(small):
-    g = brief.gap_table(small, "gender")
+    g = brief_gaps.gap_table(small, "gender")
     pub = small.full_publication
     assert set(pub["level"]) == {"city", "district", "school"}
     mine = pub[(pub["unit"] == SMALL_SCHOOL) & (pub["grade"] == "all") & (pub["wave"] == 2025)]
     assert g["suppressed"].sum() == mine["suppressed"].sum() > 0
     assert g.loc[g["suppressed"], ["estimate", "ci_low", "count"]].isna().all().all()
-    econ = brief.gap_table(small, "family_economy")
+    econ = brief_gaps.gap_table(small, "family_economy")
     groups = econ[econ["economy_group"] != "all"]
     assert groups["suppressed"].all() and {"n", "series"} <= set(groups["reason"])
 
@@ -253,14 +253,14 @@ def test_batch_publication_with_economy_rows(city, tmp_path):
     own = brief.load(unit_type="school", unit=SMALL_SCHOOL)  # builds its own publication
     b1 = brief.load(unit_type="school", unit=SMALL_SCHOOL, publication_path=str(path))
     assert b1.indicators["suppressed"].tolist() == own.indicators["suppressed"].tolist()
-    econ = brief.gap_table(b1, "family_economy")
-    assert econ["suppressed"].tolist() == brief.gap_table(own, "family_economy")[
+    econ = brief_gaps.gap_table(b1, "family_economy")
+    assert econ["suppressed"].tolist() == brief_gaps.gap_table(own, "family_economy")[
         "suppressed"].tolist()
     # a publication without family-economy rows (older batch): no group is shown
     old = tmp_path / "old.parquet"
     publication.write_publication(city.full_publication, old)
     b2 = brief.load(unit_type="school", unit=SMALL_SCHOOL, publication_path=str(old))
-    groups = brief.gap_table(b2, "family_economy").query("economy_group != 'all'")
+    groups = brief_gaps.gap_table(b2, "family_economy").query("economy_group != 'all'")
     assert len(groups) == 3 * 9 and groups["suppressed"].all()
     assert groups[["estimate", "n", "count"]].isna().all().all()
 

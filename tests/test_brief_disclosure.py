@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ssp_research import brief, brief_pilot, export, publication
+from ssp_research import brief, brief_gaps, brief_pilot, export, publication
 from ssp_research.errors import DisclosureError
 
 SMALL_SCHOOL = "Kvernbekken skole"
@@ -55,7 +55,7 @@ def test_pooled_gaps_show_only_cells_that_pass_the_primary_rule(pooled_path):
     for unit_type, unit in _units(brief.load()):
         b = brief.load(unit_type=unit_type, unit=unit, pool=3, publication_path=pooled_path)
         for by in ("gender", "grade"):
-            g = brief.gap_table(b, by)
+            g = brief_gaps.gap_table(b, by)
             shown = g[~g["suppressed"]]
             assert (shown["n"] >= 20).all() and (shown["count"] >= 3).all(), (unit, by)
             assert (shown["n"] - shown["count"] >= 3).all(), (unit, by)
@@ -76,8 +76,8 @@ def test_gap_rows_with_another_n_than_their_cell_are_refused():
     cells = pd.DataFrame({"indicator": ["lonely", "lonely"], "gender": ["all", "girl"],
                           "n": [60, 41]}).set_index(["indicator", "gender"])
     with pytest.raises(DisclosureError, match="n=19 but its publication cell has n=41"):
-        brief._check_cells(table, cells, "gender")
-    brief._check_cells(table.assign(n=[60, 41]), cells, "gender")  # same cells: fine
+        brief_gaps._check_cells(table, cells, "gender")
+    brief_gaps._check_cells(table.assign(n=[60, 41]), cells, "gender")  # same cells: fine
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +93,8 @@ def test_economy_is_protected_with_the_publication(city, city_path):
     hidden_totals = 0
     for unit_type, unit in [("city", "Trondheim"), *_units(city)]:
         b = brief.load(unit_type=unit_type, unit=unit, publication_path=city_path)
-        econ = brief.gap_table(b, "family_economy")
-        gender = brief.gap_table(b, "gender")
+        econ = brief_gaps.gap_table(b, "family_economy")
+        gender = brief_gaps.gap_table(b, "gender")
         a = econ[econ["economy_group"] == "all"].set_index("indicator")
         t = gender[gender["gender"] == "all"].set_index("indicator").loc[a.index]
         # the "all" row is the publication's total: same status, same value
@@ -114,7 +114,7 @@ def test_economy_group_sizes_are_never_published(city, city_path):
     n_hidden_poor = 0
     for unit_type, unit in [("city", "Trondheim"), *_units(city)]:
         b = brief.load(unit_type=unit_type, unit=unit, publication_path=city_path)
-        econ = brief.gap_table(b, "family_economy")
+        econ = brief_gaps.gap_table(b, "family_economy")
         groups = econ[econ["economy_group"] != "all"]
         assert groups[["n", "count"]].isna().all().all(), unit
         if poor.loc[unit if unit_type != "city" else "Trondheim", "suppressed"]:

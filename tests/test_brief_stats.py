@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ssp_research import brief, brief_pilot, brief_stats, report
+from ssp_research import brief, brief_gaps, brief_pilot, brief_stats, report
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def _sections(b) -> dict:
         "headlines": str(brief.headlines_html(b)), "goals": str(brief.goals_html(b)),
         "pilot": str(brief_pilot.pilot_html(b)), "method": str(brief.method_html(b)),
         "summary": brief.summary(b),
-        **{by: brief.gap_table(b, by) for by in ("gender", "grade", "family_economy")},
+        **{by: brief_gaps.gap_table(b, by) for by in ("gender", "grade", "family_economy")},
     }
 
 

@@ -480,12 +480,12 @@ def test_unit_tables_of_the_publication_give_each_brief_the_same_numbers(tmp_pat
     # its rows must show exactly what it would compute alone
     import pandas as pd
 
-    from ssp_research import brief
+    from ssp_research import brief, publication
 
     monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
     params = report.validate_parameters(report.DEFAULT_TEMPLATE, {"wave": 2025})
     pub = report._cached_publication(params, report.DEFAULT_TEMPLATE)
-    tables = sorted(p.name for p in brief.unit_tables_dir(Path(pub)).glob("*.parquet"))
+    tables = sorted(p.name for p in publication.unit_tables_dir(Path(pub)).glob("*.parquet"))
     assert [t.split("-")[0] for t in tables] == ["city", "district", "school"]
     for unit_type, unit, comparison in [("city", "Trondheim", "auto"),
                                         ("district", "Østbyen", "auto"),
