@@ -228,7 +228,10 @@ def _serve_loop(listener, greeting: dict) -> None:
                     conn.close()
             else:
                 conn = key.fileobj
-                chunk = conn.recv(1 << 16)
+                try:
+                    chunk = conn.recv(1 << 16)
+                except OSError:  # a client that died: as if it had disconnected
+                    chunk = b""
                 if not chunk:
                     sel.unregister(conn)
                     buffers.pop(conn, None)
