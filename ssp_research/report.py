@@ -160,18 +160,17 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     from papermill.exceptions import PapermillExecutionError
 
     from ssp_research.forkserver import kernel_manager
+    from ssp_research.kernels import ENGINE  # (this import registers the papermill engines)
 
     params = validate_parameters(template, params)
     out_notebook = Path(out_notebook)
     out_notebook.parent.mkdir(parents=True, exist_ok=True)
     ipc_dir = tempfile.mkdtemp(prefix="ssp-kernel-")
-    from ssp_research.kernels import ENGINE  # registers the workbench's papermill engines
-
     if "engine_name" not in engine_kwargs:
         engine_kwargs["engine_name"] = ENGINE  # writes the notebook once, not twice per cell
-        manager = dict(kernel_name=kernel_name, transport="ipc", ip=os.path.join(ipc_dir, "k"))
-        engine_kwargs["km"] = kernel_manager(forkserver, **manager)  # async: a dead kernel
-        # is noticed; forked from the fork server when there is one
+        # an async manager (a dead kernel is noticed), forking from the fork server if given
+        engine_kwargs["km"] = kernel_manager(forkserver, kernel_name=kernel_name,
+                                             transport="ipc", ip=os.path.join(ipc_dir, "k"))
         engine_kwargs["shutdown_kernel"] = "immediate"
     # One BLAS thread per kernel: a brief is a small job, batches parallelise over processes,
     # and OpenBLAS threads spinning against other processes made model fits up to 100x slower.
@@ -268,10 +267,11 @@ def _latest_wave(data_path) -> int:
 def _cached_publication(params: dict, template: Path) -> str:
     """The protected publication of the brief's city, built once and cached on disk.
 
-    Uses the batch's builder and cache key (:func:`~ssp_research.publication.prepare_publication`:
-    data sha256, instrument, rules, pooling, library and package versions), so a single brief
-    hides exactly what a batch hides, and a second brief of the same city and data skips the
-    build. The cache is ``paths.output_dir() / "cache"``.
+    Uses the batch's builder and cache key
+    (:func:`~ssp_research.publication.prepare_publication`: data sha256, instrument, rules,
+    pooling, library and package versions), so a single brief hides exactly what a batch
+    hides, and a second brief of the same city and data skips the build. The cache is
+    ``paths.output_dir() / "cache"``.
     """
     from types import SimpleNamespace
 
