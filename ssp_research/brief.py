@@ -342,6 +342,23 @@ def _previous_wave(table: pd.DataFrame) -> pd.DataFrame:
     return t.loc[table.index]
 
 
+def _wait_for_publication(ready: Path, timeout: float = 900.0) -> None:
+    """Wait until ``ssp brief`` has the city's publication in place (it builds it while this
+    kernel starts; see :func:`ssp_research.report.run_brief`)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not ready.is_file():
+        if time.monotonic() > deadline:
+            raise DataError(f"the brief's publication was not ready after {timeout:.0f} s",
+                            file=ready, hint="run the brief again")
+        time.sleep(0.01)
+    status = ready.read_text(encoding="utf-8")
+    if status != "ok":
+        raise DataError(f"the brief's publication could not be built ({status})", file=ready,
+                        hint="see the error that ssp brief reports")
+
+
 def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str = "ungdata",
          framework: str = "trondheim_ssp", unit_type: str = "city", unit: str = "Trondheim",
          wave: int | None = None, comparison: str = "auto", lang: str = "nb", pool: int = 1,
@@ -383,6 +400,8 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
                 unit_type=unit_type, unit=unit, wave=wave, comparison=comparison, lang=lang,
                 pool=pool, standardise=standardise, disclosure_rules=disclosure_rules or {},
                 publication_path=publication_path)  # as called: the key of brief_stats
+    if publication_path and os.environ.get("SSP_PUBLICATION_READY"):
+        _wait_for_publication(Path(os.environ["SSP_PUBLICATION_READY"]))
     path = resolve(data_path)
     if unit_type not in UNIT_TYPES:
         raise ParameterError(f"unknown unit_type {unit_type!r}",

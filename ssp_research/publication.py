@@ -73,6 +73,7 @@ from ssp_research.errors import DataError, DisclosureError, ParameterError
 __all__ = [
     "build_publication",
     "prepare_publication",
+    "publication_target",
     "write_unit_tables",
     "unit_tables_dir",
     "write_publication",
@@ -447,7 +448,19 @@ def write_unit_tables(data: pd.DataFrame, *, instrument: str, framework: str, po
     return written
 
 
-def prepare_publication(units: list, out_dir: Path) -> dict:
+def publication_target(out_dir: Path) -> Path:
+    """Where :func:`prepare_publication` writes the publication of a batch folder.
+
+    Examples
+    --------
+    >>> publication_target(Path("out")).as_posix()
+    'out/publication/publication.parquet'
+    """
+    return Path(out_dir) / "publication" / "publication.parquet"
+
+
+def prepare_publication(units: list, out_dir: Path, *, jobs: int | None = None,
+                        build: bool = True) -> dict:
     """Build the disclosure-protected publication of the whole batch once, before any brief.
 
     Secondary suppression must see every table the batch publishes (a district's cells and
@@ -459,8 +472,9 @@ def prepare_publication(units: list, out_dir: Path) -> dict:
     only when its inputs changed (data, instrument, rules, pooling, library, packages).
 
     ``units`` are :class:`ssp_research.batch.Unit` (``unit_type``, ``unit``, ``params``); the
-    first is the city (or country). Returns the extra parameters for every unit ({} when the
-    template takes none).
+    first is the city (or country); ``jobs`` processes protect the tables (default: one per
+    core). Returns the extra parameters for every unit ({} when the template takes none, or
+    with ``build=False`` when the cached publication is not current).
     """
     import hashlib
     import os
@@ -491,7 +505,7 @@ def prepare_publication(units: list, out_dir: Path) -> dict:
         "data": fingerprint.sha256_file(data), "options": options,
         "library": fingerprint.library_fingerprint(), "packages": fingerprint.package_versions(),
     }, sort_keys=True, default=str).encode()).hexdigest()
-    target = out_dir / "publication" / "publication.parquet"
+    target = publication_target(out_dir)
     stamp = target.with_name("inputs.sha256")
     framework = first.get("framework") or report.template_parameters(template).get(
         "framework", report.Parameter(str, "trondheim_ssp", "")).default
@@ -499,6 +513,8 @@ def prepare_publication(units: list, out_dir: Path) -> dict:
         if top.unit_type == "city":
             _unit_tables(data, options, framework, target)
         return {"publication_path": str(target)}
+    if not build:
+        return {}
     from ssp_research import brief
 
     shutil.rmtree(unit_tables_dir(target), ignore_errors=True)  # of older inputs
@@ -514,7 +530,7 @@ def prepare_publication(units: list, out_dir: Path) -> dict:
     table = build_publication(
         frame, options["instrument"], rules=options["rules"], levels=levels,
         breakdowns=breakdowns, pool=options["pool"], standardise=options["standardise"],
-        top_name=top.unit, jobs=os.cpu_count() or 1, progress=True)
+        top_name=top.unit, jobs=jobs or os.cpu_count() or 1, progress=True)
     write_publication(table, target)
     if top.unit_type == "city":
         _unit_tables(data, options, framework, target, frame)

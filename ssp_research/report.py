@@ -264,20 +264,11 @@ def _latest_wave(data_path) -> int:
 # --- the whole brief -------------------------------------------------------------------------
 
 
-def _cached_publication(params: dict, template: Path) -> str:
-    """The protected publication of the brief's city, built once and cached on disk.
-
-    Uses the batch's builder and cache key
-    (:func:`~ssp_research.publication.prepare_publication`: data sha256, instrument, rules,
-    pooling, library and package versions), so a single brief hides exactly what a batch
-    hides, and a second brief of the same city and data skips the build. The cache is
-    ``paths.output_dir() / "cache"``.
-    """
+def _city_unit(params: dict, template: Path):
+    """The batch unit of the brief's city (None for a unit not in the data)."""
     from types import SimpleNamespace
 
     import pyarrow.parquet as pq
-
-    from ssp_research import publication
 
     city = params.get("unit")
     if params["unit_type"] != "city":
@@ -286,12 +277,66 @@ def _cached_publication(params: dict, template: Path) -> str:
         frame = table.to_pandas()
         rows = frame[frame[_UNIT_COLUMNS[params["unit_type"]]] == params["unit"]]
         if rows.empty:
-            return ""  # the notebook reports the unknown unit with the valid ones
+            return None  # the notebook reports the unknown unit with the valid ones
         city = str(rows["municipality"].iloc[0])
-    unit = SimpleNamespace(unit_type="city", unit=city, params={
+    return SimpleNamespace(unit_type="city", unit=city, params={
         **params, "unit_type": "city", "unit": city, "template": str(template)})
-    extra = publication.prepare_publication([unit], paths.output_dir() / "cache")
+
+
+def _cached_publication(params: dict, template: Path, *, jobs: int | None = None) -> str:
+    """The protected publication of the brief's city, built once and cached on disk.
+
+    Uses the batch's builder and cache key
+    (:func:`~ssp_research.publication.prepare_publication`: data sha256, instrument, rules,
+    pooling, library and package versions), so a single brief hides exactly what a batch
+    hides, and a second brief of the same city and data skips the build. The cache is
+    ``paths.output_dir() / "cache"``.
+    """
+    from ssp_research import publication
+
+    unit = _city_unit(params, template)
+    if unit is None:
+        return ""
+    extra = publication.prepare_publication([unit], paths.output_dir() / "cache", jobs=jobs)
     return extra.get("publication_path", "")
+
+
+class _Ahead(threading.Thread):
+    """Work for the brief done in this process while its kernel starts and imports.
+
+    The city's publication (when ``build``), then the brief's statistics (when ``stats``,
+    :mod:`ssp_research.brief_stats`). The kernel is told through its environment:
+    ``SSP_PUBLICATION_READY`` names a file written when the publication is in place ("ok",
+    or "failed: ..."; :func:`ssp_research.brief.load` waits for it), ``SSP_BRIEF_STATS``
+    the statistics file.
+    """
+
+    def __init__(self, params: dict, template: Path, stage: Path, *, build: bool,
+                 stats: bool):
+        super().__init__(daemon=True)
+        self.params, self.template, self.build, self.error = params, template, build, None
+        self.ready, self.stats = stage / "publication.ready", (stage / "stats.pkl"
+                                                                  if stats else None)
+
+    def environment(self) -> dict:
+        env = {"SSP_PUBLICATION_READY": str(self.ready)} if self.build else {}
+        if self.stats is not None:
+            env["SSP_BRIEF_STATS"] = str(self.stats)
+        return env
+
+    def run(self) -> None:
+        if self.build:
+            try:  # one process: forking a pool from this thread is not safe
+                _cached_publication(self.params, self.template, jobs=1)
+            except BaseException as err:  # noqa: BLE001 - re-raised by run_brief
+                self.error = err
+                atomic_write(self.ready, f"failed: {type(err).__name__}: {err}")
+                return
+            atomic_write(self.ready, "ok")
+        if self.stats is not None:
+            from ssp_research import brief_stats
+
+            brief_stats.compute(self.params, self.stats)
 
 
 def _prewarm_exporters() -> None:
@@ -357,8 +402,9 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     Notes
     -----
     When the template declares ``publication_path`` and it is empty, the protected
-    publication of the unit's city is built (or reused) here, in the cache of
-    ``paths.output_dir()``, exactly as ``ssp batch`` builds it.
+    publication of the unit's city is built (or reused) in the cache of
+    ``paths.output_dir()``, exactly as ``ssp batch`` builds it: in this process, while the
+    kernel starts and imports (the brief waits for it in :func:`ssp_research.brief.load`).
     """
     t0 = time.perf_counter()
     precompute = not engine_kwargs if precompute is None else precompute
@@ -366,8 +412,17 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     params = validate_parameters(template, params)
     if "wave" in params and params["wave"] is None and "data_path" in params:
         params["wave"] = _latest_wave(params["data_path"])
+    build = False
     if params.get("publication_path") == "" and params.get("unit_type") in _CITY_LEVELS:
-        params["publication_path"] = _cached_publication(params, template)
+        unit = _city_unit(params, template)
+        if unit is not None:
+            from ssp_research import publication
+
+            cache = paths.output_dir() / "cache"
+            current = publication.prepare_publication([unit], cache, build=False)
+            build = not current  # then built while the kernel starts
+            params["publication_path"] = current.get(
+                "publication_path", str(publication.publication_target(cache)))
     out_dir = Path(out_dir) if out_dir is not None else paths.output_dir() / "briefs"
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = brief_stem(params)
@@ -375,23 +430,20 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     ahead = None
     try:
         nb_path = stage / f"{stem}.ipynb"
-        # While the kernel starts and runs, this process is idle: load the exporters, and
-        # (one brief: the other core is free) compute the brief's statistics for the kernel.
+        # While the kernel starts and imports, this process is idle: load the exporters,
+        # and (one brief: the other core is free) build the city's publication if needed
+        # and compute the brief's statistics for the kernel.
         warm = threading.Thread(target=_prewarm_exporters, daemon=True)
         warm.start()
-        kernel_env, ahead = {}, None
-        if precompute:
-            from ssp_research import brief_stats
-
-            stats = stage / "stats.pkl"
-            ahead = threading.Thread(target=brief_stats.compute, args=(params, stats),
-                                     daemon=True)
-            ahead.start()
-            kernel_env[brief_stats.ENV] = str(stats)
+        ahead = _Ahead(params, template, stage, build=build, stats=precompute)
+        ahead.start()
         try:
-            nb = execute(template, params, nb_path, progress=progress, kernel_env=kernel_env,
-                         **engine_kwargs)
+            nb = execute(template, params, nb_path, progress=progress,
+                         kernel_env=ahead.environment(), **engine_kwargs)
         except ReportError as err:
+            ahead.join()
+            if ahead.error is not None:  # the publication could not be built: the cause
+                raise ahead.error from None
             failed = out_dir / f"{stem}.failed.ipynb"
             if nb_path.exists():
                 os.replace(nb_path, failed)

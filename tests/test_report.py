@@ -502,3 +502,35 @@ def test_unit_tables_of_the_publication_give_each_brief_the_same_numbers(tmp_pat
     other = brief.load(unit_type="school", unit="Kvernbekken skole", comparison="district",
                        publication_path=pub)
     assert other._precomputed("district") is None  # not written for that comparison
+
+
+def test_a_cold_brief_builds_its_publication_while_the_kernel_starts(tmp_path, monkeypatch):
+    from ssp_research import publication
+
+    monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
+    res = report.run_brief({"wave": 2025, "unit_type": "district", "unit": "Heimdal"},
+                           out_dir=tmp_path / "b")
+    pub = publication.publication_target(tmp_path / "cache")
+    assert pub.is_file() and res.provenance["parameters"]["publication_path"] == str(pub)
+    assert "Heimdal" in res.html_path.read_text(encoding="utf-8")
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "heimdal_2025_nb.html", "heimdal_2025_nb.ipynb", "heimdal_2025_nb.pdf"]
+
+
+def test_a_publication_that_cannot_be_built_is_the_error_reported(tmp_path, monkeypatch):
+    from ssp_research import publication
+    from ssp_research.errors import DataError
+
+    monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
+
+    def fails(*args, build=True, **kwargs):
+        if not build:
+            return {}  # not current: run_brief builds it while the kernel starts
+        raise DataError("planted build failure", rule="the publication can be built")
+
+    monkeypatch.setattr(publication, "prepare_publication", fails)
+    with pytest.raises(DataError, match="planted build failure"):
+        report.run_brief({"wave": 2025}, out_dir=tmp_path / "b")
+    left = [p.name for p in (tmp_path / "b").iterdir()]
+    assert not [n for n in left if n.endswith((".html", ".pdf"))] and not [
+        n for n in left if n.startswith(".")]  # nothing published, no staging left
