@@ -159,7 +159,7 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     from jupyter_core.utils import run_sync
     from papermill.exceptions import PapermillExecutionError
 
-    from ssp_research.forkserver import kernel_manager
+    from ssp_research.kernel_manager import kernel_manager
     from ssp_research.kernels import ENGINE  # (this import registers the papermill engines)
 
     params = validate_parameters(template, params)
