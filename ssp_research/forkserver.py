@@ -175,8 +175,11 @@ def serve(path: str, names: list[str]) -> None:
     if sys.path and sys.path[0] in ("", os.getcwd()):  # as ipykernel_launcher does
         del sys.path[0]
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as IPKernelApp sets it
-    for var in THREAD_VARS:
+    for var in THREAD_VARS:  # one BLAS thread, as report.execute gives every kernel
         os.environ.setdefault(var, "1")
+    # debugpy, imported here outside a kernel's captured output, would print its
+    # frozen-modules notice to the terminal (ipykernel's own advice: this variable)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     os.dup2(2, 1)  # stray prints of imported modules go to stderr
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
@@ -272,17 +275,10 @@ class ForkServer:
 
     @classmethod
     def start(cls, modules: list[str], env: dict | None = None) -> ForkServer:
-        """Launch a template process preloading ``modules`` (default env: this one, one
-        BLAS thread, matplotlib's inline backend as in a kernel)."""
+        """Launch a template process preloading ``modules`` (``env``: default this one; the
+        process itself sets one BLAS thread and matplotlib's inline backend, as a kernel)."""
         import tempfile
 
-        env = dict(os.environ if env is None else env)
-        for var in THREAD_VARS:
-            env.setdefault(var, "1")
-        env.setdefault("MPLBACKEND", INLINE_BACKEND)
-        # debugpy, imported here outside a kernel's captured output, would print its
-        # frozen-modules notice to the terminal (ipykernel's own advice: this variable)
-        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         folder = tempfile.mkdtemp(prefix="ssp-forkserver-")
         path = os.path.join(folder, "socket")
         proc = subprocess.Popen(

@@ -23,18 +23,19 @@ import shutil
 import tempfile
 from multiprocessing.util import Finalize
 
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
+
+from ssp_research.forkserver import THREAD_VARS
+from ssp_research.kernel_manager import kernel_manager
 
 __all__ = ["SaveOnceEngine", "WarmEngine", "warm_engine_kwargs", "discard_warm_kernel",
            "RESET_CODE", "ENGINE", "WARM_ENGINE"]
 
 ENGINE = "ssp"
 WARM_ENGINE = "ssp-warm"
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 RESET_CODE = (
     "%reset -f\n"
     "import matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
@@ -114,8 +115,8 @@ def _start(state: dict, kernel_name: str = "python3") -> None:
     # One BLAS/OpenMP thread, as report.execute gives fresh kernels: with 2 cores shared by
     # 2 workers, threaded OpenBLAS made model fits in briefs many times slower.
     ipc_dir = tempfile.mkdtemp(prefix="ssp-warm-")
-    km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
-                            ip=os.path.join(ipc_dir, "k"))
+    km = kernel_manager(None, kernel_name=kernel_name, transport="ipc",
+                        ip=os.path.join(ipc_dir, "k"))
     env = dict(os.environ)
     for var in THREAD_VARS:
         env.setdefault(var, "1")
@@ -133,12 +134,12 @@ def discard_warm_kernel(state: dict) -> None:
     """Shut the worker's warm kernel down (after a failure, or to recycle it)."""
     kc, km = state.pop("kc", None), state.pop("km", None)
     state.pop("runs", None)
-    if kc is not None:
+    if km is not None:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+        km.release()  # its client's channels and the ZeroMQ contexts, now
+    elif kc is not None:
         kc.stop_channels()
-        if kc._created_context and not kc.context.closed:  # its descriptors, now
-            kc.context.destroy(linger=0)
-    if km is not None and km.has_kernel:
-        run_sync(km.shutdown_kernel)(now=True)
     shutil.rmtree(state.pop("ipc_dir", ""), ignore_errors=True)
 
 

@@ -88,7 +88,6 @@ __all__ = [
 ]
 
 DEFAULT_TEMPLATE = paths.notebooks_dir() / "briefs" / "evidence_brief.ipynb"
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _CITY_LEVELS = ("city", "district", "school")
 _UNIT_COLUMNS = {"district": "district", "school": "school"}
 
@@ -159,6 +158,7 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     from jupyter_core.utils import run_sync
     from papermill.exceptions import PapermillExecutionError
 
+    from ssp_research.forkserver import THREAD_VARS
     from ssp_research.kernel_manager import kernel_manager
     from ssp_research.kernels import ENGINE  # (this import registers the papermill engines)
 
@@ -174,8 +174,8 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         engine_kwargs["shutdown_kernel"] = "immediate"
     # One BLAS thread per kernel: a brief is a small job, batches parallelise over processes,
     # and OpenBLAS threads spinning against other processes made model fits up to 100x slower.
-    saved_env = {k: os.environ.get(k) for k in (*_THREAD_VARS, *(kernel_env or {}))}
-    for k in _THREAD_VARS:
+    saved_env = {k: os.environ.get(k) for k in (*THREAD_VARS, *(kernel_env or {}))}
+    for k in THREAD_VARS:
         os.environ.setdefault(k, "1")
     os.environ.update(kernel_env or {})
     quiet = [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
@@ -283,38 +283,39 @@ def _city_unit(params: dict, template: Path):
         **params, "unit_type": "city", "unit": city, "template": str(template)})
 
 
-def _cached_publication(params: dict, template: Path, *, jobs: int | None = None) -> str:
+def _cached_publication(params: dict, template: Path) -> str:
     """The protected publication of the brief's city, built once and cached on disk.
 
     Uses the batch's builder and cache key
     (:func:`~ssp_research.publication.prepare_publication`: data sha256, instrument, rules,
     pooling, library and package versions), so a single brief hides exactly what a batch
     hides, and a second brief of the same city and data skips the build. The cache is
-    ``paths.output_dir() / "cache"``.
+    ``paths.output_dir() / "cache"``. (:func:`run_brief` does the same, building while the
+    kernel starts.)
     """
     from ssp_research import publication
 
     unit = _city_unit(params, template)
     if unit is None:
         return ""
-    extra = publication.prepare_publication([unit], paths.output_dir() / "cache", jobs=jobs)
+    extra = publication.prepare_publication([unit], paths.output_dir() / "cache")
     return extra.get("publication_path", "")
 
 
 class _Ahead(threading.Thread):
     """Work for the brief done in this process while its kernel starts and imports.
 
-    The city's publication (when ``build``), then the brief's statistics (when ``stats``,
+    The city's publication (``build``: the batch unit of the city, or None), then the brief's
+    statistics (when ``stats``,
     :mod:`ssp_research.brief_stats`). The kernel is told through its environment:
     ``SSP_PUBLICATION_READY`` names a file written when the publication is in place ("ok",
     or "failed: ..."; :func:`ssp_research.brief.load` waits for it), ``SSP_BRIEF_STATS``
     the statistics file.
     """
 
-    def __init__(self, params: dict, template: Path, stage: Path, *, build: bool,
-                 stats: bool):
+    def __init__(self, params: dict, stage: Path, *, build, stats: bool):
         super().__init__(daemon=True)
-        self.params, self.template, self.build, self.error = params, template, build, None
+        self.params, self.build, self.error = params, build, None
         self.ready, self.stats = stage / "publication.ready", (stage / "stats.pkl"
                                                                   if stats else None)
 
@@ -326,8 +327,11 @@ class _Ahead(threading.Thread):
 
     def run(self) -> None:
         if self.build:
+            from ssp_research import publication
+
             try:  # one process: forking a pool from this thread is not safe
-                _cached_publication(self.params, self.template, jobs=1)
+                publication.prepare_publication([self.build], paths.output_dir() / "cache",
+                                                jobs=1)
             except BaseException as err:  # noqa: BLE001 - re-raised by run_brief
                 self.error = err
                 atomic_write(self.ready, f"failed: {type(err).__name__}: {err}")
@@ -412,7 +416,7 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     params = validate_parameters(template, params)
     if "wave" in params and params["wave"] is None and "data_path" in params:
         params["wave"] = _latest_wave(params["data_path"])
-    build = False
+    build = None  # the city's batch unit, when its publication is built while the kernel starts
     if params.get("publication_path") == "" and params.get("unit_type") in _CITY_LEVELS:
         unit = _city_unit(params, template)
         if unit is not None:
@@ -420,7 +424,7 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
 
             cache = paths.output_dir() / "cache"
             current = publication.prepare_publication([unit], cache, build=False)
-            build = not current  # then built while the kernel starts
+            build = None if current else unit
             params["publication_path"] = current.get(
                 "publication_path", str(publication.publication_target(cache)))
     out_dir = Path(out_dir) if out_dir is not None else paths.output_dir() / "briefs"
@@ -435,7 +439,7 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
         # and compute the brief's statistics for the kernel.
         warm = threading.Thread(target=_prewarm_exporters, daemon=True)
         warm.start()
-        ahead = _Ahead(params, template, stage, build=build, stats=precompute)
+        ahead = _Ahead(params, stage, build=build, stats=precompute)
         ahead.start()
         try:
             nb = execute(template, params, nb_path, progress=progress,
