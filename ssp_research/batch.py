@@ -394,12 +394,9 @@ def run_batch(
     # Local workers share one kernel template process (mode "fresh"): it loads its modules
     # while the publication is prepared, when some unit is likely to run.
     fork = _SharedForkServer(template) if mode == "fresh" and _local(executor) else None
-    pool = None
     if fork and (force or retry_failed or any(
             records.get(u.key, {}).get("status") not in ("ok", "cached") for u in units)):
-        socket_path = fork.start()
-        if executor in (None, "local"):  # the workers get ready meanwhile too
-            pool = _ready_pool(jobs, socket_path, template)
+        fork.start()
     try:
         extra = prepare(units, out_dir) if prepare else {}
         todo: list[tuple[Unit, dict, str]] = []
@@ -441,8 +438,7 @@ def run_batch(
 
         if todo:
             _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached,
-                         len(units), template, on_result, fork.start() if fork else None,
-                         pool)
+                         len(units), template, on_result, fork.start() if fork else None)
 
         # One publication: audit every staged output of the batch before publishing any.
         staged = [k for k in batch_keys if records.get(k, {}).get("status") == "staged"]
@@ -471,30 +467,8 @@ def run_batch(
             manifest_path=manifest_path, records=records,
         )
     finally:
-        if pool is not None:
-            _shutdown(pool)
         if fork:
             fork.close()
-
-
-def _warm_worker(fork_socket: str | None, template: str) -> None:
-    """Pool initializer: load the exporters and join the kernel template process (ready
-    before the first brief; this runs while the publication is prepared)."""
-    from ssp_research import report
-
-    report._prewarm_exporters()
-    if fork_socket:
-        _fork_server(template, fork_socket)
-
-
-def _ready_pool(jobs: int | None, fork_socket: str | None, template: Path):
-    """The batch's process pool, its workers started and getting ready at once."""
-    jobs = jobs or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_warm_worker,
-                               initargs=(fork_socket, str(template)))
-    for _ in range(jobs):  # each submit starts a worker while none is idle
-        pool.submit(int)
-    return pool
 
 
 def _local(executor) -> bool:
@@ -539,12 +513,12 @@ def _publish(outputs: dict, published: Path) -> dict:
 
 
 def _execute_all(todo, staging, executor, jobs, mode, recycle, progress, cached, total,
-                 template, on_result, fork_socket=None, pool=None):
+                 template, on_result, fork_socket=None):
     """Submit every unit, collect results as they finish, survive crashed workers."""
     from tqdm.auto import tqdm
 
     own_pool = executor is None or isinstance(executor, str)  # we create it, we close it
-    pool = pool or make_executor(executor, jobs=jobs)
+    pool = make_executor(executor, jobs=jobs)
     done: queue.Queue = queue.Queue()
     attempts: dict[str, int] = {}
     pending: dict[str, tuple] = {}  # key -> (unit, params, cache key, future)
