@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_atomic", "atomic_write"]
+__all__ = ["write_atomic", "atomic_write", "claim"]
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -51,3 +51,22 @@ def atomic_write(path: str | Path, data: str | bytes) -> Path:
     """Write text (UTF-8) or bytes to ``path`` atomically."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     return write_atomic(path, lambda tmp: tmp.write_bytes(payload))
+
+
+def claim(path: str | Path) -> bool:
+    """Create the empty file ``path`` if nobody has: True for the one caller (of any process)
+    that created it, False when it exists or its folder does not.
+
+    Two processes share work this way (:mod:`ssp_research.brief_stats`,
+    :mod:`ssp_research.brief_figures`): whoever claims a piece does it.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "job.claim"
+    >>> claim(p), claim(p), claim(p.parent / "gone" / "job.claim")
+    (True, False, False)
+    """
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except (FileExistsError, FileNotFoundError):
+        return False
+    return True

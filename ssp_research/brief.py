@@ -26,16 +26,20 @@ import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ssp_research import brief_figures, disclosure, effects, frameworks, indicators, narrate, paths
 from ssp_research import codebook as _codebook
 from ssp_research import design as _design  # noqa: F401 - the trend fits of every brief
-from ssp_research import disclosure, effects, frameworks, indicators, narrate, paths
 from ssp_research import models as _models  # noqa: F401
 from ssp_research.brief_texts import TEXTS
 from ssp_research.errors import DataError, ParameterError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 with warnings.catch_warnings():  # tqdm.auto (progress bars) warns in kernels without ipywidgets
     warnings.simplefilter("ignore")
@@ -48,6 +52,7 @@ __all__ = [
     "headlines_html",
     "goals_html",
     "show_trends",
+    "trends_figure",
     "with_economy_group",
     "joint_publication",
     "method_html",
@@ -561,11 +566,13 @@ def goals_html(b: Brief) -> Html:
 
 def show_trends(b: Brief, *, ncols: int = 2) -> None:
     """Small multiples: each indicator over the waves, unit and comparison with CI bands."""
-    import matplotlib.pyplot as plt
+    brief_figures.show(b, f"trends-{ncols}", lambda: trends_figure(b, ncols=ncols))
 
+
+def trends_figure(b: Brief, *, ncols: int = 2) -> Figure:
+    """The figure of :func:`show_trends` (draw it inside :func:`ssp_research.theme.rendering`)."""
     from ssp_research import plots
 
-    plots.set_theme()
     t = b.indicators
     rows = [t.assign(series=b.unit)[["indicator", "wave", "estimate", "ci_low", "ci_high",
                                      "series_break", "suppressed", "series"]]]
@@ -579,8 +586,8 @@ def show_trends(b: Brief, *, ncols: int = 2) -> None:
     names = b.indicator_names
     nrows = math.ceil(len(names) / ncols)
     # one wave axis for all panels: the years are written under the bottom panels only
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7.0, 1.8 * nrows), squeeze=False,
-                             sharex=True)
+    fig = plots.new_figure((7.0, 1.8 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
     alts = []
     for i, (ax, name) in enumerate(zip(axes.flat, names)):
         plots.trend(long, series="series", indicator=name, codebook=b.codebook, lang=b.lang,
@@ -598,7 +605,8 @@ def show_trends(b: Brief, *, ncols: int = 2) -> None:
         ax.set_visible(False)
     # fixed spacing instead of tight_layout (which costs an extra full draw)
     fig.subplots_adjust(left=0.09, right=0.98, top=0.96, bottom=0.07, hspace=0.75, wspace=0.3)
-    plots.show(fig, alt=" ".join(alts))
+    plots.set_alt_text(fig, " ".join(alts))
+    return fig
 
 
 _ECONOMY = {1.0: "poor", 2.0: "poor", 3.0: "middle", 4.0: "good", 5.0: "good"}

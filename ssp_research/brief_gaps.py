@@ -7,14 +7,19 @@ called from the template as ``brief_gaps.show_gaps(b, "gender")``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from ssp_research import disclosure
+from ssp_research import brief_figures, disclosure
 from ssp_research.brief import _HIDE, _T, Brief
 from ssp_research.errors import DisclosureError, ParameterError
 
-__all__ = ["gap_table", "show_gaps"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["gap_table", "show_gaps", "gaps_figure"]
 
 _ECONOMY_ORDER = ("poor", "middle", "good")
 _GAP_STATS = ["estimate", "se", "ci_low", "ci_high", "df", "n", "count"]
@@ -149,9 +154,13 @@ def _group_label(b: Brief, by: str, value: str) -> str:
 
 def show_gaps(b: Brief, by: str) -> None:
     """Show the figure of the gaps by ``by`` (the groups of :func:`gap_table`)."""
+    brief_figures.show(b, f"gaps-{by}", lambda: gaps_figure(b, by))
+
+
+def gaps_figure(b: Brief, by: str) -> Figure:
+    """The figure of :func:`show_gaps` (draw it inside :func:`ssp_research.theme.rendering`)."""
     from ssp_research import plots
 
-    plots.set_theme()
     t = gap_table(b, by)
     col = "economy_group" if by == "family_economy" else by
     order = {"poor": 0, "middle": 1, "good": 2}
@@ -163,5 +172,4 @@ def show_gaps(b: Brief, by: str) -> None:
     elif col == "grade":
         g[col] = g[col].astype(int)
     g["indicator"] = [b.label(n) for n in g["indicator"]]
-    ax = plots.gap(g, by=col, codebook=b.codebook, lang=b.lang)
-    plots.show(ax)
+    return plots.gap(g, by=col, codebook=b.codebook, lang=b.lang).figure

@@ -18,15 +18,20 @@ from __future__ import annotations
 
 import html as _html
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ssp_research import disclosure, indicators, narrate
+from ssp_research import brief_figures, disclosure, indicators, narrate
 from ssp_research.brief import _T, Brief, Html
 from ssp_research.errors import DesignError
 
-__all__ = ["pilot_table", "pilot_html", "pilot_did_html", "show_pilot_trend", "pilot_summary"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["pilot_table", "pilot_html", "pilot_did_html", "show_pilot_trend",
+           "pilot_figure", "pilot_summary"]
 
 
 def _pilot_did():
@@ -150,13 +155,18 @@ def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
     district or any school; for a municipality, any of its schools) is hidden for the
     indicator is hidden for both groups.
     """
+    brief_figures.show(b, f"pilot-{indicator}", lambda: pilot_figure(b, indicator))
+
+
+def pilot_figure(b: Brief, indicator: str = "lonely") -> Figure | None:
+    """The figure of :func:`show_pilot_trend`, None without pilot schools (draw it inside
+    :func:`ssp_research.theme.rendering`)."""
     from ssp_research import plots
 
     data = b.data
     if b.unit_type == "country" or "pilot" not in data.columns or not data.loc[
             b.unit_mask, "pilot"].any():
-        return
-    plots.set_theme()
+        return None
     treated = data["pilot"].to_numpy() & b.unit_mask
     keep = treated | ~data["pilot"].to_numpy()
     T = _T[b.lang]
@@ -179,7 +189,7 @@ def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
         prot.loc[drop, "marker"] = "*"
     ax = plots.trend(prot, series="group", indicator=indicator, codebook=b.codebook,
                      lang=b.lang)
-    plots.show(ax)
+    return ax.figure
 
 
 def _hidden_waves(b: Brief, indicator: str) -> set | None:

@@ -5,11 +5,14 @@ kernel starts and imports, and the machine's other core is idle. Meanwhile,
 :func:`compute` loads the same brief in the ``ssp brief`` process and computes what every
 brief shows from the data (the indicator table, the trend tests, the unit's rows of the
 protected publication, the pilot evaluation) and pickles them into the run's staging
-folder; the kernel learns the file's name from ``SSP_BRIEF_STATS``. :func:`restore`, called
-by :func:`ssp_research.brief.load` in the kernel, takes them when the file is there and was
-computed for the same arguments, else the kernel computes them itself as always. The file
-is private to one run (its staging folder), so it can never be stale; the figures are
-drawn in the kernel as always. Batches do not use it: their workers keep both cores busy.
+folder; the kernel learns the file's name from ``SSP_BRIEF_STATS``. Whoever starts first
+claims the work: :func:`restore`, called by :func:`ssp_research.brief.load` in the kernel,
+waits for the file when :func:`compute` claimed it, and takes the statistics when they were
+computed for the same arguments; else the kernel computes them itself as always. The file
+is private to one run (its staging folder), so it can never be stale. ``ssp brief`` then
+renders the template's figures (:func:`figures`) that the kernel has not yet claimed
+(:mod:`ssp_research.brief_figures`). Batches do not use it: their workers keep both cores
+busy.
 
 Examples
 --------
@@ -25,14 +28,17 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["ENV", "load_arguments", "compute", "restore"]
+__all__ = ["ENV", "load_arguments", "figures", "compute", "restore"]
 
 ENV = "SSP_BRIEF_STATS"
 #: The brief's cached properties that are computed ahead (``Brief.<name>``).
 PROPERTIES = ("unit_mask", "indicator_names", "city", "district", "full_publication",
               "publication", "indicators", "latest", "trends")
+_computing = threading.local()  # compute's own load must not wait for compute
 _ARGUMENTS = ("data_path", "instrument", "framework", "unit_type", "unit", "wave",
               "comparison", "lang", "pool", "standardise", "publication_path")
 
@@ -51,42 +57,87 @@ def _key(args: dict) -> str:
     return json.dumps(args, sort_keys=True, default=str)
 
 
-def compute(params: dict, path: Path) -> bool:
+def figures(b) -> list[tuple[str, Callable]]:
+    """The figures of the brief template, in its order: (name, build) for
+    :func:`ssp_research.brief_figures.render_ahead`."""
+    from ssp_research import brief, brief_gaps, brief_pilot
+
+    return [("trends-2", lambda: brief.trends_figure(b, ncols=2)),
+            *((f"gaps-{by}", lambda by=by: brief_gaps.gaps_figure(b, by))
+              for by in ("gender", "grade", "family_economy")),
+            ("pilot-lonely", lambda: brief_pilot.pilot_figure(b, "lonely"))]
+
+
+def compute(params: dict, path: Path):
     """Load the brief of ``params``, compute its statistics and pickle them to ``path``.
 
-    Returns False, and writes nothing, when the parameters are not a brief's or anything
-    fails: the kernel then computes (and reports) everything itself.
+    Returns the brief (with its statistics), or None when the parameters are not a brief's
+    or anything fails. The work is claimed first (``<path>.claim``, once the modules are
+    imported): the kernel waits for the statistics only when this process claimed them
+    (and then always gets ``path``, or that it failed), and computes them itself when it
+    got there first; the brief is still computed here then, for its figures.
     """
     args = load_arguments(params)
     if args is None:
-        return False
+        return None
+    from ssp_research.atomic import claim, write_atomic
+
     try:
         from ssp_research import brief, brief_pilot
-        from ssp_research.atomic import write_atomic
-
-        b = brief.load(**args)
+    except Exception:  # noqa: BLE001 - the kernel reports any problem
+        return None
+    claimed = claim(f"{path}.claim")
+    payload: dict = {"key": _key(args), "failed": True}
+    b = None
+    try:
+        _computing.active = True
+        try:
+            b = brief.load(**args)
+        finally:
+            _computing.active = False
         for name in PROPERTIES:
             getattr(b, name)
         brief_pilot.pilot_table(b)  # the pilot evaluation (in b.cache)
-        payload = {"key": _key(args), "cache": dict(b.cache),
-                   "properties": {n: b.__dict__[n] for n in PROPERTIES if n in b.__dict__}}
-        data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-        write_atomic(path, lambda tmp: tmp.write_bytes(data))
-        return True
+        payload = {"key": _key(args), "cache": dict(b.cache), "properties": {
+            n: b.__dict__[n] for n in PROPERTIES if n in b.__dict__}}
     except Exception:  # noqa: BLE001 - only a head start; the kernel reports any problem
-        return False
+        b = None
+    finally:
+        if claimed:
+            try:
+                data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - e.g. an unpicklable cache entry
+                data = pickle.dumps({"key": payload["key"], "failed": True})
+            write_atomic(path, lambda tmp: tmp.write_bytes(data))
+    return b
 
 
-def restore(b, args: dict) -> bool:
-    """Give ``b`` the statistics :func:`compute` wrote for the same arguments, if any."""
+def restore(b, args: dict, *, timeout: float = 600.0) -> bool:
+    """Give ``b`` the statistics :func:`compute` wrote for the same arguments, if any.
+
+    Waits for them (up to ``timeout`` seconds) when :func:`compute` claimed them; when it
+    has not, claims them, so that the kernel computes them itself at once.
+    """
+    import time
+
+    from ssp_research.atomic import claim
+
     path = os.environ.get(ENV)
-    if not path or not os.path.isfile(path):
+    if not path or getattr(_computing, "active", False):  # (compute's own load)
         return False
+    if claim(f"{path}.claim") or not os.path.isdir(os.path.dirname(path)):
+        return False  # ssp brief is not computing them (or its run is over)
+    deadline = time.monotonic() + timeout
+    while not os.path.isfile(path):
+        # the run's staging folder is gone or it takes too long
+        if not os.path.isdir(os.path.dirname(path)) or time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
     try:
         payload = pickle.loads(Path(path).read_bytes())
     except Exception:  # noqa: BLE001 - unreadable: compute as usual
         return False
-    if payload.get("key") != _key(args):
+    if payload.get("failed") or payload.get("key") != _key(args):
         return False
     b.__dict__.update(payload["properties"])
     b.cache.update(payload["cache"])

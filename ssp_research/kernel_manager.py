@@ -171,9 +171,11 @@ class ForkProvisioner(LocalProvisioner):
 class ForkingKernelManager(AsyncKernelManager):
     """An async kernel manager whose kernels come from a :class:`ForkServer`."""
 
-    def __init__(self, *args, forkserver: ForkServer | None = None, **kwargs):
+    def __init__(self, *args, forkserver: ForkServer | None = None, env: dict | None = None,
+                 **kwargs):
         super().__init__(*args, client_factory=QuickReadyClient, **kwargs)
         self._forkserver = forkserver
+        self._env = dict(env or {})
         self._clients: list = []
 
     def client(self, **kwargs):
@@ -200,13 +202,17 @@ class ForkingKernelManager(AsyncKernelManager):
                                           kernel_spec=self.kernel_spec, parent=self)
             provisioner.forkserver = self._forkserver
             self.provisioner = provisioner
+        if self._env:  # the kernel's own variables; this process's environment is untouched
+            kw["env"] = {**(kw.get("env") or os.environ), **self._env}
         return await super()._async_pre_start_kernel(**kw)
 
 
-def kernel_manager(forkserver: ForkServer | None, **kwargs):
+def kernel_manager(forkserver: ForkServer | None, *, env: dict | None = None, **kwargs):
     """An async kernel manager (``AsyncKernelManager`` arguments) forking from ``forkserver``.
 
     With ``forkserver`` None or not alive it starts kernels as jupyter_client does. Either
-    way its clients skip jupyter_client's fixed 0.2 s start-up wait (``QuickReadyClient``).
+    way its clients skip jupyter_client's fixed 0.2 s start-up wait (``QuickReadyClient``),
+    and its kernels get ``env`` on top of this process's environment (which stays as it is:
+    threads of this process never see the kernel's variables).
     """
-    return ForkingKernelManager(forkserver=forkserver, **kwargs)
+    return ForkingKernelManager(forkserver=forkserver, env=env, **kwargs)

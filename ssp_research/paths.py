@@ -69,6 +69,15 @@ def output_dir() -> Path:
     return Path(os.environ.get("SSP_OUTPUT_DIR", PROJECT_DIR / "output"))
 
 
+def publication_file(out_dir: Path) -> Path:
+    """Where a batch folder (or a single brief's cache) keeps its protected publication.
+
+    >>> publication_file(Path("out")).as_posix()
+    'out/publication/publication.parquet'
+    """
+    return Path(out_dir) / "publication" / "publication.parquet"
+
+
 def notebooks_dir() -> Path:
     """The notebook templates (``briefs/``) and study notebooks (``studies/``)."""
     return PROJECT_DIR / "notebooks"

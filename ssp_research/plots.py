@@ -32,7 +32,6 @@ Examples
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -49,6 +48,8 @@ from ssp_research.theme import (
     UNIT_COLOR,
     alt_text,
     figure_bundle,
+    new_figure,
+    rendering,
     set_alt_text,
     set_theme,
     show,
@@ -60,6 +61,8 @@ __all__ = [
     "COMPARISON_COLOR",
     "SUPPRESSED_COLOR",
     "set_theme",
+    "rendering",
+    "new_figure",
     "alt_text",
     "set_alt_text",
     "figure_bundle",
@@ -74,8 +77,8 @@ __all__ = [
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    if ax is None:  # a pyplot figure, or a detached one inside theme.rendering()
+        ax = new_figure(figsize, layout="constrained").add_subplot()
     return ax
 
 

@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ssp_research import disclosure
+from ssp_research import disclosure, paths
 from ssp_research import indicators as _ind
 from ssp_research._publication_engine import (
     _SHOWN,
@@ -456,7 +456,7 @@ def publication_target(out_dir: Path) -> Path:
     >>> publication_target(Path("out")).as_posix()
     'out/publication/publication.parquet'
     """
-    return Path(out_dir) / "publication" / "publication.parquet"
+    return paths.publication_file(out_dir)
 
 
 def prepare_publication(units: list, out_dir: Path, *, jobs: int | None = None,

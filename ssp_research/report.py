@@ -47,6 +47,8 @@ Parameter(type=<class 'int'>, default=2025, comment='survey wave')
 
 from __future__ import annotations
 
+import functools
+import gc
 import logging
 import os
 import re
@@ -60,7 +62,7 @@ from pathlib import Path
 import nbformat
 
 from ssp_research import paths
-from ssp_research.errors import ReportError
+from ssp_research.errors import ParameterError, ReportError
 from ssp_research.export import atomic_write, export_html, export_pdf, provenance
 from ssp_research.parameters import (
     Parameter,
@@ -130,7 +132,8 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         Fork the fresh kernel from this preloaded template process instead of starting it
         (batches; see :mod:`ssp_research.forkserver`).
     kernel_env : dict, optional
-        Extra environment variables of the kernel.
+        Extra environment variables of the fresh kernel (this process's environment is not
+        changed).
     **engine_kwargs
         Passed to ``papermill.execute_notebook`` (e.g. ``engine_name`` and the warm kernel of
         :mod:`ssp_research.kernels`); without them a fresh kernel is started.
@@ -163,21 +166,23 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     from ssp_research.kernels import ENGINE  # (this import registers the papermill engines)
 
     params = validate_parameters(template, params)
+    if kernel_env and "engine_name" in engine_kwargs:
+        raise ParameterError("kernel_env is for fresh kernels (no engine_name)",
+                             rule="a warm kernel's environment is set when it starts")
     out_notebook = Path(out_notebook)
     out_notebook.parent.mkdir(parents=True, exist_ok=True)
     ipc_dir = tempfile.mkdtemp(prefix="ssp-kernel-")
     if "engine_name" not in engine_kwargs:
+        # One BLAS thread per kernel: a brief is a small job, batches parallelise over
+        # processes, and OpenBLAS threads spinning against other processes made model fits
+        # up to 100x slower.
+        env = {k: os.environ.get(k, "1") for k in THREAD_VARS}
         engine_kwargs["engine_name"] = ENGINE  # writes the notebook once, not twice per cell
         # an async manager (a dead kernel is noticed), forking from the fork server if given
-        engine_kwargs["km"] = kernel_manager(forkserver, kernel_name=kernel_name,
-                                             transport="ipc", ip=os.path.join(ipc_dir, "k"))
+        engine_kwargs["km"] = kernel_manager(forkserver, env={**env, **(kernel_env or {})},
+                                             kernel_name=kernel_name, transport="ipc",
+                                             ip=os.path.join(ipc_dir, "k"))
         engine_kwargs["shutdown_kernel"] = "immediate"
-    # One BLAS thread per kernel: a brief is a small job, batches parallelise over processes,
-    # and OpenBLAS threads spinning against other processes made model fits up to 100x slower.
-    saved_env = {k: os.environ.get(k) for k in (*THREAD_VARS, *(kernel_env or {}))}
-    for k in THREAD_VARS:
-        os.environ.setdefault(k, "1")
-    os.environ.update(kernel_env or {})
     quiet = [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
     levels = [q.level for q in quiet]
     for q in quiet:  # papermill's own type guessing warns about annotations it cannot read
@@ -203,11 +208,6 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         error.notebook_path = out_notebook
         raise error from None
     finally:
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         for q, level in zip(quiet, levels):
             q.setLevel(level)
         km = engine_kwargs.get("km")
@@ -303,55 +303,87 @@ def _cached_publication(params: dict, template: Path) -> str:
 
 
 class _Ahead(threading.Thread):
-    """Work for the brief done in this process while its kernel starts and imports.
+    """Work for the brief done in this process while its kernel starts and runs.
 
-    The city's publication (``build``: the batch unit of the city, or None), then the brief's
-    statistics (when ``stats``,
-    :mod:`ssp_research.brief_stats`). The kernel is told through its environment:
-    ``SSP_PUBLICATION_READY`` names a file written when the publication is in place ("ok",
-    or "failed: ..."; :func:`ssp_research.brief.load` waits for it), ``SSP_BRIEF_STATS``
-    the statistics file.
+    In order: the city's publication (when ``build``: reused when current, else built); when
+    ``stats``, the brief's statistics (:mod:`ssp_research.brief_stats`); the exporters
+    (:func:`_prewarm_exporters`; needed last, and at once when already loaded); then the
+    figures that the kernel has not yet claimed (:mod:`ssp_research.brief_figures`), until
+    ``done`` is set. The kernel is told through its environment: ``SSP_PUBLICATION_READY``
+    names a file written when the publication is in place ("ok", or "failed: ...";
+    :func:`ssp_research.brief.load` waits for it), ``SSP_BRIEF_STATS`` the statistics file
+    and ``SSP_BRIEF_FIGURES`` the figures' folder.
     """
 
-    def __init__(self, params: dict, stage: Path, *, build, stats: bool):
+    def __init__(self, params: dict, template: Path, stage: Path, *, build: bool,
+                 stats: bool):
         super().__init__(daemon=True)
-        self.params, self.build, self.error = params, build, None
+        self.params, self.template, self.build, self.error = params, template, build, None
         self.ready, self.stats = stage / "publication.ready", (stage / "stats.pkl"
                                                                   if stats else None)
+        self.figures = stage / "figures"
+        self.done = threading.Event()  # the kernel has finished: render no more figures
 
     def environment(self) -> dict:
         env = {"SSP_PUBLICATION_READY": str(self.ready)} if self.build else {}
         if self.stats is not None:
+            self.figures.mkdir(exist_ok=True)
             env["SSP_BRIEF_STATS"] = str(self.stats)
+            env["SSP_BRIEF_FIGURES"] = str(self.figures)
         return env
 
     def run(self) -> None:
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread: the kernel has the other core (two BLAS threads here would spin
+        # against it: the statistics took 0.4-1.6 s instead of 0.3 s).
+        with threadpool_limits(limits=1):
+            self._run()
+
+    def _run(self) -> None:
         if self.build:
             from ssp_research import publication
 
             try:  # one process: forking a pool from this thread is not safe
-                publication.prepare_publication([self.build], paths.output_dir() / "cache",
-                                                jobs=1)
+                unit = _city_unit(self.params, self.template)
+                if unit is not None:  # (else the kernel reports the unknown unit)
+                    publication.prepare_publication([unit], paths.output_dir() / "cache",
+                                                    jobs=1)
             except BaseException as err:  # noqa: BLE001 - re-raised by run_brief
                 self.error = err
                 atomic_write(self.ready, f"failed: {type(err).__name__}: {err}")
                 return
             atomic_write(self.ready, "ok")
+        b = None
         if self.stats is not None:
             from ssp_research import brief_stats
 
-            brief_stats.compute(self.params, self.stats)
+            b = brief_stats.compute(self.params, self.stats)
+        _prewarm_exporters()
+        if b is not None:
+            from ssp_research import brief_figures, brief_stats
+
+            brief_figures.render_ahead(b, self.figures, brief_stats.figures(b),
+                                       stop=self.done.is_set)
+
+
+_exporters_ready = False
 
 
 def _prewarm_exporters() -> None:
-    """Import and set up the HTML/PDF exporters and the audit (first use costs ~0.5-1 s)."""
+    """Import and set up the HTML/PDF exporters and the audit, once per process (the first
+    use costs ~1 s)."""
+    global _exporters_ready
+    if _exporters_ready:
+        return
     try:
         export_html(nbformat.v4.new_notebook(), "nb", {})
         import weasyprint  # noqa: F401
 
         import ssp_research.audit  # noqa: F401
     except Exception:  # noqa: BLE001 - only a speed-up; the real call reports any problem
-        pass
+        return
+    _exporters_ready = True
 
 
 def _audit(paths_: list[Path]) -> list:
@@ -364,6 +396,23 @@ def _audit(paths_: list[Path]) -> list:
     return findings
 
 
+def _gc_frozen(func):
+    """Run ``func`` with the objects that exist when it starts left out of garbage
+    collection (``gc.freeze``): a full collection of a busy process (a notebook session,
+    a scheduler) scans every object and paused a brief's work for 0.2 s."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        gc.freeze()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    return wrapper
+
+
+@_gc_frozen
 def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=None,
               pdf: bool = True, progress: bool = False, precompute: bool | None = None,
               **engine_kwargs) -> BriefResult:
@@ -406,8 +455,8 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     Notes
     -----
     When the template declares ``publication_path`` and it is empty, the protected
-    publication of the unit's city is built (or reused) in the cache of
-    ``paths.output_dir()``, exactly as ``ssp batch`` builds it: in this process, while the
+    publication of the unit's city is reused, or built when its inputs changed, in the cache
+    of ``paths.output_dir()``, exactly as ``ssp batch`` builds it: in this process, while the
     kernel starts and imports (the brief waits for it in :func:`ssp_research.brief.load`).
     """
     t0 = time.perf_counter()
@@ -416,17 +465,10 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     params = validate_parameters(template, params)
     if "wave" in params and params["wave"] is None and "data_path" in params:
         params["wave"] = _latest_wave(params["data_path"])
-    build = None  # the city's batch unit, when its publication is built while the kernel starts
-    if params.get("publication_path") == "" and params.get("unit_type") in _CITY_LEVELS:
-        unit = _city_unit(params, template)
-        if unit is not None:
-            from ssp_research import publication
-
-            cache = paths.output_dir() / "cache"
-            current = publication.prepare_publication([unit], cache, build=False)
-            build = None if current else unit
-            params["publication_path"] = current.get(
-                "publication_path", str(publication.publication_target(cache)))
+    # the city's publication: checked (built when not current) while the kernel starts
+    build = params.get("publication_path") == "" and params.get("unit_type") in _CITY_LEVELS
+    if build:
+        params["publication_path"] = str(paths.publication_file(paths.output_dir() / "cache"))
     out_dir = Path(out_dir) if out_dir is not None else paths.output_dir() / "briefs"
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = brief_stem(params)
@@ -434,17 +476,16 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
     ahead = None
     try:
         nb_path = stage / f"{stem}.ipynb"
-        # While the kernel starts and imports, this process is idle: load the exporters,
-        # and (one brief: the other core is free) build the city's publication if needed
-        # and compute the brief's statistics for the kernel.
-        warm = threading.Thread(target=_prewarm_exporters, daemon=True)
-        warm.start()
-        ahead = _Ahead(params, stage, build=build, stats=precompute)
+        # While the kernel starts and runs, this process is idle: build the city's
+        # publication if needed, compute the brief's statistics and draw its figures (one
+        # brief: the other core is free), and load the exporters.
+        ahead = _Ahead(params, template, stage, build=build, stats=precompute)
         ahead.start()
         try:
             nb = execute(template, params, nb_path, progress=progress,
                          kernel_env=ahead.environment(), **engine_kwargs)
         except ReportError as err:
+            ahead.done.set()
             ahead.join()
             if ahead.error is not None:  # the publication could not be built: the cause
                 raise ahead.error from None
@@ -456,7 +497,8 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
             error.cell_index = getattr(err, "cell_index", None)
             error.notebook_path = failed
             raise error from None
-        warm.join()
+        ahead.done.set()  # figures the template did not show: not worth drawing
+        ahead.join()  # the exporters are loaded
         stamp = provenance(params, params.get("data_path", ""), template)
         html = export_html(nb, params.get("lang", "nb"), params, provenance=stamp)
         outputs = {"html": stage / f"{stem}.html", "ipynb": nb_path}
@@ -477,7 +519,8 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
             os.replace(p, final[k])
     finally:
         if ahead is not None:
-            ahead.join()  # done long before the kernel, but never writing into a removed folder
+            ahead.done.set()
+            ahead.join()  # never writing into a removed folder
         shutil.rmtree(stage, ignore_errors=True)
     return BriefResult(final["html"], final.get("pdf"), final["ipynb"], stamp,
                        time.perf_counter() - t0)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import io
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -36,6 +38,8 @@ __all__ = [
     "SUPPRESSED_COLOR",
     "OTHER_COLOR",
     "set_theme",
+    "rendering",
+    "new_figure",
     "alt_text",
     "set_alt_text",
     "figure_bundle",
@@ -88,6 +92,51 @@ def set_theme() -> None:
     """
     mpl.rcParams.update(_RC)
     mpl.rcParams["axes.prop_cycle"] = cycler(color=[to_rgb(c) for c in PALETTE])
+
+
+#: rcParams that are not about how a figure looks (left as they are by :func:`rendering`)
+_NOT_LOOKS = ("backend", "interactive", "webagg", "toolbar", "savefig.directory", "timezone")
+_DETACHED: ContextVar[bool] = ContextVar("ssp_detached_figures", default=False)
+
+
+@contextmanager
+def rendering():
+    """Draw figures exactly the same way in any process: inside, rcParams are matplotlib's
+    own defaults (not a user's ``matplotlibrc`` or earlier changes) plus the theme, and
+    :func:`new_figure` makes figures outside pyplot (no backend, safe in a thread).
+
+    A brief's figures are made inside it, so that ``ssp brief`` can render them in its own
+    process while the kernel runs (:mod:`ssp_research.brief_figures`) and get the same PNG.
+    rcParams are restored on exit.
+
+    Examples
+    --------
+    >>> mpl.rcParams["lines.linewidth"] = 3.0
+    >>> with rendering():
+    ...     fig = new_figure((2, 1))
+    ...     mpl.rcParams["lines.linewidth"], plt.get_fignums()
+    (1.5, [])
+    >>> mpl.rcParams["lines.linewidth"]
+    3.0
+    >>> mpl.rcParams["lines.linewidth"] = 1.5
+    """
+    rc = {k: v for k, v in mpl.rcParamsDefault.items() if not k.startswith(_NOT_LOOKS)}
+    rc.update(_RC)
+    rc["axes.prop_cycle"] = cycler(color=[to_rgb(c) for c in PALETTE])
+    token = _DETACHED.set(True)
+    try:
+        with mpl.rc_context(rc):
+            yield
+    finally:
+        _DETACHED.reset(token)
+
+
+def new_figure(figsize: tuple[float, float], **kwargs) -> Figure:
+    """A new figure: a pyplot figure, or inside :func:`rendering` one that pyplot does not
+    know (closed by the garbage collector)."""
+    if _DETACHED.get():
+        return Figure(figsize=figsize, **kwargs)
+    return plt.figure(figsize=figsize, **kwargs)
 
 
 # --- alt text and display ----------------------------------------------------------------------

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 
 from ssp_research import brief, brief_gaps, brief_pilot, brief_stats, report
+from ssp_research.atomic import claim
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def test_a_brief_with_its_statistics_computed_ahead_is_the_same(tmp_path, monkey
         "wave": 2025, "unit_type": unit_type, "unit": unit,
         "publication_path": publication_path})
     path = tmp_path / "stats.pkl"
-    assert brief_stats.compute(params, path) and path.is_file()
+    assert brief_stats.compute(params, path) is not None and path.is_file()
     args = brief_stats.load_arguments(params)
     monkeypatch.setenv(brief_stats.ENV, str(path))
     ahead = brief.load(**args)
@@ -53,8 +59,47 @@ def test_a_brief_with_its_statistics_computed_ahead_is_the_same(tmp_path, monkey
             assert got[name] == value, name
 
 
-def test_not_a_brief_or_a_failure_writes_nothing(tmp_path):
-    assert not brief_stats.compute({"unit": "x"}, tmp_path / "a.pkl")
-    assert not brief_stats.compute({"data_path": "no/such.parquet", "unit": "x"},
-                                   tmp_path / "b.pkl")
+def test_not_a_brief_writes_nothing_and_a_failure_is_written_as_such(tmp_path, monkeypatch):
+    assert brief_stats.compute({"unit": "x"}, tmp_path / "a.pkl") is None
     assert not list(tmp_path.iterdir())
+    params = {"data_path": "no/such.parquet", "unit": "x"}
+    assert brief_stats.compute(params, tmp_path / "b.pkl") is None
+    assert (tmp_path / "b.pkl").is_file()  # the kernel waiting for it learns it failed
+    monkeypatch.setenv(brief_stats.ENV, str(tmp_path / "b.pkl"))
+    b = SimpleNamespace(cache={})
+    assert not brief_stats.restore(b, brief_stats.load_arguments(params), timeout=5)
+
+
+def test_the_kernel_waits_only_for_statistics_that_ssp_brief_claimed(tmp_path, monkeypatch,
+                                                                     publication_path):
+    params = report.validate_parameters(report.DEFAULT_TEMPLATE, {
+        "wave": 2025, "publication_path": publication_path})
+    args = brief_stats.load_arguments(params)
+    path = tmp_path / "stats.pkl"
+    monkeypatch.setenv(brief_stats.ENV, str(path))
+    # nobody claimed them: the kernel claims them and computes them itself, without waiting
+    kernel = brief.load(**args)
+    assert "trends" not in kernel.__dict__ and (tmp_path / "stats.pkl.claim").is_file()
+    # ... and ssp brief still computes the brief for its figures, but writes no statistics
+    assert brief_stats.compute(params, path) is not None and not path.exists()
+    # claimed by ssp brief (which is slow): the kernel waits for them
+    (tmp_path / "stats.pkl.claim").unlink()
+    assert claim(tmp_path / "stats.pkl.claim")
+
+    def ssp_brief():
+        time.sleep(0.5)
+        brief_stats.compute(params, tmp_path / "elsewhere.pkl")
+        os.replace(tmp_path / "elsewhere.pkl", path)
+
+    thread = threading.Thread(target=ssp_brief)
+    thread.start()
+    waited = brief.load(**args)
+    thread.join()
+    assert "trends" in waited.__dict__  # restored
+    pd.testing.assert_frame_equal(waited.indicators, kernel.indicators)
+
+
+def test_a_stale_variable_never_makes_a_kernel_wait(tmp_path, monkeypatch):
+    monkeypatch.setenv(brief_stats.ENV, str(tmp_path / "gone" / "stats.pkl"))
+    b = SimpleNamespace(cache={})
+    assert not brief_stats.restore(b, {"unit": "x"}, timeout=600)

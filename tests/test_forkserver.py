@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from ssp_research import forkserver, report
-from ssp_research.errors import ReportError
+from ssp_research.errors import ParameterError, ReportError
 
 pytestmark = pytest.mark.skipif(not forkserver.available(), reason="needs Linux pidfds")
 
@@ -145,3 +145,16 @@ def test_kernels_leave_no_open_descriptors_behind(tmp_path, server, fork):
                        forkserver=server if fork else None)
         counts.append(open_fds())
     assert counts[-1] <= counts[1], counts
+
+
+def test_the_kernel_environment_is_the_kernels_own(tmp_path, server):
+    path = _notebook(tmp_path / "env.ipynb", "print(os.environ.get('SSP_TEST_KERNEL_VAR'))")
+    for fork in (server, None):  # forked, and started by jupyter_client
+        nb = report.execute(path, {}, tmp_path / "e.ipynb", forkserver=fork,
+                            kernel_env={"SSP_TEST_KERNEL_VAR": "kernel only"})
+        assert _stdout(nb).strip() == "kernel only"
+    # this process's environment is never changed (its threads would see the kernel's)
+    assert "SSP_TEST_KERNEL_VAR" not in os.environ
+    with pytest.raises(ParameterError, match="kernel_env is for fresh kernels"):
+        report.execute(path, {}, tmp_path / "w.ipynb", kernel_env={"X": "1"},
+                       engine_name="ssp")
