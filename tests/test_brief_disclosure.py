@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import nbformat
 import numpy as np
@@ -128,12 +129,15 @@ def test_pilot_trend_hidden_when_any_unit_is_hidden(city, monkeypatch):
     from ssp_research import plots
 
     seen = {}
-    monkeypatch.setattr(plots, "trend", lambda t, **k: seen.setdefault("t", t))
-    monkeypatch.setattr(plots, "show", lambda *a, **k: None)
+    def trend(t, **_kw):  # the table the figure would draw
+        seen["t"] = t
+        return SimpleNamespace(figure=None)
+
+    monkeypatch.setattr(plots, "trend", trend)
     pub = city.publication
     for indicator in ("bullied", "poor_economy"):
         seen.clear()
-        brief_pilot.show_pilot_trend(city, indicator)
+        brief_pilot.pilot_figure(city, indicator)
         t = seen["t"]
         hidden = set(pub.loc[(pub["indicator"] == indicator) & pub["suppressed"], "wave"])
         assert hidden, indicator
