@@ -43,7 +43,7 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from ssp_research import audit, batch, paths, publication, report
+from ssp_research import audit, batch, paths, publication_cache, report
 
 VENV_BIN = Path(sys.executable).parent
 TEMPLATE = report.DEFAULT_TEMPLATE
@@ -146,7 +146,7 @@ def run_floor_parallel(path: Path, jobs: int, per_worker: int = 6) -> float:
 
 def run_batch(units, out: Path, jobs: int, **kw):
     return batch.run_batch(units, out, template=TEMPLATE, jobs=jobs,
-                           prepare=publication.prepare_publication, audit=audit.audit,
+                           prepare=publication_cache.prepare_publication, audit=audit.audit,
                            progress=True, **kw)
 
 

@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 
 with warnings.catch_warnings():  # tqdm.auto (progress bars) warns in kernels without ipywidgets
     warnings.simplefilter("ignore")
-    from ssp_research import publication  # every brief reads (or builds) the publication
+    from ssp_research import (
+        publication,  # every brief reads (or builds) the publication
+        publication_cache,
+    )
 
 __all__ = [
     "Html",
@@ -196,13 +199,13 @@ class Brief:
 
     def _precomputed(self, compare: str) -> pd.DataFrame | None:
         """The unit's rows of the batch's unit tables
-        (:func:`~ssp_research.publication.write_unit_tables`), when it wrote them for these
+        (:func:`~ssp_research.publication_cache.write_unit_tables`), when it wrote them for these
         settings (same numbers as computing them here: one pass over all units)."""
         if (not self.publication_path or self.standardise
                 or self.unit_type not in ("city", "district", "school")):
             return None
-        path = publication.unit_tables_dir(resolve(self.publication_path)) / (
-            publication.unit_table_name(self.unit_type, compare, self.pool,
+        path = publication_cache.unit_tables_dir(resolve(self.publication_path)) / (
+            publication_cache.unit_table_name(self.unit_type, compare, self.pool,
                                         self.indicator_names))
         if not path.is_file():
             return None

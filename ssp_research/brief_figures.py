@@ -99,13 +99,27 @@ def render_ahead(b, folder: Path, figures: Iterable[tuple[str, Callable[[], Figu
     then draws that figure and reports the error). Returns how many were rendered here.
 
     They are taken from the last: the kernel takes them from the first, so when this process
-    is slow the two meet in the middle and the kernel waits for one figure at most (from the
-    first, the kernel would wait for every figure in turn behind a slow process).
+    is slow the two meet in the middle (from the first, the kernel would wait for every
+    figure in turn behind a slow process). Once the kernel is drawing, the figure it will
+    need next (no unclaimed figure before it) is left to it: the kernel waits for a figure
+    only when it reaches one this process is still drawing.
     """
+    figures = list(figures)
+    names = [name for name, _ in figures]
+    mine: set[str] = set()
     done = 0
-    for name, build in reversed(list(figures)):
-        if stop() or not claim(folder / f"{name}.claim"):
+    for i in reversed(range(len(figures))):
+        name, build = figures[i]
+        if stop():
+            break
+        claimed = {n for n in names if (folder / f"{n}.claim").exists()}
+        if name in claimed:
             continue
+        if claimed - mine and claimed.issuperset(names[:i]):
+            break  # the kernel is drawing, and this is the figure it needs next
+        if not claim(folder / f"{name}.claim"):
+            continue
+        mine.add(name)
         try:
             payload = {"state": state(b), "bundle": render(build)}
             done += 1

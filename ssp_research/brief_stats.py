@@ -71,11 +71,12 @@ def figures(b) -> list[tuple[str, Callable]]:
 def compute(params: dict, path: Path):
     """Load the brief of ``params``, compute its statistics and pickle them to ``path``.
 
-    Returns the brief (with its statistics), or None when the parameters are not a brief's
-    or anything fails. The work is claimed first (``<path>.claim``, once the modules are
-    imported): the kernel waits for the statistics only when this process claimed them
-    (and then always gets ``path``, or that it failed), and computes them itself when it
-    got there first; the brief is still computed here then, for its figures.
+    Returns the brief (with its statistics), or None when the parameters are not a brief's,
+    anything fails, or the kernel got there first. The work is claimed first
+    (``<path>.claim``, once the modules are imported): the kernel waits for the statistics
+    only when this process claimed them (and then always gets ``path``, or that it failed),
+    and computes them itself when it got there first (it is then ahead of this process, and
+    draws the figures too).
     """
     args = load_arguments(params)
     if args is None:
@@ -86,7 +87,8 @@ def compute(params: dict, path: Path):
         from ssp_research import brief, brief_pilot
     except Exception:  # noqa: BLE001 - the kernel reports any problem
         return None
-    claimed = claim(f"{path}.claim")
+    if not claim(f"{path}.claim"):
+        return None
     payload: dict = {"key": _key(args), "failed": True}
     b = None
     try:
@@ -103,12 +105,11 @@ def compute(params: dict, path: Path):
     except Exception:  # noqa: BLE001 - only a head start; the kernel reports any problem
         b = None
     finally:
-        if claimed:
-            try:
-                data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # noqa: BLE001 - e.g. an unpicklable cache entry
-                data = pickle.dumps({"key": payload["key"], "failed": True})
-            write_atomic(path, lambda tmp: tmp.write_bytes(data))
+        try:
+            data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - e.g. an unpicklable cache entry
+            data = pickle.dumps({"key": payload["key"], "failed": True})
+        write_atomic(path, lambda tmp: tmp.write_bytes(data))
     return b
 
 

@@ -320,7 +320,7 @@ def _add_glm(p) -> None:
 
 
 def _run_batch(args) -> int:
-    from ssp_research import audit, batch, publication, report
+    from ssp_research import audit, batch, publication_cache, report
 
     template = Path(args.template) if args.template else report.DEFAULT_TEMPLATE
     base = report.parse_cli_parameters(template, args.param)
@@ -335,7 +335,7 @@ def _run_batch(args) -> int:
         units, out, template=template, dependencies=deps, executor=args.executor,
         jobs=args.jobs, mode=args.mode, recycle=args.recycle, force=args.force,
         retry_failed=args.retry_failed, progress=not args.no_progress,
-        prepare=publication.prepare_publication, audit=audit.audit,
+        prepare=publication_cache.prepare_publication, audit=audit.audit,
     )
     print(f"{summary.ok} built, {summary.cached} cached, {summary.failed} failed "
           f"in {summary.seconds:.1f} s; manifest: {summary.manifest_path}")

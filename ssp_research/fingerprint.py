@@ -1,7 +1,7 @@
 """Fingerprints of what a cached output depends on: files, the library's own code, packages.
 
 The batch cache (:func:`ssp_research.batch.cache_key`) and the cached publication
-(:func:`ssp_research.publication.prepare_publication`) are keyed by these.
+(:func:`ssp_research.publication_cache.prepare_publication`) are keyed by these.
 
 Examples
 --------

@@ -287,31 +287,32 @@ def _cached_publication(params: dict, template: Path) -> str:
     """The protected publication of the brief's city, built once and cached on disk.
 
     Uses the batch's builder and cache key
-    (:func:`~ssp_research.publication.prepare_publication`: data sha256, instrument, rules,
+    (:func:`~ssp_research.publication_cache.prepare_publication`: data sha256, instrument, rules,
     pooling, library and package versions), so a single brief hides exactly what a batch
     hides, and a second brief of the same city and data skips the build. The cache is
     ``paths.output_dir() / "cache"``. (:func:`run_brief` does the same, building while the
     kernel starts.)
     """
-    from ssp_research import publication
+    from ssp_research import publication_cache
 
     unit = _city_unit(params, template)
     if unit is None:
         return ""
-    extra = publication.prepare_publication([unit], paths.output_dir() / "cache")
+    extra = publication_cache.prepare_publication([unit], paths.output_dir() / "cache")
     return extra.get("publication_path", "")
 
 
 class _Ahead(threading.Thread):
     """Work for the brief done in this process while its kernel starts and runs.
 
-    In order: the city's publication (when ``build``: reused when current, else built); when
-    ``stats``, the brief's statistics (:mod:`ssp_research.brief_stats`); the exporters
-    (:func:`_prewarm_exporters`; needed last, and at once when already loaded); then the
-    figures that the kernel has not yet claimed (:mod:`ssp_research.brief_figures`), until
-    ``done`` is set. The kernel is told through its environment: ``SSP_PUBLICATION_READY``
-    names a file written when the publication is in place ("ok", or "failed: ...";
-    :func:`ssp_research.brief.load` waits for it), ``SSP_BRIEF_STATS`` the statistics file
+    In order: the city's publication (when ``build``: reused when current, else built); the
+    exporters (:func:`_prewarm_exporters`, at once when already loaded); when ``stats``, the
+    brief's statistics (:mod:`ssp_research.brief_stats`) unless the kernel got to them
+    first, and then the figures that the kernel has not yet claimed
+    (:mod:`ssp_research.brief_figures`), until ``done`` is set. The kernel is told through
+    its environment: ``SSP_PUBLICATION_READY`` names a file written when the publication is
+    in place ("ok", or "failed: ..."; :func:`ssp_research.brief.load` waits for it),
+    ``SSP_BRIEF_STATS`` the statistics file
     and ``SSP_BRIEF_FIGURES`` the figures' folder.
     """
 
@@ -342,29 +343,29 @@ class _Ahead(threading.Thread):
 
     def _run(self) -> None:
         if self.build:
-            from ssp_research import publication
+            from ssp_research import publication_cache
 
             try:  # one process: forking a pool from this thread is not safe
                 unit = _city_unit(self.params, self.template)
                 if unit is not None:  # (else the kernel reports the unknown unit)
-                    publication.prepare_publication([unit], paths.output_dir() / "cache",
-                                                    jobs=1)
+                    publication_cache.prepare_publication(
+                        [unit], paths.output_dir() / "cache", jobs=1)
             except BaseException as err:  # noqa: BLE001 - re-raised by run_brief
                 self.error = err
                 atomic_write(self.ready, f"failed: {type(err).__name__}: {err}")
                 return
             atomic_write(self.ready, "ok")
-        b = None
-        if self.stats is not None:
-            from ssp_research import brief_stats
-
-            b = brief_stats.compute(self.params, self.stats)
+        # In a new process, loading the exporters takes about as long as the kernel's own
+        # imports: the kernel gets to the statistics first and does them and the figures
+        # itself (and compute then leaves them). Else they are loaded already.
         _prewarm_exporters()
-        if b is not None:
+        if self.stats is not None:
             from ssp_research import brief_figures, brief_stats
 
-            brief_figures.render_ahead(b, self.figures, brief_stats.figures(b),
-                                       stop=self.done.is_set)
+            b = brief_stats.compute(self.params, self.stats)
+            if b is not None:
+                brief_figures.render_ahead(b, self.figures, brief_stats.figures(b),
+                                           stop=self.done.is_set)
 
 
 _exporters_ready = False
@@ -376,10 +377,8 @@ def _prewarm_exporters() -> None:
     global _exporters_ready
     if _exporters_ready:
         return
-    try:
-        export_html(nbformat.v4.new_notebook(), "nb", {})
-        import weasyprint  # noqa: F401
-
+    try:  # an empty brief, as HTML and as PDF (weasyprint loads its fonts on first use)
+        export_pdf(export_html(nbformat.v4.new_notebook(), "nb", {}))
         import ssp_research.audit  # noqa: F401
     except Exception:  # noqa: BLE001 - only a speed-up; the real call reports any problem
         return

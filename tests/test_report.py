@@ -480,12 +480,12 @@ def test_unit_tables_of_the_publication_give_each_brief_the_same_numbers(tmp_pat
     # its rows must show exactly what it would compute alone
     import pandas as pd
 
-    from ssp_research import brief, publication
+    from ssp_research import brief, publication_cache
 
     monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
     params = report.validate_parameters(report.DEFAULT_TEMPLATE, {"wave": 2025})
     pub = report._cached_publication(params, report.DEFAULT_TEMPLATE)
-    tables = sorted(p.name for p in publication.unit_tables_dir(Path(pub)).glob("*.parquet"))
+    tables = sorted(p.name for p in publication_cache.unit_tables_dir(Path(pub)).glob("*.parquet"))
     assert [t.split("-")[0] for t in tables] == ["city", "district", "school"]
     for unit_type, unit, comparison in [("city", "Trondheim", "auto"),
                                         ("district", "Østbyen", "auto"),
@@ -505,12 +505,12 @@ def test_unit_tables_of_the_publication_give_each_brief_the_same_numbers(tmp_pat
 
 
 def test_a_cold_brief_builds_its_publication_while_the_kernel_starts(tmp_path, monkeypatch):
-    from ssp_research import publication
+    from ssp_research import publication_cache
 
     monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
     res = report.run_brief({"wave": 2025, "unit_type": "district", "unit": "Heimdal"},
                            out_dir=tmp_path / "b")
-    pub = publication.publication_target(tmp_path / "cache")
+    pub = publication_cache.publication_target(tmp_path / "cache")
     assert pub.is_file() and res.provenance["parameters"]["publication_path"] == str(pub)
     assert "Heimdal" in res.html_path.read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
@@ -518,7 +518,7 @@ def test_a_cold_brief_builds_its_publication_while_the_kernel_starts(tmp_path, m
 
 
 def test_a_publication_that_cannot_be_built_is_the_error_reported(tmp_path, monkeypatch):
-    from ssp_research import publication
+    from ssp_research import publication_cache
     from ssp_research.errors import DataError
 
     monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
@@ -528,7 +528,7 @@ def test_a_publication_that_cannot_be_built_is_the_error_reported(tmp_path, monk
             return {}  # not current: run_brief builds it while the kernel starts
         raise DataError("planted build failure", rule="the publication can be built")
 
-    monkeypatch.setattr(publication, "prepare_publication", fails)
+    monkeypatch.setattr(publication_cache, "prepare_publication", fails)
     with pytest.raises(DataError, match="planted build failure"):
         report.run_brief({"wave": 2025}, out_dir=tmp_path / "b")
     left = [p.name for p in (tmp_path / "b").iterdir()]
