@@ -11,6 +11,7 @@ Sub-commands are registered in :data:`COMMANDS`; each stage adds its own ``_add_
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -463,5 +464,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The ``ssp`` command: :func:`main`, then exit. The process ends there, so the garbage
+    collector need not go over everything a brief or a batch made once more at exit
+    (``gc.freeze``; 0.4-0.5 s after one brief); module teardown and atexit handlers run."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
