@@ -4,11 +4,11 @@ After its imports, a single brief's kernel spends most of its time drawing figur
 0.7 s of 1.1 s). ``ssp brief`` has the brief's statistics long before the kernel needs them
 (:mod:`ssp_research.brief_stats`), and the machine's other core is then idle. So it renders
 the brief's figures too, in the template's order, while the kernel runs the cells before
-them (from the last, see :func:`render_ahead`). Each figure is rendered by whichever
-process claims it first: an exclusive create of
+them. Each figure is rendered by whichever process claims it first: an exclusive create of
 ``<name>.claim`` in a folder private to the run (``SSP_BRIEF_FIGURES``). The other process
-skips it (``ssp brief``) or waits for ``<name>.pkl`` (the kernel). Nothing is drawn twice
-and nothing waits longer than the rest of one figure.
+skips it (``ssp brief``) or waits for ``<name>.pkl`` (the kernel). ``ssp brief`` takes them
+from the last and leaves the kernel the one it needs next (:func:`render_ahead`): nothing is
+drawn twice, and the kernel waits only for a figure that ``ssp brief`` is still drawing.
 
 A figure is drawn inside :func:`ssp_research.theme.rendering` (matplotlib's defaults plus
 the theme, no pyplot), so either process gives the same PNG; tests check it. The kernel
@@ -33,7 +33,7 @@ from ssp_research.atomic import claim, write_atomic
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["ENV", "show", "render", "render_ahead", "state"]
+__all__ = ["ENV", "show", "bundle", "render", "render_ahead", "state"]
 
 ENV = "SSP_BRIEF_FIGURES"
 Bundle = tuple[dict, dict]  # a display bundle: (data, metadata), see theme.figure_bundle

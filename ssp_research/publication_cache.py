@@ -86,7 +86,7 @@ def publication_target(out_dir: Path) -> Path:
 
 
 def prepare_publication(units: list, out_dir: Path, *, jobs: int | None = None,
-                        build: bool = True) -> dict:
+                        build: bool = True, unit_tables: bool = True) -> dict:
     """Build the disclosure-protected publication of the whole batch once, before any brief.
 
     Secondary suppression must see every table the batch publishes (a district's cells and
@@ -100,7 +100,9 @@ def prepare_publication(units: list, out_dir: Path, *, jobs: int | None = None,
     ``units`` are :class:`ssp_research.batch.Unit` (``unit_type``, ``unit``, ``params``); the
     first is the city (or country); ``jobs`` processes protect the tables (default: one per
     core). Returns the extra parameters for every unit ({} when the template takes none, or
-    with ``build=False`` when the cached publication is not current).
+    with ``build=False`` when the cached publication is not current). With
+    ``unit_tables=False`` the unit tables (:func:`write_unit_tables`) are left for a later
+    call (a single brief writes them after its own work).
     """
     from ssp_research import fingerprint, report
 
@@ -133,7 +135,8 @@ def prepare_publication(units: list, out_dir: Path, *, jobs: int | None = None,
         "framework", report.Parameter(str, "trondheim_ssp", "")).default
     if target.exists() and stamp.exists() and stamp.read_text().strip() == key:
         if top.unit_type == "city":
-            _unit_tables(data, options, framework, target)
+            if unit_tables:
+                _unit_tables(data, options, framework, target)
         return {"publication_path": str(target)}
     if not build:
         return {}
@@ -158,7 +161,8 @@ def prepare_publication(units: list, out_dir: Path, *, jobs: int | None = None,
         top_name=top.unit, jobs=jobs or os.cpu_count() or 1, progress=True)
     write_publication(table, target)
     if top.unit_type == "city":
-        _unit_tables(data, options, framework, target, frame)
+        if unit_tables:
+            _unit_tables(data, options, framework, target, frame)
     atomic_write(stamp, key)
     return {"publication_path": str(target)}
 

@@ -305,15 +305,15 @@ def _cached_publication(params: dict, template: Path) -> str:
 class _Ahead(threading.Thread):
     """Work for the brief done in this process while its kernel starts and runs.
 
-    In order: the city's publication (when ``build``: reused when current, else built); the
-    exporters (:func:`_prewarm_exporters`, at once when already loaded); when ``stats``, the
-    brief's statistics (:mod:`ssp_research.brief_stats`) unless the kernel got to them
-    first, and then the figures that the kernel has not yet claimed
-    (:mod:`ssp_research.brief_figures`), until ``done`` is set. The kernel is told through
-    its environment: ``SSP_PUBLICATION_READY`` names a file written when the publication is
-    in place ("ok", or "failed: ..."; :func:`ssp_research.brief.load` waits for it),
-    ``SSP_BRIEF_STATS`` the statistics file
-    and ``SSP_BRIEF_FIGURES`` the figures' folder.
+    In order: the city's publication (when ``build``: reused when current, else built,
+    without the unit tables); the exporters (:func:`_prewarm_exporters`, at once when
+    already loaded); when ``stats``, the brief's statistics (:mod:`ssp_research.brief_stats`)
+    unless the kernel got to them first, and then the figures that the kernel has not yet
+    claimed (:mod:`ssp_research.brief_figures`), until ``done`` is set; last, the unit
+    tables of the city's publication. The kernel is told through its environment:
+    ``SSP_PUBLICATION_READY`` names a file written when the publication is in place ("ok",
+    or "failed: ..."; :func:`ssp_research.brief.load` waits for it), ``SSP_BRIEF_STATS`` the
+    statistics file and ``SSP_BRIEF_FIGURES`` the figures' folder.
     """
 
     def __init__(self, params: dict, template: Path, stage: Path, *, build: bool,
@@ -342,14 +342,15 @@ class _Ahead(threading.Thread):
             self._run()
 
     def _run(self) -> None:
-        if self.build:
-            from ssp_research import publication_cache
+        from ssp_research import publication_cache
 
+        unit = None
+        if self.build:
             try:  # one process: forking a pool from this thread is not safe
                 unit = _city_unit(self.params, self.template)
                 if unit is not None:  # (else the kernel reports the unknown unit)
                     publication_cache.prepare_publication(
-                        [unit], paths.output_dir() / "cache", jobs=1)
+                        [unit], paths.output_dir() / "cache", jobs=1, unit_tables=False)
             except BaseException as err:  # noqa: BLE001 - re-raised by run_brief
                 self.error = err
                 atomic_write(self.ready, f"failed: {type(err).__name__}: {err}")
@@ -366,6 +367,14 @@ class _Ahead(threading.Thread):
             if b is not None:
                 brief_figures.render_ahead(b, self.figures, brief_stats.figures(b),
                                            stop=self.done.is_set)
+        if unit is not None:
+            # Last, off the brief's path: the indicator tables of every unit of the city,
+            # which later briefs read (written once per inputs; at once when they are).
+            try:
+                publication_cache.prepare_publication([unit], paths.output_dir() / "cache",
+                                                      jobs=1)
+            except Exception:  # noqa: BLE001 - a cache: the next brief or batch retries, and reports
+                pass
 
 
 _exporters_ready = False
