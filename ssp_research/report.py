@@ -360,7 +360,7 @@ class _Ahead(threading.Thread):
         # imports: the kernel gets to the statistics first and does them and the figures
         # itself (and compute then leaves them). Else they are loaded already.
         _prewarm_exporters()
-        if self.stats is not None:
+        if self.stats is not None and not self.done.is_set():
             from ssp_research import brief_figures, brief_stats
 
             b = brief_stats.compute(self.params, self.stats)
@@ -486,7 +486,12 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
         nb_path = stage / f"{stem}.ipynb"
         # While the kernel starts and runs, this process is idle: build the city's
         # publication if needed, compute the brief's statistics and draw its figures (one
-        # brief: the other core is free), and load the exporters.
+        # brief: the other core is free), and load the exporters. The kernel's start comes
+        # first: what starts it is imported before that work competes with it.
+        import papermill  # noqa: F401
+
+        from ssp_research import kernel_manager, kernels  # noqa: F401
+
         ahead = _Ahead(params, template, stage, build=build, stats=precompute)
         ahead.start()
         try:
