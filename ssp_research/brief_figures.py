@@ -37,6 +37,7 @@ __all__ = ["ENV", "show", "bundle", "render", "render_ahead", "state"]
 
 ENV = "SSP_BRIEF_FIGURES"
 Bundle = tuple[dict, dict]  # a display bundle: (data, metadata), see theme.figure_bundle
+_claimed_here: set[Path] = set()  # figures this kernel claimed: never waited for
 
 
 def state(b) -> str:
@@ -74,7 +75,11 @@ def bundle(b, name: str, build: Callable[[], Figure | None], *,
     """The display bundle of the brief's figure ``name``: drawn by ``ssp brief`` ahead when
     it claimed it (waiting up to ``timeout`` seconds for it), else drawn here."""
     folder = os.environ.get(ENV)
-    if not folder or not os.path.isdir(folder) or claim(Path(folder) / f"{name}.claim"):
+    if not folder or not os.path.isdir(folder):
+        return render(build)
+    mark = Path(folder) / f"{name}.claim"
+    if mark in _claimed_here or claim(mark):  # (a figure shown twice is drawn twice)
+        _claimed_here.add(mark)
         return render(build)
     shared = _wait(Path(folder) / f"{name}.pkl", timeout)
     if shared is None or "bundle" not in shared or shared["state"] != state(b):

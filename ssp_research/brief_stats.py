@@ -39,6 +39,7 @@ ENV = "SSP_BRIEF_STATS"
 PROPERTIES = ("unit_mask", "indicator_names", "city", "district", "full_publication",
               "publication", "indicators", "latest", "trends")
 _computing = threading.local()  # compute's own load must not wait for compute
+_claimed_here: set[str] = set()  # statistics this kernel claimed: never waited for
 _ARGUMENTS = ("data_path", "instrument", "framework", "unit_type", "unit", "wave",
               "comparison", "lang", "pool", "standardise", "publication_path")
 
@@ -126,8 +127,11 @@ def restore(b, args: dict, *, timeout: float = 600.0) -> bool:
     path = os.environ.get(ENV)
     if not path or getattr(_computing, "active", False):  # (compute's own load)
         return False
-    if claim(f"{path}.claim") or not os.path.isdir(os.path.dirname(path)):
-        return False  # ssp brief is not computing them (or its run is over)
+    if path in _claimed_here or claim(f"{path}.claim"):
+        _claimed_here.add(path)  # (a second load here computes them again, at once)
+        return False  # ssp brief is not computing them
+    if not os.path.isdir(os.path.dirname(path)):
+        return False  # its run is over
     deadline = time.monotonic() + timeout
     while not os.path.isfile(path):
         # the run's staging folder is gone or it takes too long

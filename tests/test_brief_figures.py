@@ -151,3 +151,14 @@ def test_the_kernel_draws_the_figures_as_ssp_brief_draws_them(tmp_path, monkeypa
     here = [brief_figures.render(build) for _name, build in brief_stats.figures(b)]
     assert _images(in_kernel.notebook_path) == [d["image/png"] for d, _m in filter(None, here)]
     assert len(here) == 5
+
+
+def test_a_figure_the_kernel_drew_is_drawn_again_if_shown_again(ahead, tmp_path,
+                                                                monkeypatch):
+    b, folder, figures = ahead
+    name, build = figures[2]
+    calls = []
+    monkeypatch.setenv(brief_figures.ENV, str(tmp_path))
+    for _ in range(2):  # claimed by this kernel the first time: never waited for
+        brief_figures.bundle(b, name, lambda: calls.append(1) or build(), timeout=30)
+    assert len(calls) == 2
