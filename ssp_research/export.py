@@ -105,11 +105,16 @@ def _exporter():
     global _EXPORTER
     if _EXPORTER is None:
         from nbconvert import HTMLExporter
+        from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
         _EXPORTER = HTMLExporter(
             template_name="ssp_brief", extra_template_basedirs=[str(_TEMPLATE_DIR)],
             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
         )  # fmt: skip
+        # A kernel may send one print as several stream outputs (it flushes on a timer):
+        # one block of text each, not a line broken across blocks.
+        _EXPORTER.register_preprocessor(CoalesceStreamsPreprocessor(enabled=True),
+                                        enabled=True)
     return _EXPORTER
 
 

@@ -43,3 +43,16 @@ def city():
     from support import load_city
 
     return load_city()
+
+
+@pytest.fixture(scope="session")
+def trondheim_publication(tmp_path_factory) -> str:
+    """The protected publication of the shipped city (2025 brief defaults), built once in a
+    cache of its own, as ``ssp brief`` builds it."""
+    from ssp_research import report
+
+    out = tmp_path_factory.mktemp("publication")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SSP_OUTPUT_DIR", str(out))
+        params = report.validate_parameters(report.DEFAULT_TEMPLATE, {"wave": 2025})
+        return report._cached_publication(params, report.DEFAULT_TEMPLATE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -209,8 +210,9 @@ def test_audit_findings_block_publication(tmp_path):
 
 
 def test_warm_mode_reuses_kernels_and_keeps_briefs_isolated(tmp_path):
+    # one write: print's pieces can reach the notebook as two stream outputs under load
     template = _template(tmp_path / "warm.ipynb", body=(
-        "leak = globals().get('planted', None)\nplanted = unit\nprint('leak:', leak)"))
+        "leak = globals().get('planted', None)\nplanted = unit\nprint(f'leak: {leak}')"))
     out = tmp_path / "run"
     units = _units(["A skole", "B skole", "C skole"])
     summary = batch.run_batch(units, out, template=template, jobs=1, mode="warm",
@@ -219,7 +221,8 @@ def test_warm_mode_reuses_kernels_and_keeps_briefs_isolated(tmp_path):
     pids = {r["pid"] for r in summary.records.values()}
     assert len(pids) == 1  # one long-lived worker
     for r in summary.records.values():
-        assert "leak: None" in Path(r["outputs"]["html"]).read_text(encoding="utf-8")
+        html = Path(r["outputs"]["html"]).read_text(encoding="utf-8")
+        assert re.findall(r"leak: [^<\n]*", html) == ["leak: None"]
     with pytest.raises(ParameterError, match="mode"):
         batch.run_batch(units, out, template=template, mode="lukewarm")
 

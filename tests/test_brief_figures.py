@@ -15,14 +15,11 @@ from ssp_research.atomic import claim
 
 
 @pytest.fixture(scope="module")
-def ahead(tmp_path_factory):
+def ahead(tmp_path_factory, trondheim_publication):
     """A brief computed as ``ssp brief`` computes it, and its figures drawn there."""
     out = tmp_path_factory.mktemp("figures")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SSP_OUTPUT_DIR", str(out))
-        params = report.validate_parameters(report.DEFAULT_TEMPLATE, {"wave": 2025})
-        params["publication_path"] = report._cached_publication(params,
-                                                                report.DEFAULT_TEMPLATE)
+    params = report.validate_parameters(report.DEFAULT_TEMPLATE, {
+        "wave": 2025, "publication_path": trondheim_publication})
     b = brief_stats.compute(params, out / "stats.pkl")
     folder = out / "drawn"
     folder.mkdir()

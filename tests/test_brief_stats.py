@@ -15,12 +15,8 @@ from ssp_research.atomic import claim
 
 
 @pytest.fixture(scope="module")
-def publication_path(tmp_path_factory):
-    out = tmp_path_factory.mktemp("stats")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SSP_OUTPUT_DIR", str(out))
-        params = report.validate_parameters(report.DEFAULT_TEMPLATE, {"wave": 2025})
-        return report._cached_publication(params, report.DEFAULT_TEMPLATE)
+def publication_path(trondheim_publication):
+    return trondheim_publication
 
 
 def _sections(b) -> dict:

@@ -534,3 +534,14 @@ def test_a_publication_that_cannot_be_built_is_the_error_reported(tmp_path, monk
     left = [p.name for p in (tmp_path / "b").iterdir()]
     assert not [n for n in left if n.endswith((".html", ".pdf"))] and not [
         n for n in left if n.startswith(".")]  # nothing published, no staging left
+
+
+def test_a_print_sent_in_pieces_is_one_line_in_the_html():
+    """A kernel flushes stdout on a timer: one print can arrive as several stream outputs."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('Andel:', 12)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=t)
+                    for t in ("Andel:", " 12", "\n")]
+    nb.cells = [cell]
+    html = export_html(nb, "nb", {})
+    assert "Andel: 12" in html and html.count("Andel:") == 1
