@@ -306,11 +306,11 @@ class _Ahead(threading.Thread):
     """Work for the brief done in this process while its kernel starts and runs.
 
     In order: the city's publication (when ``build``: reused when current, else built,
-    without the unit tables); the exporters (:func:`_prewarm_exporters`, at once when
-    already loaded); when ``stats``, the brief's statistics (:mod:`ssp_research.brief_stats`)
-    unless the kernel got to them first, and then the figures that the kernel has not yet
-    claimed (:mod:`ssp_research.brief_figures`), until ``done`` is set; last, the unit
-    tables of the city's publication. The kernel is told through its environment:
+    without the unit tables); when ``stats``, the brief's statistics
+    (:mod:`ssp_research.brief_stats`) unless the kernel got to them first; the exporters
+    (:func:`_prewarm_exporters`, at once when already loaded); then the figures that the
+    kernel has not yet claimed (:mod:`ssp_research.brief_figures`), until ``done`` is set;
+    last, the unit tables of the city's publication. The kernel is told through its environment:
     ``SSP_PUBLICATION_READY`` names a file written when the publication is in place ("ok",
     or "failed: ..."; :func:`ssp_research.brief.load` waits for it), ``SSP_BRIEF_STATS`` the
     statistics file and ``SSP_BRIEF_FIGURES`` the figures' folder.
@@ -356,17 +356,17 @@ class _Ahead(threading.Thread):
                 atomic_write(self.ready, f"failed: {type(err).__name__}: {err}")
                 return
             atomic_write(self.ready, "ok")
-        # In a new process, loading the exporters takes about as long as the kernel's own
-        # imports: the kernel gets to the statistics first and does them and the figures
-        # itself (and compute then leaves them). Else they are loaded already.
-        _prewarm_exporters()
-        if self.stats is not None and not self.done.is_set():
+        b = None
+        if self.stats is not None:
             from ssp_research import brief_figures, brief_stats
 
             b = brief_stats.compute(self.params, self.stats)
-            if b is not None:
-                brief_figures.render_ahead(b, self.figures, brief_stats.figures(b),
-                                           stop=self.done.is_set)
+        # The exporters are needed last. In a new process loading them takes about a second:
+        # the kernel then draws most figures itself. Else they are loaded already.
+        _prewarm_exporters()
+        if b is not None:
+            brief_figures.render_ahead(b, self.figures, brief_stats.figures(b),
+                                       stop=self.done.is_set)
         if unit is not None:
             # Last, off the brief's path: the indicator tables of every unit of the city,
             # which later briefs read (written once per inputs; at once when they are).
