@@ -177,6 +177,7 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
         # processes, and OpenBLAS threads spinning against other processes made model fits
         # up to 100x slower.
         env = {k: os.environ.get(k, "1") for k in THREAD_VARS}
+        env["SSP_BRIEF_KERNEL"] = "1"  # a kernel for one notebook (brief.KERNEL_ENV)
         engine_kwargs["engine_name"] = ENGINE  # writes the notebook once, not twice per cell
         # an async manager (a dead kernel is noticed), forking from the fork server if given
         engine_kwargs["km"] = kernel_manager(forkserver, env={**env, **(kernel_env or {})},

@@ -104,3 +104,20 @@ def test_a_stale_variable_never_makes_a_kernel_wait(tmp_path, monkeypatch):
     monkeypatch.setenv(brief_stats.ENV, str(tmp_path / "gone" / "stats.pkl"))
     b = SimpleNamespace(cache={})
     assert not brief_stats.restore(b, {"unit": "x"}, timeout=600)
+
+
+def test_a_brief_kernel_freezes_what_it_imported(monkeypatch, publication_path):
+    """Only in a kernel that runs one brief (ssp brief, ssp batch): not in a notebook session."""
+    import gc
+
+    args = brief_stats.load_arguments(report.validate_parameters(
+        report.DEFAULT_TEMPLATE, {"wave": 2025, "publication_path": publication_path}))
+    gc.unfreeze()
+    try:
+        brief.load(**args)
+        assert gc.get_freeze_count() == 0
+        monkeypatch.setenv(brief.KERNEL_ENV, "1")
+        brief.load(**args)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -148,11 +148,12 @@ def test_kernels_leave_no_open_descriptors_behind(tmp_path, server, fork):
 
 
 def test_the_kernel_environment_is_the_kernels_own(tmp_path, server):
-    path = _notebook(tmp_path / "env.ipynb", "print(os.environ.get('SSP_TEST_KERNEL_VAR'))")
+    path = _notebook(tmp_path / "env.ipynb", "print(os.environ.get('SSP_TEST_KERNEL_VAR'), "
+                                             "os.environ.get('SSP_BRIEF_KERNEL'))")
     for fork in (server, None):  # forked, and started by jupyter_client
         nb = report.execute(path, {}, tmp_path / "e.ipynb", forkserver=fork,
                             kernel_env={"SSP_TEST_KERNEL_VAR": "kernel only"})
-        assert _stdout(nb).strip() == "kernel only"
+        assert _stdout(nb).strip() == "kernel only 1"  # and: a kernel for one notebook
     # this process's environment is never changed (its threads would see the kernel's)
     assert "SSP_TEST_KERNEL_VAR" not in os.environ
     with pytest.raises(ParameterError, match="kernel_env is for fresh kernels"):
