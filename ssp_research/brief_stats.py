@@ -55,7 +55,16 @@ def load_arguments(params: dict) -> dict | None:
 
 
 def _key(args: dict) -> str:
-    return json.dumps(args, sort_keys=True, default=str)
+    """The arguments of a :func:`ssp_research.brief.load` call with its defaults filled in
+    (a template may leave some out, e.g. the pilot evaluation's ``comparison``)."""
+    import inspect
+
+    from ssp_research import brief
+
+    full = {name: p.default for name, p in inspect.signature(brief.load).parameters.items()}
+    full.update(args)
+    full["disclosure_rules"] = full.get("disclosure_rules") or {}
+    return json.dumps(full, sort_keys=True, default=str)
 
 
 def figures(b) -> list[tuple[str, Callable]]:

@@ -121,3 +121,17 @@ def test_a_brief_kernel_freezes_what_it_imported(monkeypatch, publication_path):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_a_template_that_leaves_load_defaults_out_gets_the_statistics(tmp_path, monkeypatch,
+                                                                      publication_path):
+    """The pilot evaluation calls load without comparison, pool, standardise."""
+    params = {"data_path": "data/synthetic/trondheim.parquet", "unit": "Trondheim",
+              "unit_type": "city", "wave": 2025, "lang": "nb", "disclosure": {},
+              "publication_path": publication_path}
+    path = tmp_path / "stats.pkl"
+    assert brief_stats.compute(params, path) is not None
+    monkeypatch.setenv(brief_stats.ENV, str(path))
+    b = brief.load(params["data_path"], unit_type="city", unit="Trondheim", wave=2025,
+                   lang="nb", disclosure_rules={}, publication_path=publication_path)
+    assert "trends" in b.__dict__  # restored
