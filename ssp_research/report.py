@@ -54,14 +54,13 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from ssp_research import paths
+from ssp_research import brief_ahead, paths
 from ssp_research.errors import ParameterError, ReportError
 from ssp_research.export import atomic_write, export_html, export_pdf, provenance
 from ssp_research.parameters import (
@@ -91,7 +90,6 @@ __all__ = [
 
 DEFAULT_TEMPLATE = paths.notebooks_dir() / "briefs" / "evidence_brief.ipynb"
 _CITY_LEVELS = ("city", "district", "school")
-_UNIT_COLUMNS = {"district": "district", "school": "school"}
 
 
 
@@ -265,25 +263,6 @@ def _latest_wave(data_path) -> int:
 # --- the whole brief -------------------------------------------------------------------------
 
 
-def _city_unit(params: dict, template: Path):
-    """The batch unit of the brief's city (None for a unit not in the data)."""
-    from types import SimpleNamespace
-
-    import pyarrow.parquet as pq
-
-    city = params.get("unit")
-    if params["unit_type"] != "city":
-        path = resolve_data_path(params["data_path"])
-        table = pq.read_table(path, columns=["municipality", _UNIT_COLUMNS[params["unit_type"]]])
-        frame = table.to_pandas()
-        rows = frame[frame[_UNIT_COLUMNS[params["unit_type"]]] == params["unit"]]
-        if rows.empty:
-            return None  # the notebook reports the unknown unit with the valid ones
-        city = str(rows["municipality"].iloc[0])
-    return SimpleNamespace(unit_type="city", unit=city, params={
-        **params, "unit_type": "city", "unit": city, "template": str(template)})
-
-
 def _cached_publication(params: dict, template: Path) -> str:
     """The protected publication of the brief's city, built once and cached on disk.
 
@@ -296,103 +275,11 @@ def _cached_publication(params: dict, template: Path) -> str:
     """
     from ssp_research import publication_cache
 
-    unit = _city_unit(params, template)
+    unit = brief_ahead.city_unit(params, template)
     if unit is None:
         return ""
     extra = publication_cache.prepare_publication([unit], paths.output_dir() / "cache")
     return extra.get("publication_path", "")
-
-
-class _Ahead(threading.Thread):
-    """Work for the brief done in this process while its kernel starts and runs.
-
-    In order: the city's publication (when ``build``: reused when current, else built,
-    without the unit tables); when ``stats``, the brief's statistics
-    (:mod:`ssp_research.brief_stats`) unless the kernel got to them first; the exporters
-    (:func:`_prewarm_exporters`, at once when already loaded); then the figures that the
-    kernel has not yet claimed (:mod:`ssp_research.brief_figures`), until ``done`` is set;
-    last, the unit tables of the city's publication. The kernel is told through its environment:
-    ``SSP_PUBLICATION_READY`` names a file written when the publication is in place ("ok",
-    or "failed: ..."; :func:`ssp_research.brief.load` waits for it), ``SSP_BRIEF_STATS`` the
-    statistics file and ``SSP_BRIEF_FIGURES`` the figures' folder.
-    """
-
-    def __init__(self, params: dict, template: Path, stage: Path, *, build: bool,
-                 stats: bool):
-        super().__init__(daemon=True)
-        self.params, self.template, self.build, self.error = params, template, build, None
-        self.ready, self.stats = stage / "publication.ready", (stage / "stats.pkl"
-                                                                  if stats else None)
-        self.figures = stage / "figures"
-        self.done = threading.Event()  # the kernel has finished: render no more figures
-
-    def environment(self) -> dict:
-        env = {"SSP_PUBLICATION_READY": str(self.ready)} if self.build else {}
-        if self.stats is not None:
-            self.figures.mkdir(exist_ok=True)
-            env["SSP_BRIEF_STATS"] = str(self.stats)
-            env["SSP_BRIEF_FIGURES"] = str(self.figures)
-        return env
-
-    def run(self) -> None:
-        from threadpoolctl import threadpool_limits
-
-        # One BLAS thread: the kernel has the other core (two BLAS threads here would spin
-        # against it: the statistics took 0.4-1.6 s instead of 0.3 s).
-        with threadpool_limits(limits=1):
-            self._run()
-
-    def _run(self) -> None:
-        from ssp_research import publication_cache
-
-        unit = None
-        if self.build:
-            try:  # one process: forking a pool from this thread is not safe
-                unit = _city_unit(self.params, self.template)
-                if unit is not None:  # (else the kernel reports the unknown unit)
-                    publication_cache.prepare_publication(
-                        [unit], paths.output_dir() / "cache", jobs=1, unit_tables=False)
-            except BaseException as err:  # noqa: BLE001 - re-raised by run_brief
-                self.error = err
-                atomic_write(self.ready, f"failed: {type(err).__name__}: {err}")
-                return
-            atomic_write(self.ready, "ok")
-        b = None
-        if self.stats is not None:
-            from ssp_research import brief_figures, brief_stats
-
-            b = brief_stats.compute(self.params, self.stats)
-        # The exporters are needed last. In a new process loading them takes about a second:
-        # the kernel then draws most figures itself. Else they are loaded already.
-        _prewarm_exporters()
-        if b is not None:
-            brief_figures.render_ahead(b, self.figures, brief_stats.figures(b),
-                                       stop=self.done.is_set)
-        if unit is not None:
-            # Last, off the brief's path: the indicator tables of every unit of the city,
-            # which later briefs read (written once per inputs; at once when they are).
-            try:
-                publication_cache.prepare_publication([unit], paths.output_dir() / "cache",
-                                                      jobs=1)
-            except Exception:  # noqa: BLE001 - a cache: the next brief or batch retries, and reports
-                pass
-
-
-_exporters_ready = False
-
-
-def _prewarm_exporters() -> None:
-    """Import and set up the HTML/PDF exporters and the audit, once per process (the first
-    use costs ~1 s)."""
-    global _exporters_ready
-    if _exporters_ready:
-        return
-    try:  # an empty brief, as HTML and as PDF (weasyprint loads its fonts on first use)
-        export_pdf(export_html(nbformat.v4.new_notebook(), "nb", {}))
-        import ssp_research.audit  # noqa: F401
-    except Exception:  # noqa: BLE001 - only a speed-up; the real call reports any problem
-        return
-    _exporters_ready = True
 
 
 def _audit(paths_: list[Path]) -> list:
@@ -493,7 +380,7 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
 
         from ssp_research import kernel_manager, kernels  # noqa: F401
 
-        ahead = _Ahead(params, template, stage, build=build, stats=precompute)
+        ahead = brief_ahead.Ahead(params, template, stage, build=build, stats=precompute)
         ahead.start()
         try:
             nb = execute(template, params, nb_path, progress=progress,

@@ -10,7 +10,7 @@ import matplotlib as mpl
 import nbformat
 import pytest
 
-from ssp_research import brief, brief_figures, brief_stats, paths, report
+from ssp_research import brief, brief_ahead, brief_figures, brief_stats, paths, report
 from ssp_research.atomic import claim
 
 
@@ -135,7 +135,7 @@ def _images(notebook) -> list[str]:
 def test_the_kernel_draws_the_figures_as_ssp_brief_draws_them(tmp_path, monkeypatch):
     monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
     params = {"wave": 2025, "unit_type": "school", "unit": "Kvernbekken skole"}
-    report._prewarm_exporters()  # (else the kernel is ahead, and draws every figure itself)
+    brief_ahead.prewarm_exporters()  # (else the kernel is ahead, and draws every figure)
     with_ahead = report.run_brief(params, out_dir=tmp_path / "a", pdf=False, precompute=True)
     in_kernel = report.run_brief(params, out_dir=tmp_path / "k", pdf=False, precompute=False)
     nbs = [nbformat.read(r.notebook_path, as_version=4) for r in (with_ahead, in_kernel)]
