@@ -1,46 +1,38 @@
-"""Building blocks of the evidence-brief notebook: one call per section.
+"""The evidence brief's data: one unit, wave and strategy, with its protected tables.
 
-The brief template (``notebooks/briefs/evidence_brief.ipynb``) holds narrative and
-parameters only; every number it shows comes from a call here, and every call here goes
-through the documented stages: :func:`ssp_research.indicators.indicator_table` (estimates,
-comparison, difference with a design-based test), :func:`ssp_research.effects.trend`
-(trend tests), :func:`ssp_research.disclosure.protect` (suppression, **before** anything is
-formatted), :mod:`ssp_research.narrate` (sentences, number formats) and
-:mod:`ssp_research.plots` (figures with alt text).
+:func:`load` reads the data, codebook, framework and rules of one brief into a
+:class:`Brief`, whose tables are computed once, on first use, through the documented stages:
+:func:`ssp_research.indicators.indicator_table` (estimates, comparison, difference with a
+design-based test), :func:`ssp_research.effects.trend` (trend tests) and
+:func:`ssp_research.disclosure.protect` (suppression, **before** anything is formatted), or
+read from the batch's protected publication. The template's sections are built from it by
+:mod:`ssp_research.brief_sections`, :mod:`ssp_research.brief_gaps` and
+:mod:`ssp_research.brief_pilot`.
 
 >>> b = load("data/synthetic/trondheim.parquet", unit_type="district", unit="Heimdal")
 >>> b.comparison, b.comparison_name, b.wave
 ('city', 'Trondheim', 2025)
-
-Every ``*_html`` function returns :class:`Html` (a string that notebooks display as HTML);
-tables follow the disclosure HTML contract (``<table class="ssp-table">`` with ``data-ssp-*``
-row attributes), rendered by :func:`ssp_research.disclosure.to_html`.
 """
 
 from __future__ import annotations
 
 import gc
-import html as _html
 import math
 import os
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ssp_research import brief_figures, disclosure, effects, frameworks, indicators, narrate, paths
 from ssp_research import codebook as _codebook
 from ssp_research import design as _design  # noqa: F401 - the trend fits of every brief
+from ssp_research import disclosure, effects, frameworks, indicators, narrate, paths
 from ssp_research import models as _models  # noqa: F401
 from ssp_research.brief_texts import TEXTS
 from ssp_research.errors import DataError, ParameterError
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 with warnings.catch_warnings():  # tqdm.auto (progress bars) warns in kernels without ipywidgets
     warnings.simplefilter("ignore")
@@ -53,14 +45,8 @@ __all__ = [
     "Html",
     "Brief",
     "load",
-    "headlines_html",
-    "goals_html",
-    "show_trends",
-    "trends_figure",
     "with_economy_group",
     "joint_publication",
-    "method_html",
-    "summary",
     "resolve",
     "UNIT_TYPES",
     "COMPARISONS",
@@ -495,130 +481,6 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
     return b
 
 
-# --- sections ----------------------------------------------------------------------------------
-
-
-def headlines_html(b: Brief, *, max_sentences: int = 6) -> Html:
-    """3-6 findings from :func:`ssp_research.narrate.headline_findings`, as a list."""
-    trends = b.latest[["indicator", "wave", "estimate", "suppressed"]].merge(b.trends,
-                                                                            on="indicator")
-    unit_name = f"{b.unit} {b.wave}" if b.comparison == "previous_wave" else b.unit
-    sentences = narrate.headline_findings(
-        b.latest, codebook=b.codebook, framework=b.framework, lang=b.lang, unit_name=unit_name,
-        comparison_name=b.comparison_name, trends=trends, wave=b.wave,
-        max_sentences=max_sentences,
-    )  # fmt: skip
-    items = "".join(f"<li>{_html.escape(s)}</li>" for s in sentences)
-    return Html(f'<ol class="ssp-headlines">{items}</ol>')
-
-
-def _pct(x, lang, decimals=0) -> str:
-    return "" if x is None or pd.isna(x) else narrate.format_percent(x, lang, decimals)
-
-
-def _goal_rows(b: Brief, names: list[str]) -> pd.DataFrame:
-    t = b.latest.set_index("indicator").loc[names].reset_index()
-    lang = b.lang
-    shown = ~t["suppressed"].to_numpy()
-    t["label"] = [b.label(n) for n in t["indicator"]]
-    t["ci"] = [narrate.format_ci(lo, hi, lang) if s else ""
-               for lo, hi, s in zip(t["ci_low"], t["ci_high"], shown)]
-    t["cmp"] = [_pct(v, lang) for v in t["cmp_estimate"]]
-    to = _T[lang]["to"]
-
-    def num(x):
-        return narrate.format_number(100 * x, lang, 1)
-
-    t["diff_text"] = [
-        "" if not s or pd.isna(d) else f"{num(d)} ({num(lo)} {to} {num(hi)})"
-        for d, lo, hi, s in zip(t["diff"], t["diff_ci_low"], t["diff_ci_high"], shown)
-    ]  # fmt: skip
-    t["arrow"] = [b.arrow(n) if s else "" for n, s in zip(t["indicator"], shown)]
-    return t
-
-
-def goals_html(b: Brief) -> Html:
-    """The indicators of each strategy goal: unit vs comparison, difference, trend arrow.
-
-    Goals that no survey indicator measures say so, with what data would measure them.
-    """
-    T = _T[b.lang]
-    parts = []
-    labels = {"label": T["indicator"], "estimate": T["estimate"], "ci": T["ci"],
-              "cmp": f"{T['cmp']}: {b.comparison_name}", "diff_text": T["diff"],
-              "arrow": T["trend"], "n": T["n"]}
-    fmt = {"estimate": lambda v: _pct(v, b.lang),
-           "n": lambda v: narrate.format_number(v, b.lang)}  # 1 234 (nb) / 1,234 (en)
-    for goal in b.framework.goals:
-        title = goal.title_in(b.lang)
-        parts.append(f'<section class="ssp-goal" data-goal="{_html.escape(goal.id)}">'
-                     f"<h3>{_html.escape(goal.id)}. {_html.escape(title)}</h3>")
-        names = [i for i in goal.indicators if i in b.indicator_names]
-        if names:
-            rows = _goal_rows(b, names)
-            parts.append(disclosure.to_html(rows, list(labels), labels, b.lang,
-                                            formatters=fmt))  # the h3 above names it
-        if goal.unmeasured:
-            text = goal.unmeasured.get(b.lang) or next(iter(goal.unmeasured.values()))
-            lead = "" if names else T["no_goal_ind"] + " "
-            parts.append(f'<p class="ssp-unmeasured"><strong>'
-                         f'{_html.escape(narrate.text("unmeasured", b.lang))}:</strong> '
-                         f"{_html.escape(lead + text)}</p>")
-        parts.append("</section>")
-    notes = [T["fn_arrow"]]
-    if b.latest["suppressed"].any():
-        notes.append(T["fn_suppressed"] + " " + b.rules.describe(b.lang).splitlines()[0])
-    if b.latest["series_break"].astype(bool).any():
-        notes.append(T["fn_break"])
-    parts.append('<p class="ssp-footnotes">' + "<br>".join(map(_html.escape, notes)) + "</p>")
-    return Html("\n".join(parts))
-
-
-def show_trends(b: Brief, *, ncols: int = 2) -> None:
-    """Small multiples: each indicator over the waves, unit and comparison with CI bands."""
-    brief_figures.show(b, f"trends-{ncols}", lambda: trends_figure(b, ncols=ncols))
-
-
-def trends_figure(b: Brief, *, ncols: int = 2) -> Figure:
-    """The figure of :func:`show_trends` (draw it inside :func:`ssp_research.theme.rendering`)."""
-    from ssp_research import plots
-
-    t = b.indicators
-    rows = [t.assign(series=b.unit)[["indicator", "wave", "estimate", "ci_low", "ci_high",
-                                     "series_break", "suppressed", "series"]]]
-    if b.comparison != "previous_wave":
-        rows.append(pd.DataFrame({
-            "indicator": t["indicator"], "wave": t["wave"], "estimate": t["cmp_estimate"],
-            "ci_low": t["cmp_ci_low"], "ci_high": t["cmp_ci_high"],
-            "series_break": t["series_break"], "suppressed": t["cmp_estimate"].isna(),
-            "series": b.comparison_name}))  # fmt: skip
-    long = pd.concat(rows, ignore_index=True)
-    names = b.indicator_names
-    nrows = math.ceil(len(names) / ncols)
-    # one wave axis for all panels: the years are written under the bottom panels only
-    fig = plots.new_figure((7.0, 1.8 * nrows))
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
-    alts = []
-    for i, (ax, name) in enumerate(zip(axes.flat, names)):
-        plots.trend(long, series="series", indicator=name, codebook=b.codebook, lang=b.lang,
-                    ax=ax)
-        ax.set_title(b.label(name), fontsize=9)
-        ax.set_ylabel("")  # the title names the indicator
-        if i < len(names) - ncols:
-            ax.set_xlabel("")
-        else:  # a bottom panel (also above an empty cell of the grid)
-            ax.xaxis.set_tick_params(labelbottom=True)
-        if i > 0 and ax.get_legend() is not None:
-            ax.get_legend().remove()  # one legend (first panel) is enough
-        alts.append(plots.alt_text(ax))
-    for ax in list(axes.flat)[len(names):]:
-        ax.set_visible(False)
-    # fixed spacing instead of tight_layout (which costs an extra full draw)
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.96, bottom=0.07, hspace=0.75, wspace=0.3)
-    plots.set_alt_text(fig, " ".join(alts))
-    return fig
-
-
 _ECONOMY = {1.0: "poor", 2.0: "poor", 3.0: "middle", 4.0: "good", 5.0: "good"}
 
 
@@ -666,45 +528,3 @@ def joint_publication(b: Brief) -> pd.DataFrame | None:
                     ignore_index=True)
     out.attrs = dict(pub.attrs)
     return out
-
-
-def method_html(b: Brief) -> Html:
-    """Design, CI method, pooling, standardisation, disclosure rules, codebook, data."""
-    T = _T[b.lang]
-    cb, fw = b.codebook, b.framework
-    n = int(b.latest["n"].max()) if len(b.latest) else 0
-    items = [
-        T["design"], T["ci_method"],
-        T["pool"].format(pool=b.pool) if b.pool > 1 else T["no_pool"],
-        T["std"] if b.standardise else T["no_std"],
-    ]  # fmt: skip
-    if b.comparison == "previous_wave":
-        items.append(T["prev_note"])
-    if "family_economy" in b.data.columns:
-        items.append(T["economy_rule"])
-    items.append(T["codebook"].format(title=cb.title.get(b.lang, cb.instrument),
-                                      version=cb.version, source=cb.source))
-    items.append(T["framework"].format(title=fw.title.get(b.lang), period=fw.period,
-                                       url=fw.source.get("url", "")))
-    items.append(T["data"].format(file=Path(b.data_path).name, unit=b.unit, wave=b.wave,
-                                  n=narrate.format_number(n, b.lang)))
-    lis = "".join(f"<li>{_html.escape(str(i))}</li>" for i in items)
-    rules = "".join(f"<li>{_html.escape(line)}</li>"
-                    for line in b.rules.describe(b.lang).splitlines() if line.strip())
-    return Html(f'<ul class="ssp-method">{lis}</ul><h3>{_html.escape(T["rules"])}</h3>'
-                f'<ul class="ssp-rules">{rules}</ul>')
-
-
-def summary(b: Brief) -> str:
-    """Key numbers of the latest wave as plain lines (for regression checks of notebooks).
-
-    One line per indicator, ``name: 12.3 % (n=456)``, or ``name: not shown``; at most two
-    numbers per line, so the text is not a table.
-    """
-    lines = [f"{b.unit} / {b.comparison_name}"]
-    for r in b.latest.itertuples():
-        if r.suppressed:
-            lines.append(f"{r.indicator}: not shown")
-        else:
-            lines.append(f"{r.indicator}: {100 * r.estimate:.1f} % (n={int(r.n)})")
-    return "\n".join(lines)

@@ -70,9 +70,9 @@ def _key(args: dict) -> str:
 def figures(b) -> list[tuple[str, Callable]]:
     """The figures of the brief template, in its order: (name, build) for
     :func:`ssp_research.brief_figures.render_ahead`."""
-    from ssp_research import brief, brief_gaps, brief_pilot
+    from ssp_research import brief_gaps, brief_pilot, brief_sections
 
-    return [("trends-2", lambda: brief.trends_figure(b, ncols=2)),
+    return [("trends-2", lambda: brief_sections.trends_figure(b, ncols=2)),
             *((f"gaps-{by}", lambda by=by: brief_gaps.gaps_figure(b, by))
               for by in ("gender", "grade", "family_economy")),
             ("pilot-lonely", lambda: brief_pilot.pilot_figure(b, "lonely"))]

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from ssp_research import brief, brief_gaps, brief_pilot, paths
+from ssp_research import brief, brief_gaps, brief_pilot, brief_sections, paths
 from ssp_research.audit import audit
 from ssp_research.errors import DataError, ParameterError
 
@@ -107,7 +107,7 @@ def test_suppressed_cells_leave_no_trace(small):
 
 
 def test_goals_html_contract_and_audit(small, tmp_path):
-    html = brief.goals_html(small)
+    html = brief_sections.goals_html(small)
     assert html.count('<table class="ssp-table">') == 3  # goals 2 and 5 are unmeasured
     assert html.count('class="ssp-unmeasured"') == 4
     for row in re.findall(r'<tr data-ssp-n="\d+" data-ssp-status="suppressed".*?</tr>', html):
@@ -122,7 +122,7 @@ def test_goals_html_contract_and_audit(small, tmp_path):
 
 
 def test_english_numbers(district):
-    html = brief.goals_html(district)
+    html = brief_sections.goals_html(district)
     table = re.search(r'<table class="ssp-table">.*?</table>', html, re.S).group(0)
     assert "%" in table and "\u00a0%" not in table and re.search(r"-?\d\.\d \(", table)
     assert "Comparison: Trondheim" in table
@@ -130,7 +130,7 @@ def test_english_numbers(district):
 
 
 def test_headlines(district):
-    html = brief.headlines_html(district)
+    html = brief_sections.headlines_html(district)
     items = re.findall(r"<li>(.*?)</li>", html)
     assert 3 <= len(items) <= 6
     assert all("Heimdal" in s or "pupils" in s for s in items)
@@ -138,11 +138,11 @@ def test_headlines(district):
 
 def test_summary_lines_are_not_a_table(city, small):
     for b in (city, small):
-        lines = brief.summary(b).splitlines()
+        lines = brief_sections.summary(b).splitlines()
         assert len(lines) == 11
         numbers = [re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])", ln) for ln in lines[1:]]
         assert all(len(n) <= 2 for n in numbers), numbers
-    assert "lonely: 20.1 % (n=6573)" in brief.summary(city)
+    assert "lonely: 20.1 % (n=6573)" in brief_sections.summary(city)
 
 
 def test_gap_table_margins_and_groups(city):
@@ -162,10 +162,10 @@ def test_gap_table_margins_and_groups(city):
 
 
 def test_method_section(city, district):
-    html = brief.method_html(city)
+    html = brief_sections.method_html(city)
     assert "Sammenligning med forrige undersøkelse" in html
     assert "kodebok versjon 2025.1" in html and "færre enn 20" in html
-    assert "Comparison with the previous survey" not in brief.method_html(district)
+    assert "Comparison with the previous survey" not in brief_sections.method_html(district)
 
 
 def test_pilot_section_recovers_the_planted_effect(city):
@@ -186,7 +186,7 @@ def test_no_pilot_school(small):
 
 
 def test_html_objects_display_as_html(city):
-    h = brief.method_html(city)
+    h = brief_sections.method_html(city)
     assert h._repr_html_() == str(h) and repr(h).startswith("<Html: ")
 
 
@@ -195,14 +195,14 @@ def test_disclosure_overrides_reach_tables_and_method_text():
     latest = strict.latest
     assert latest["suppressed"].all()  # about 50 answers each: below 60 everywhere
     assert set(latest["reason"]) <= {"n", "series"}
-    assert "færre enn 60" in brief.method_html(strict)
+    assert "færre enn 60" in brief_sections.method_html(strict)
     with pytest.raises(Exception, match="min_nn"):
         brief.load(disclosure_rules={"min_nn": 5})
 
 
 def test_other_frameworks_drive_the_goals():
     b = brief.load(unit_type="district", unit="Midtbyen", framework="lillestrom", lang="en")
-    html = brief.goals_html(b)
+    html = brief_sections.goals_html(b)
     goals = re.findall(r'<section class="ssp-goal" data-goal="(\w+)">', html)
     assert goals == ["A", "B", "C"]
     assert "Quality of relationships" in html

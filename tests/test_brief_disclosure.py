@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ssp_research import brief, brief_gaps, brief_pilot, export, publication
+from ssp_research import brief, brief_gaps, brief_pilot, brief_sections, export, publication
 from ssp_research.errors import DisclosureError
 
 SMALL_SCHOOL = "Kvernbekken skole"
@@ -122,7 +122,7 @@ def test_economy_group_sizes_are_never_published(city, city_path):
             n_hidden_poor += 1
             assert groups["suppressed"].all() and groups["estimate"].isna().all(), unit
     assert n_hidden_poor > 0  # the rule was exercised
-    assert "gruppenes størrelse vises ikke" in brief.method_html(city)
+    assert "gruppenes størrelse vises ikke" in brief_sections.method_html(city)
 
 
 def test_pilot_trend_hidden_when_any_unit_is_hidden(city, monkeypatch):

@@ -10,7 +10,15 @@ import matplotlib as mpl
 import nbformat
 import pytest
 
-from ssp_research import brief, brief_ahead, brief_figures, brief_stats, paths, report
+from ssp_research import (
+    brief,
+    brief_ahead,
+    brief_figures,
+    brief_sections,
+    brief_stats,
+    paths,
+    report,
+)
 from ssp_research.atomic import claim
 
 
@@ -76,7 +84,7 @@ def test_a_figure_for_another_brief_or_that_failed_is_drawn_by_the_kernel(ahead,
         "publication_path": b.publication_path}), "lang": "en"})
     assert brief_figures.state(english) != brief_figures.state(b)
     monkeypatch.setenv(brief_figures.ENV, str(folder))
-    drawn_here = brief_figures.bundle(english, name, lambda: brief.trends_figure(english))
+    drawn_here = brief_figures.bundle(english, name, lambda: brief_sections.trends_figure(english))
     assert drawn_here != _shared(folder, name)["bundle"]  # English labels
     monkeypatch.setenv(brief_figures.ENV, str(tmp_path))
 

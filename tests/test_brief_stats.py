@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from ssp_research import brief, brief_gaps, brief_pilot, brief_stats, report
+from ssp_research import brief, brief_gaps, brief_pilot, brief_sections, brief_stats, report
 from ssp_research.atomic import claim
 
 
@@ -21,9 +21,10 @@ def publication_path(trondheim_publication):
 
 def _sections(b) -> dict:
     return {
-        "headlines": str(brief.headlines_html(b)), "goals": str(brief.goals_html(b)),
-        "pilot": str(brief_pilot.pilot_html(b)), "method": str(brief.method_html(b)),
-        "summary": brief.summary(b),
+        "headlines": str(brief_sections.headlines_html(b)),
+        "goals": str(brief_sections.goals_html(b)),
+        "pilot": str(brief_pilot.pilot_html(b)), "method": str(brief_sections.method_html(b)),
+        "summary": brief_sections.summary(b),
         **{by: brief_gaps.gap_table(b, by) for by in ("gender", "grade", "family_economy")},
     }
 
