@@ -111,14 +111,15 @@ def rendering():
 
     Examples
     --------
-    >>> mpl.rcParams["lines.linewidth"] = 3.0
+    >>> before = mpl.rcParams["lines.linewidth"]
+    >>> mpl.rcParams["lines.linewidth"] = 3.0  # e.g. a user's matplotlibrc
     >>> with rendering():
     ...     fig = new_figure((2, 1))
     ...     mpl.rcParams["lines.linewidth"], plt.get_fignums()
     (1.5, [])
     >>> mpl.rcParams["lines.linewidth"]
     3.0
-    >>> mpl.rcParams["lines.linewidth"] = 1.5
+    >>> mpl.rcParams["lines.linewidth"] = before
     """
     rc = {k: v for k, v in mpl.rcParamsDefault.items() if not k.startswith(_NOT_LOOKS)}
     rc.update(_RC)
