@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_atomic", "atomic_write", "claim"]
+__all__ = ["write_atomic", "atomic_write", "claim", "wait_for_file"]
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -69,4 +69,27 @@ def claim(path: str | Path) -> bool:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except (FileExistsError, FileNotFoundError):
         return False
+    return True
+
+
+def wait_for_file(path: str | Path, timeout: float, *, poll: float = 0.005) -> bool:
+    """Wait until another process has written ``path`` (atomically): True when it is there,
+    False after ``timeout`` seconds or as soon as its folder is gone (the run that would
+    write it is over).
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> wait_for_file(atomic_write(folder / "done", "ok"), 1), wait_for_file(folder / "x", 0.01)
+    (True, False)
+    >>> wait_for_file(folder / "gone" / "x", 600)
+    False
+    """
+    import time
+
+    path = Path(path)
+    deadline = time.monotonic() + timeout
+    while not path.is_file():
+        if not path.parent.is_dir() or time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
     return True

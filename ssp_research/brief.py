@@ -342,14 +342,11 @@ def _previous_wave(table: pd.DataFrame) -> pd.DataFrame:
 def _wait_for_publication(ready: Path, timeout: float = 900.0) -> None:
     """Wait until ``ssp brief`` has the city's publication in place (it builds it while this
     kernel starts; see :func:`ssp_research.report.run_brief`)."""
-    import time
+    from ssp_research.atomic import wait_for_file
 
-    deadline = time.monotonic() + timeout
-    while not ready.is_file():
-        if time.monotonic() > deadline:
-            raise DataError(f"the brief's publication was not ready after {timeout:.0f} s",
-                            file=ready, hint="run the brief again")
-        time.sleep(0.01)
+    if not wait_for_file(ready, timeout):
+        raise DataError(f"the brief's publication was not ready (waited up to {timeout:.0f} s)",
+                        file=ready, hint="run the brief again")
     status = ready.read_text(encoding="utf-8")
     if status != "ok":
         raise DataError(f"the brief's publication could not be built ({status})", file=ready,

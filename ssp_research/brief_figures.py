@@ -23,12 +23,11 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ssp_research.atomic import claim, write_atomic
+from ssp_research.atomic import claim, wait_for_file, write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -59,11 +58,8 @@ def render(build: Callable[[], Figure | None]) -> Bundle | None:
 
 
 def _wait(path: Path, timeout: float) -> dict | None:
-    deadline = time.monotonic() + timeout
-    while not path.is_file():
-        if not path.parent.is_dir() or time.monotonic() > deadline:
-            return None
-        time.sleep(0.005)
+    if not wait_for_file(path, timeout):
+        return None
     try:
         return pickle.loads(path.read_bytes())
     except Exception:  # noqa: BLE001 - unreadable: the kernel draws it

@@ -129,24 +129,16 @@ def restore(b, args: dict, *, timeout: float = 600.0) -> bool:
     Waits for them (up to ``timeout`` seconds) when :func:`compute` claimed them; when it
     has not, claims them, so that the kernel computes them itself at once.
     """
-    import time
-
-    from ssp_research.atomic import claim
+    from ssp_research.atomic import claim, wait_for_file
 
     path = os.environ.get(ENV)
     if not path or getattr(_computing, "active", False):  # (compute's own load)
         return False
     if path in _claimed_here or claim(f"{path}.claim"):
         _claimed_here.add(path)  # (a second load here computes them again, at once)
-        return False  # ssp brief is not computing them
-    if not os.path.isdir(os.path.dirname(path)):
-        return False  # its run is over
-    deadline = time.monotonic() + timeout
-    while not os.path.isfile(path):
-        # the run's staging folder is gone or it takes too long
-        if not os.path.isdir(os.path.dirname(path)) or time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
+        return False  # ssp brief is not computing them (or its run is over)
+    if not wait_for_file(path, timeout):
+        return False
     try:
         payload = pickle.loads(Path(path).read_bytes())
     except Exception:  # noqa: BLE001 - unreadable: compute as usual
