@@ -20,7 +20,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from ssp_research import batch, fingerprint, paths
+from ssp_research import batch, batch_workers, fingerprint, paths
 from ssp_research.errors import ParameterError, ReportError
 
 SYNTH = paths.PROJECT_DIR / "data" / "synthetic" / "trondheim.parquet"
@@ -238,4 +238,4 @@ def test_dask_executor_on_a_local_cluster(tmp_path, template):
     assert (summary.ok, summary.failed) == (1, 1)
     assert summary.records["school:Broken"]["status"] == "failed"
     with pytest.raises(ParameterError, match="dask://HOST:PORT"):
-        batch.make_executor("spark://x")
+        batch_workers.make_executor("spark://x")
