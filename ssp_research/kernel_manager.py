@@ -27,7 +27,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-from ssp_research.forkserver import ForkServer, _kernel_argv
+from ssp_research.forkserver import THREAD_VARS, ForkServer, _kernel_argv
 
 __all__ = ["kernel_manager", "ForkingKernelManager", "ForkProvisioner", "QuickReadyClient"]
 
@@ -202,8 +202,14 @@ class ForkingKernelManager(AsyncKernelManager):
                                           kernel_spec=self.kernel_spec, parent=self)
             provisioner.forkserver = self._forkserver
             self.provisioner = provisioner
-        if self._env:  # the kernel's own variables; this process's environment is untouched
-            kw["env"] = {**(kw.get("env") or os.environ), **self._env}
+        # The kernel's own variables (this process's environment is untouched), and one
+        # BLAS/OpenMP thread unless set: a brief is a small job, batches parallelise over
+        # processes, and OpenBLAS threads spinning against other processes made model fits
+        # up to 100x slower.
+        env = dict(kw.get("env") or os.environ)
+        for var in THREAD_VARS:
+            env.setdefault(var, "1")
+        kw["env"] = {**env, **self._env}
         return await super()._async_pre_start_kernel(**kw)
 
 
@@ -213,6 +219,7 @@ def kernel_manager(forkserver: ForkServer | None, *, env: dict | None = None, **
     With ``forkserver`` None or not alive it starts kernels as jupyter_client does. Either
     way its clients skip jupyter_client's fixed 0.2 s start-up wait (``QuickReadyClient``),
     and its kernels get ``env`` on top of this process's environment (which stays as it is:
-    threads of this process never see the kernel's variables).
+    threads of this process never see the kernel's variables), with one BLAS thread unless
+    the environment sets the number.
     """
     return ForkingKernelManager(forkserver=forkserver, env=env, **kwargs)

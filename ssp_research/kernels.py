@@ -28,7 +28,6 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
 
-from ssp_research.forkserver import THREAD_VARS
 from ssp_research.kernel_manager import kernel_manager
 
 __all__ = ["SaveOnceEngine", "WarmEngine", "warm_engine_kwargs", "discard_warm_kernel",
@@ -112,15 +111,11 @@ papermill_engines.register(WARM_ENGINE, WarmEngine)
 def _start(state: dict, kernel_name: str = "python3") -> None:
     # Async manager and client, as nbclient's own: with a blocking client a kernel that dies
     # mid-cell is never noticed. IPC transport in a private folder: no TCP port.
-    # One BLAS/OpenMP thread, as report.execute gives fresh kernels: with 2 cores shared by
-    # 2 workers, threaded OpenBLAS made model fits in briefs many times slower.
+    # (One BLAS/OpenMP thread, as every kernel of the kernel manager.)
     ipc_dir = tempfile.mkdtemp(prefix="ssp-warm-")
     km = kernel_manager(None, kernel_name=kernel_name, transport="ipc",
                         ip=os.path.join(ipc_dir, "k"))
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env.setdefault(var, "1")
-    run_sync(km.start_kernel)(env=env)
+    run_sync(km.start_kernel)()
     kc = km.client()
     kc.start_channels()
     run_sync(kc.wait_for_ready)(timeout=60)

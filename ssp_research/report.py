@@ -159,7 +159,6 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     from jupyter_core.utils import run_sync
     from papermill.exceptions import PapermillExecutionError
 
-    from ssp_research.forkserver import THREAD_VARS
     from ssp_research.kernel_manager import kernel_manager
     from ssp_research.kernels import ENGINE  # (this import registers the papermill engines)
 
@@ -171,14 +170,10 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     out_notebook.parent.mkdir(parents=True, exist_ok=True)
     ipc_dir = tempfile.mkdtemp(prefix="ssp-kernel-")
     if "engine_name" not in engine_kwargs:
-        # One BLAS thread per kernel: a brief is a small job, batches parallelise over
-        # processes, and OpenBLAS threads spinning against other processes made model fits
-        # up to 100x slower.
-        env = {k: os.environ.get(k, "1") for k in THREAD_VARS}
-        env["SSP_BRIEF_KERNEL"] = "1"  # a kernel for one notebook (brief.KERNEL_ENV)
+        env = {"SSP_BRIEF_KERNEL": "1", **(kernel_env or {})}  # one notebook: brief.KERNEL_ENV
         engine_kwargs["engine_name"] = ENGINE  # writes the notebook once, not twice per cell
         # an async manager (a dead kernel is noticed), forking from the fork server if given
-        engine_kwargs["km"] = kernel_manager(forkserver, env={**env, **(kernel_env or {})},
+        engine_kwargs["km"] = kernel_manager(forkserver, env=env,
                                              kernel_name=kernel_name, transport="ipc",
                                              ip=os.path.join(ipc_dir, "k"))
         engine_kwargs["shutdown_kernel"] = "immediate"
