@@ -75,6 +75,11 @@ class Ahead(threading.Thread):
             env["SSP_BRIEF_FIGURES"] = str(self.figures)
         return env
 
+    def finish(self) -> None:
+        """The kernel is done: draw no more figures, and wait for the work in hand."""
+        self.done.set()
+        self.join()
+
     def run(self) -> None:
         from threadpoolctl import threadpool_limits
 

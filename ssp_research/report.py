@@ -381,8 +381,7 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
             nb = execute(template, params, nb_path, progress=progress,
                          kernel_env=ahead.environment(), **engine_kwargs)
         except ReportError as err:
-            ahead.done.set()
-            ahead.join()
+            ahead.finish()
             if ahead.error is not None:  # the publication could not be built: the cause
                 raise ahead.error from None
             failed = out_dir / f"{stem}.failed.ipynb"
@@ -393,8 +392,7 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
             error.cell_index = getattr(err, "cell_index", None)
             error.notebook_path = failed
             raise error from None
-        ahead.done.set()  # figures the template did not show: not worth drawing
-        ahead.join()  # the exporters are loaded
+        ahead.finish()  # the exporters are loaded; figures not shown are not drawn
         stamp = provenance(params, params.get("data_path", ""), template)
         html = export_html(nb, params.get("lang", "nb"), params, provenance=stamp)
         outputs = {"html": stage / f"{stem}.html", "ipynb": nb_path}
@@ -415,8 +413,7 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
             os.replace(p, final[k])
     finally:
         if ahead is not None:
-            ahead.done.set()
-            ahead.join()  # never writing into a removed folder
+            ahead.finish()  # never writing into a removed folder
         shutil.rmtree(stage, ignore_errors=True)
     return BriefResult(final["html"], final.get("pdf"), final["ipynb"], stamp,
                        time.perf_counter() - t0)
