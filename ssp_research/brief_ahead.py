@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 
 from ssp_research import paths
+from ssp_research.errors import DataError
 from ssp_research.export import atomic_write, export_html, export_pdf
 
 __all__ = ["Ahead", "city_unit", "prewarm_exporters"]
@@ -34,8 +35,13 @@ def city_unit(params: dict, template: Path):
     city = params.get("unit")
     if params["unit_type"] != "city":
         path = resolve_data_path(params["data_path"])
-        table = pq.read_table(path, columns=["municipality", _UNIT_COLUMNS[params["unit_type"]]])
-        frame = table.to_pandas()
+        column = _UNIT_COLUMNS[params["unit_type"]]
+        try:
+            frame = pq.read_table(path, columns=["municipality", column]).to_pandas()
+        except Exception as err:  # noqa: BLE001 - a missing column, an unreadable file
+            raise DataError(f"cannot read the brief's units: {err}".splitlines()[0], file=path,
+                            column=column, rule="tidy data have 'municipality' and the "
+                            "unit's column", hint="see docs/synthetic_data.md") from None
         rows = frame[frame[_UNIT_COLUMNS[params["unit_type"]]] == params["unit"]]
         if rows.empty:
             return None  # the notebook reports the unknown unit with the valid ones

@@ -61,7 +61,7 @@ from pathlib import Path
 import nbformat
 
 from ssp_research import brief_ahead, paths
-from ssp_research.errors import ParameterError, ReportError
+from ssp_research.errors import ParameterError, ReportError, SSPError
 from ssp_research.export import atomic_write, export_html, export_pdf, provenance
 from ssp_research.parameters import (
     Parameter,
@@ -383,7 +383,14 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
         except ReportError as err:
             ahead.finish()
             if ahead.error is not None:  # the publication could not be built: the cause
-                raise ahead.error from None
+                if isinstance(ahead.error, SSPError) or not isinstance(ahead.error, Exception):
+                    raise ahead.error from None
+                raise ReportError(
+                    "the city's protected publication could not be built: "
+                    f"{type(ahead.error).__name__}: {ahead.error}",
+                    file=params.get("data_path"), rule="a brief reads its city's publication",
+                    hint="check the data (docs/synthetic_data.md), or run ssp publication "
+                    "on it to see where it fails") from ahead.error
             failed = out_dir / f"{stem}.failed.ipynb"
             if nb_path.exists():
                 os.replace(nb_path, failed)

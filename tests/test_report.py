@@ -17,7 +17,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from ssp_research import cli, report
+from ssp_research import cli, paths, report
 from ssp_research.errors import ParameterError, ReportError
 from ssp_research.export import atomic_write, export_html, export_pdf, filter_notebook
 
@@ -534,6 +534,36 @@ def test_a_publication_that_cannot_be_built_is_the_error_reported(tmp_path, monk
     left = [p.name for p in (tmp_path / "b").iterdir()]
     assert not [n for n in left if n.endswith((".html", ".pdf"))] and not [
         n for n in left if n.startswith(".")]  # nothing published, no staging left
+
+
+def test_an_unexpected_build_failure_is_reported_by_name(tmp_path, monkeypatch):
+    from ssp_research import publication_cache
+
+    monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
+
+    def fails(*args, build=True, **kwargs):
+        raise KeyError("weight")  # e.g. a library error on odd data
+
+    monkeypatch.setattr(publication_cache, "prepare_publication", fails)
+    with pytest.raises(ReportError, match="publication could not be built: KeyError"):
+        report.run_brief({"wave": 2025}, out_dir=tmp_path / "b")
+    assert not [p for p in (tmp_path / "b").iterdir() if p.suffix in (".html", ".pdf")]
+
+
+def test_data_without_the_unit_column_is_a_named_error(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from ssp_research.errors import DataError
+
+    monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path))
+    data = tmp_path / "no_school.parquet"
+    pd.read_parquet(paths.PROJECT_DIR / "data/synthetic/trondheim.parquet").drop(
+        columns="school").to_parquet(data)
+    with pytest.raises(DataError, match="units") as info:
+        report.run_brief({"wave": 2025, "data_path": str(data), "unit_type": "school",
+                          "unit": "Kvernbekken skole"}, out_dir=tmp_path / "b")
+    assert info.value.column == "school" and str(data) in str(info.value)
+    assert not [p for p in (tmp_path / "b").iterdir() if p.suffix in (".html", ".pdf")]
 
 
 def test_a_print_sent_in_pieces_is_one_line_in_the_html():
