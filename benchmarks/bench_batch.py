@@ -11,7 +11,7 @@ What it measures (all on this machine, in this run):
 1. **naive**: the papermill CLI once per unit, sequentially, then ``jupyter nbconvert --to html
    --no-input`` (what a notebook user scripts by hand); with ``--naive-sample K`` only K units
    are run and the time is extrapolated to all units (said so in the output).
-2. **ssp batch**: the same units with :func:`ssp_research.batch.run_batch` (fresh kernel per
+2. **ssp batch**: the same units with :func:`ssp_research.batch.run.run_batch` (fresh kernel per
    brief, one worker per core, HTML + PDF + audit + the protected publication), from an empty
    cache. Goal: >= 3x faster than naive.
 3. **floor**: a notebook with only the brief's imports, executed in a fresh kernel started from
@@ -20,12 +20,12 @@ What it measures (all on this machine, in this run):
    two kernels on two cores run ~15 % slower than one alone). Per-brief time of the batch
    (wall x workers / units, the publication and start-up included) against the latter.
    Goal: <= 1.5x. ``ssp batch`` forks its fresh kernels from a preloaded template process
-   (:mod:`ssp_research.forkserver`), so a brief does not pay the floor's start-up again.
+   (:mod:`ssp_research.batch.forkserver`), so a brief does not pay the floor's start-up again.
 4. **cached**: the unchanged rerun of all units. Goal: <= 2 s.
 5. ``--national``: every municipality's brief of a 1,000,000-respondent national dataset, wall
    time and peak memory (sum of RSS over this process tree, sampled), including the build
    of the protected national publication. Goal: <= 15 minutes. Fresh kernels by default, as
-   ``ssp batch`` (``--national-mode spawn|warm`` for the other kernel modes).
+   ``ssp batch`` (``--national-mode spawn`` starts every kernel from scratch).
 """
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from ssp_research import audit, batch, paths, publication_cache, report
+from ssp_research import batch, disclosure, render
+from ssp_research.core import paths
 
 VENV_BIN = Path(sys.executable).parent
-TEMPLATE = report.DEFAULT_TEMPLATE
+TEMPLATE = render.DEFAULT_TEMPLATE
 SYNTH = paths.PROJECT_DIR / "data" / "synthetic" / "trondheim.parquet"
 
 
@@ -120,14 +121,14 @@ def run_floor(path: Path, repeat: int = 3) -> float:
     times = []
     for i in range(repeat):
         t0 = time.perf_counter()
-        report.execute(path, {"unit": str(i)}, path.with_name(f"floor_out{i}.ipynb"))
+        render.execute(path, {"unit": str(i)}, path.with_name(f"floor_out{i}.ipynb"))
         times.append(time.perf_counter() - t0)
     return min(times)
 
 
 def _floor_once(path: str, i: int) -> float:
     t0 = time.perf_counter()
-    report.execute(path, {"unit": str(i)}, Path(path).with_name(f"floor_par{i}.ipynb"))
+    render.execute(path, {"unit": str(i)}, Path(path).with_name(f"floor_par{i}.ipynb"))
     return time.perf_counter() - t0
 
 
@@ -146,7 +147,7 @@ def run_floor_parallel(path: Path, jobs: int, per_worker: int = 6) -> float:
 
 def run_batch(units, out: Path, jobs: int, **kw):
     return batch.run_batch(units, out, template=TEMPLATE, jobs=jobs,
-                           prepare=publication_cache.prepare_publication, audit=audit.audit,
+                           prepare=batch.prepare_publication, audit=disclosure.audit,
                            progress=True, **kw)
 
 
@@ -158,7 +159,7 @@ def main() -> int:
     parser.add_argument("--national", action="store_true",
                         help="also the national run (1,000,000 respondents)")
     parser.add_argument("--national-rows", type=int, default=1_000_000)
-    parser.add_argument("--national-mode", choices=["fresh", "spawn", "warm"], default="fresh",
+    parser.add_argument("--national-mode", choices=["fresh", "spawn"], default="fresh",
                         help="kernel mode of the national run (default: fresh, as ssp batch)")
     parser.add_argument("--national-only", action="store_true",
                         help="skip the Trondheim part")
@@ -214,7 +215,7 @@ def main() -> int:
 
 
 def national(work: Path, args) -> None:
-    from ssp_research import synth
+    from ssp_research.data import synth
 
     t0 = time.perf_counter()
     result = synth.generate(national=True, rows=args.national_rows)

@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ssp_research import clean, io
-from ssp_research.codebook import load_codebook
-from ssp_research.paths import resource_path
+from ssp_research.core.paths import resource_path
+from ssp_research.data import clean, io
+from ssp_research.data.codebook import load_codebook
 
 KEY = b"benchmark-key"
 N_EXTRA, BATTERY = 40, 5
@@ -51,11 +51,11 @@ def make_raw(rows: int, seed: int = 7) -> pd.DataFrame:
     """A raw national export with 60 items (see the module docstring)."""
     rng = np.random.default_rng(seed)
     try:
-        from ssp_research import synth
+        from ssp_research.data.synth import simulate as synth
 
         tidy = synth.generate(national=True, rows=rows, seed=seed).data
     except ImportError:  # pragma: no cover - synth is part of the package
-        raise SystemExit("needs ssp_research.synth")
+        raise SystemExit("needs ssp_research.data.synth.simulate")
     cb = load_codebook("ungdata")
     raw = pd.DataFrame({
         "respondent_id": np.char.add("N-", np.arange(rows).astype(str)),

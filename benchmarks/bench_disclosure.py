@@ -7,7 +7,7 @@ districts, 25 schools x gender x grade x 4 waves, with margins) is protected and
   common-practice baseline measured in the same run (hide the whole breakdown, all parts of
   a total, whenever one part or the total is hidden, to a fixed point; not proven safe);
   the ratio ours / baseline is printed;
-* the LP attack (:func:`ssp_research.disclosure.attack`) on every suppressed count: how many
+* the LP attack (:func:`~ssp_research.disclosure.attack`) on every suppressed count: how many
   were attacked and how many fell (a range narrower than ``min(min_count, n)``);
 * seconds for ``protect`` and for the attack.
 
@@ -28,7 +28,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ssp_research import paths
+from ssp_research.core import paths
 from ssp_research.disclosure import Rules, attack, protect, publication_cube
 
 
@@ -64,9 +64,9 @@ def national(rows: int, indicators: list[str]) -> int:
     """Protect and attack each indicator of the national publication; 1 if any cell fell."""
     import os
 
-    from ssp_research import synth
-    from ssp_research._publication_engine import TOTAL
-    from ssp_research.publication import _unprotected
+    from ssp_research.data import synth
+    from ssp_research.disclosure.publication import _unprotected
+    from ssp_research.disclosure.rules import TOTAL
 
     rules = Rules()
     data = synth.generate(national=True, rows=rows).data

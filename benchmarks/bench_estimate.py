@@ -20,8 +20,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from ssp_research.design import SurveyDesign
-from ssp_research.estimate import proportion
+from ssp_research.survey.design import SurveyDesign
+from ssp_research.survey.estimate import proportion
 
 
 def make_data(rows: int = 1_000_000, schools: int = 2_000, strata: int = 20, seed: int = 1):

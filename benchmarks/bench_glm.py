@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/bench_glm.py [--rows 1000000] [--repeat 3]
 
-Data: ``ssp_research.synth.generate(national=True, rows=N)`` (schools as PSUs, regions as
+Data: ``ssp_research.data.synth.generate(national=True, rows=N)`` (schools as PSUs, regions as
 strata, design weights). Model: ``ind_lonely ~ wave + gender + C(grade) + family_economy`` with
 ``family="quasibinomial"`` (the trend per year is the ``wave`` slope).
 
@@ -42,9 +42,9 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-statsmodels", action="store_true")
     args = parser.parse_args(argv)
 
-    from ssp_research import models
-    from ssp_research.design import SurveyDesign
-    from ssp_research.synth import generate
+    from ssp_research.data.synth import generate
+    from ssp_research.survey import models
+    from ssp_research.survey.design import SurveyDesign
 
     t0 = time.perf_counter()
     data = generate(national=True, rows=args.rows).data
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(fit[["term", "estimate", "se", "df", "n"]].to_string(index=False))
 
-    from ssp_research import weights
+    from ssp_research.survey import weights
 
     tot_gender = data.groupby("gender")["weight"].sum().mul(1.01).to_dict()
     tot_grade = data.groupby("grade")["weight"].sum().mul(0.99).to_dict()

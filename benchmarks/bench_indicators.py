@@ -16,9 +16,10 @@ import time
 
 import pandas as pd
 
-from ssp_research import paths, synth
-from ssp_research.codebook import load_codebook
-from ssp_research.indicators import indicator_table
+from ssp_research.analysis.indicators import indicator_table
+from ssp_research.core import paths
+from ssp_research.data import synth
+from ssp_research.data.codebook import load_codebook
 
 
 def full_table(data: pd.DataFrame, codebook, national: bool = False) -> pd.DataFrame:

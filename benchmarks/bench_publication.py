@@ -27,8 +27,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ssp_research import disclosure, paths
-from ssp_research.publication import (
+from ssp_research.core import paths
+from ssp_research.disclosure import Rules
+from ssp_research.disclosure.publication import (
     _protect,
     _unprotected,
     read_publication,
@@ -38,13 +39,13 @@ from ssp_research.publication import (
 
 
 def _national(rows: int) -> pd.DataFrame:
-    from ssp_research import synth
+    from ssp_research.data import synth
 
     return synth.generate(national=True, rows=rows).data
 
 
 def run(data, levels, names, label: str, read: bool, jobs: int = 1) -> None:
-    rules = disclosure.Rules()
+    rules = Rules()
     t0 = time.perf_counter()
     table, parent, names, _, _ = _unprotected(
         data, "ungdata", indicators=names, waves=None, levels=levels,

@@ -3,7 +3,7 @@
 A synthetic finite population of pupils in schools within strata, with school effects
 (intra-class correlation) and unequal school sizes, is sampled again and again: a stratified
 cluster sample of schools without replacement (all pupils of a sampled school answer). Each
-replication estimates the population share with :func:`ssp_research.estimate.proportion`
+replication estimates the population share with :func:`ssp_research.survey.estimate.proportion`
 (weights = N_h / n_h, fpc = N_h) and records whether each interval method covers the
 population value (the planted truth). Goal: 93.5-96.5 % over 1,000 replications.
 
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ssp_research.design import SurveyDesign
-from ssp_research.estimate import proportion
+from ssp_research.survey.design import SurveyDesign
+from ssp_research.survey.estimate import proportion
 
 METHODS = ("logit", "likelihood", "beta", "asin", "mean", "xlogit", "wilson")
 

@@ -1,15 +1,18 @@
 """ssp_research: the SteinSaksPapir research and knowledge-development workbench.
 
-One flat module per stage of the data flow (see ``DESIGN.md``)::
+One subpackage per stage of the data flow (``docs/DESIGN.md``), each importing only from the
+stages above it::
 
-    io -> codebook/clean -> design/weights -> estimate/models/scales -> indicators
-       -> disclosure -> plots/narrate -> report (briefs) -> batch
+    core -> data -> survey -> analysis -> disclosure -> brief -> render -> batch
+
+A researcher imports the everyday names from :mod:`ssp_research.api`
+(``import ssp_research.api as ssp``); ``ssp`` on the command line is :mod:`ssp_research.cli`.
+Importing this package loads nothing but the error classes.
 """
 
 from __future__ import annotations
 
-from ssp_research._lazy_imports import defer_rfc3987_syntax
-from ssp_research.errors import (
+from ssp_research.core.errors import (
     CodebookError,
     DataError,
     DesignError,
@@ -22,11 +25,8 @@ from ssp_research.errors import (
 
 __version__ = "0.1.0"
 
-defer_rfc3987_syntax()  # 0.7 s of every brief run's nbformat import (see _lazy_imports)
-
 __all__ = [
     "__version__",
-    "SurveyDesign",
     "SSPError",
     "DataError",
     "CodebookError",
@@ -36,12 +36,3 @@ __all__ = [
     "ParameterError",
     "ReportError",
 ]
-
-
-def __getattr__(name: str):
-    # Lazy so that ``import ssp_research`` stays cheap for the CLI and kernels.
-    if name == "SurveyDesign":
-        from ssp_research.design import SurveyDesign
-
-        return SurveyDesign
-    raise AttributeError(f"module 'ssp_research' has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """The ``ssp`` command: a thin layer over the library functions.
 
 Each sub-command parses its arguments and calls one documented library function. Every
-workbench error (:class:`ssp_research.errors.SSPError`) is printed as a readable message and
+workbench error (:class:`ssp_research.core.errors.SSPError`) is printed as a readable message and
 exits with status 2; nothing is written half-way (the library writes atomically).
 
 Sub-commands are registered in :data:`COMMANDS`; each stage adds its own ``_add_<name>``
@@ -11,13 +11,12 @@ Sub-commands are registered in :data:`COMMANDS`; each stage adds its own ``_add_
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ssp_research import __version__
-from ssp_research.errors import SSPError
+from ssp_research.core.errors import SSPError
 
 __all__ = ["main", "build_parser"]
 
@@ -41,7 +40,7 @@ def command(name: str, help: str):
 
 
 def _run_synth(args) -> int:
-    from ssp_research import synth
+    from ssp_research.data import synth
 
     rows = args.rows if args.rows is not None else (1_000_000 if args.national else None)
     result = synth.generate(rows=rows, national=args.national, seed=args.seed)
@@ -63,21 +62,21 @@ def _add_synth(p) -> None:
 
 
 def _run_brief(args) -> int:
-    from ssp_research import report
+    from ssp_research import render
 
     if args.refresh:
-        for path in report.refresh_templates([args.template] if args.template else None,
+        for path in render.refresh_templates([args.template] if args.template else None,
                                              progress=args.progress):
             print(path)
         return 0
-    template = args.template or report.DEFAULT_TEMPLATE
-    params = report.parse_cli_parameters(template, args.param)
+    template = args.template or render.DEFAULT_TEMPLATE
+    params = render.parse_cli_parameters(template, args.param)
     for name, value in (("unit_type", args.unit_type), ("unit", args.unit), ("wave", args.wave),
                         ("lang", args.lang), ("framework", args.framework),
                         ("data_path", args.data)):
         if value is not None:
             params[name] = value
-    result = report.run_brief(params, template=template, out_dir=args.out, pdf=not args.no_pdf,
+    result = render.run_brief(params, template=template, out_dir=args.out, pdf=not args.no_pdf,
                               progress=args.progress)
     print(result.html_path)
     if result.pdf_path:
@@ -107,7 +106,7 @@ def _add_brief(p) -> None:
 
 
 def _run_clean(args) -> int:
-    from ssp_research import clean, io
+    from ssp_research.data import clean, io
 
     survey = io.read_survey(args.input)
     result = clean.apply(survey, args.codebook, strict=True if args.strict else None,
@@ -132,8 +131,8 @@ def _add_clean(p) -> None:
 
 
 def _run_codebook(args) -> int:
-    from ssp_research import codebook
-    from ssp_research.errors import ParameterError
+    from ssp_research.core.errors import ParameterError
+    from ssp_research.data import codebook, draft
 
     if args.action in ("draft", "check") and not args.target:
         raise ParameterError(f"'ssp codebook {args.action}' needs a file or codebook name",
@@ -141,7 +140,7 @@ def _run_codebook(args) -> int:
                                   + ("export.sav > codebook.yml" if args.action == "draft"
                                      else "ungdata"))
     if args.action == "draft":
-        sys.stdout.write(codebook.draft_codebook(args.target))
+        sys.stdout.write(draft.draft_codebook(args.target))
     elif args.action == "list":
         print("\n".join(codebook.list_codebooks()))
     else:
@@ -159,8 +158,8 @@ def _add_codebook(p) -> None:
 
 
 def _run_audit(args) -> int:
-    from ssp_research import audit, disclosure
-    from ssp_research.errors import ParameterError
+    from ssp_research import disclosure
+    from ssp_research.core.errors import ParameterError
 
     overrides = {}
     for item in args.rule:
@@ -170,8 +169,8 @@ def _run_audit(args) -> int:
         except ValueError:
             raise ParameterError(f"bad rule override {item!r}", rule="NAME=NUMBER",
                                  hint="e.g. --rule min_n=30 --rule series_weak_share=0.5")
-    findings = audit.audit(args.path, disclosure.Rules.from_overrides(overrides))
-    print(audit.format_findings(findings))
+    findings = disclosure.audit(args.path, disclosure.Rules.from_overrides(overrides))
+    print(disclosure.format_findings(findings))
     return 1 if findings else 0
 
 
@@ -183,7 +182,7 @@ def _add_audit(p) -> None:
 
 
 def _split_pair(text: str, what: str):
-    from ssp_research.errors import ParameterError
+    from ssp_research.core.errors import ParameterError
 
     if "=" not in text:
         raise ParameterError(f"{what} {text!r} is not COLUMN=VALUE", rule=f"--{what} COLUMN=VALUE",
@@ -195,7 +194,8 @@ def _split_pair(text: str, what: str):
 def _run_estimate(args) -> int:
     from pathlib import Path
 
-    from ssp_research import indicators, io
+    from ssp_research.analysis import indicators
+    from ssp_research.data import io
 
     data = io.read_survey(args.data).data
     by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None
@@ -241,7 +241,7 @@ def _add_estimate(p) -> None:
 
 
 def _run_framework(args) -> int:
-    from ssp_research import frameworks
+    from ssp_research.analysis import frameworks
 
     if args.action == "list":
         for name in frameworks.list_frameworks():
@@ -249,7 +249,7 @@ def _run_framework(args) -> int:
             print(f"{name}: {fw.title[args.lang]} ({len(fw.goals)} goals)")
         return 0
     if not args.name:
-        from ssp_research.errors import ParameterError
+        from ssp_research.core.errors import ParameterError
 
         raise ParameterError(f"'{args.action}' needs a framework name or path",
                              hint="e.g. ssp framework show trondheim_ssp")
@@ -278,9 +278,10 @@ def _add_framework(p) -> None:
 
 
 def _run_glm(args) -> int:
-    from ssp_research import indicators, io, models
-    from ssp_research.design import SurveyDesign
-    from ssp_research.errors import ParameterError
+    from ssp_research.analysis import indicators
+    from ssp_research.core.errors import ParameterError
+    from ssp_research.data import io
+    from ssp_research.survey import SurveyDesign, svyglm
 
     def cols(text):
         return [c.strip() for c in text.split(",") if c.strip()] if text else None
@@ -295,7 +296,7 @@ def _run_glm(args) -> int:
             raise ParameterError(f"unknown subset column {col!r}", column=col,
                                  rule="--subset COLUMN=VALUE", hint="check the column name")
         design = design.subset(data[col].astype(str) == value)
-    table = models.svyglm(design, args.formula, family=args.family)
+    table = svyglm(design, args.formula, family=args.family)
     out = indicators.write_table(table, args.output, format=args.format)
     print(out if args.output else out.rstrip("\n"))
     return 0
@@ -321,22 +322,25 @@ def _add_glm(p) -> None:
 
 
 def _run_batch(args) -> int:
-    from ssp_research import audit, batch, publication_cache, report
+    from ssp_research import batch, disclosure, render
+    from ssp_research.render.runner import resolve_data_path
 
-    template = Path(args.template) if args.template else report.DEFAULT_TEMPLATE
-    base = report.parse_cli_parameters(template, args.param)
+    template = Path(args.template) if args.template else render.DEFAULT_TEMPLATE
+    base = render.parse_cli_parameters(template, args.param)
     for name, value in (("lang", args.lang), ("framework", args.framework)):
         if value is not None:
             base[name] = value
-    data = args.data or str(report.resolve_data_path("data/synthetic/trondheim.parquet"))
+    data = args.data or str(resolve_data_path("data/synthetic/trondheim.parquet"))
     units = batch.plan_units(data, args.by, wave=args.wave, base_params=base)
     deps = [Path(v) for v in base.values() if isinstance(v, str) and Path(v).is_file()]
     out = Path(args.out) if args.out else batch.default_out_dir()
     summary = batch.run_batch(
         units, out, template=template, dependencies=deps, executor=args.executor,
-        jobs=args.jobs, mode=args.mode, recycle=args.recycle, force=args.force,
+        jobs=args.jobs, mode=args.mode, force=args.force,
         retry_failed=args.retry_failed, progress=not args.no_progress,
-        prepare=publication_cache.prepare_publication, audit=audit.audit,
+        prepare=lambda units, out_dir: batch.prepare_publication(units, out_dir,
+                                                                 template=template),
+        audit=disclosure.audit,
     )
     print(f"{summary.ok} built, {summary.cached} cached, {summary.failed} failed "
           f"in {summary.seconds:.1f} s; manifest: {summary.manifest_path}")
@@ -360,12 +364,9 @@ def _add_batch(p) -> None:
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--executor", default=None,
                    help="'local' (default) or dask://HOST:PORT for a Dask cluster")
-    p.add_argument("--mode", choices=["fresh", "spawn", "warm"], default="fresh",
-                   help="fresh kernel per brief, forked from a preloaded template process "
-                        "(default); spawn: started from scratch; warm: one kernel per worker "
-                        "(previews)")
-    p.add_argument("--recycle", type=int, default=20,
-                   help="warm mode: replace the kernel after this many briefs")
+    p.add_argument("--mode", choices=["fresh", "spawn"], default="fresh",
+                   help="a fresh kernel per brief, forked from a preloaded template process "
+                        "(default), or started from scratch (spawn)")
     p.add_argument("--force", action="store_true", help="ignore the cache, rebuild every brief")
     p.add_argument("--retry-failed", action="store_true",
                    help="rerun only the units that failed last time")
@@ -377,10 +378,10 @@ def _add_batch(p) -> None:
 
 
 def _run_rerun(args) -> int:
-    from ssp_research import rerun
+    from ssp_research import render
 
-    result = rerun.rerun(args.brief, out_dir=args.out, pdf=not args.no_pdf)
-    diff = rerun.differences(args.brief, result.html_path)
+    result = render.rerun(args.brief, out_dir=args.out, pdf=not args.no_pdf)
+    diff = render.differences(args.brief, result.html_path)
     print(result.html_path)
     if diff:
         print("the reproduction differs from the original beyond timestamps:", file=sys.stderr)
@@ -398,7 +399,8 @@ def _add_rerun(p) -> None:
 
 
 def _run_publication(args) -> int:
-    from ssp_research import paths, publication
+    from ssp_research.core import paths
+    from ssp_research.disclosure import publication
 
     data = args.data or paths.synthetic_dir() / "trondheim.parquet"
     table = publication.build_publication(
@@ -465,12 +467,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The ``ssp`` command: :func:`main`, then exit. The process ends there, so the garbage
-    collector need not go over everything a brief or a batch made once more at exit
-    (``gc.freeze``; 0.4-0.5 s after one brief); module teardown and atexit handlers run."""
-    code = main()
-    gc.freeze()
-    sys.exit(code)
+    """The ``ssp`` command: :func:`main`, then exit with its status.
+
+    It first puts off ``rfc3987_syntax``'s slow import (see
+    :func:`ssp_research.core.lazy_imports.defer_rfc3987_syntax`): every brief imports nbformat.
+    """
+    from ssp_research.core.lazy_imports import defer_rfc3987_syntax
+
+    defer_rfc3987_syntax()
+    sys.exit(main())
 
 
 if __name__ == "__main__":  # pragma: no cover

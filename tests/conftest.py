@@ -47,12 +47,13 @@ def city():
 
 @pytest.fixture(scope="session")
 def trondheim_publication(tmp_path_factory) -> str:
-    """The protected publication of the shipped city (2025 brief defaults), built once in a
-    cache of its own, as ``ssp brief`` builds it."""
-    from ssp_research import report
+    """The protected publication of the shipped city (the brief template's defaults), built
+    once in a folder of its own, as ``ssp batch`` and a single brief build it."""
+    from ssp_research.core import paths
+    from ssp_research.disclosure import cache
+    from ssp_research.render import runner
 
     out = tmp_path_factory.mktemp("publication")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SSP_OUTPUT_DIR", str(out))
-        params = report.validate_parameters(report.DEFAULT_TEMPLATE, {"wave": 2025})
-        return report._cached_publication(params, report.DEFAULT_TEMPLATE)
+    options = runner.publication_options({}, runner.DEFAULT_TEMPLATE)
+    return str(cache.prepare_publication(paths.synthetic_dir() / "trondheim.parquet", out,
+                                         top_name="Trondheim", **options))

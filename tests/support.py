@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ssp_research.design import SurveyDesign
+from ssp_research.survey.design import SurveyDesign
 
 REF_DIR = Path(__file__).parent / "reference"
 API_RDA = Path("/usr/lib/R/site-library/survey/data/api.rda")
@@ -57,7 +57,8 @@ def assert_rel(actual, expected, rel=REL) -> None:
 
 def load_city() -> tuple[pd.DataFrame, dict]:
     """The shipped synthetic city and its truth (generated if not written yet)."""
-    from ssp_research import paths, synth
+    from ssp_research.core import paths
+    from ssp_research.data.synth import simulate as synth
 
     pq, tj = paths.synthetic_dir() / "trondheim.parquet", paths.synthetic_dir() / "truth.json"
     if pq.exists() and tj.exists():

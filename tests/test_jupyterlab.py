@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ssp_research import paths
+from ssp_research.core import paths
 
 JUPYTER = Path(sys.executable).parent / "jupyter-lab"
 
@@ -138,8 +138,8 @@ def test_a_notebook_kernel_imports_the_library(server):
         try:
             out, reply = _execute(ws, (
                 "import sys, ssp_research\n"
-                "from ssp_research import brief\n"
-                "b = brief.load(unit_type='district', unit='Heimdal', lang='en')\n"
+                "from ssp_research.brief import load\n"
+                "b = load(unit_type='district', unit='Heimdal', lang='en')\n"
                 "print(ssp_research.__version__, sys.prefix)\n"
                 "print(b.comparison_name, b.wave, len(b.indicator_names))"))
         finally:

@@ -1,8 +1,8 @@
 """Structure of the study notebooks (execution and key outputs are checked by nbval in make test).
 
 Each study notebook: a ``parameters`` cell of typed literals with a comment each (parsed by
-``report.template_parameters``), no function definitions, executed outputs committed without
-errors, and one or two cells tagged ``nbval-check-output``.
+``ssp_research.render.template_parameters``), no function definitions, executed outputs committed
+without errors, and one or two cells tagged ``nbval-check-output``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import ast
 import nbformat
 import pytest
 
-from ssp_research.errors import ParameterError
-from ssp_research.paths import notebooks_dir
-from ssp_research.report import template_parameters, validate_parameters
+from ssp_research.core.errors import ParameterError
+from ssp_research.core.paths import notebooks_dir
+from ssp_research.render.parameters import template_parameters, validate_parameters
 
 STUDIES = sorted((notebooks_dir() / "studies").glob("*.ipynb"))
 

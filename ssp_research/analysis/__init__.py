@@ -1,0 +1,20 @@
+"""Analysis for the strategy's questions: indicators, trends, gaps, schools, scales, goals.
+
+Modules: :mod:`~ssp_research.analysis.indicators` (unit vs comparison tables, pooling,
+standardisation), :mod:`~ssp_research.analysis.effects` (trends, gaps, the social gradient),
+:mod:`~ssp_research.analysis.schools` (school ICCs, the pilot evaluation),
+:mod:`~ssp_research.analysis.scales` (scale scores, alpha, omega) and
+:mod:`~ssp_research.analysis.frameworks` (a strategy's goals and their indicators).
+"""
+
+from __future__ import annotations
+
+from ssp_research.analysis.effects import gaps, social_gradient, trend
+from ssp_research.analysis.frameworks import Framework, list_frameworks, load_framework
+from ssp_research.analysis.indicators import city_design, indicator_table
+from ssp_research.analysis.scales import cronbach_alpha, omega_total, reliability, scale_score
+from ssp_research.analysis.schools import pilot_did, school_icc
+
+__all__ = ["city_design", "indicator_table", "trend", "gaps", "social_gradient", "school_icc",
+           "pilot_did", "scale_score", "cronbach_alpha", "omega_total", "reliability",
+           "load_framework", "list_frameworks", "Framework"]

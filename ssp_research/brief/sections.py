@@ -1,0 +1,198 @@
+"""The evidence brief's sections: headline findings, indicators by goal, trends, method.
+
+One call per section of the brief template (``notebooks/briefs/evidence_brief.ipynb``), each on a
+:class:`ssp_research.brief.content.Brief` from :func:`ssp_research.brief.content.load`; the group
+differences are in :mod:`ssp_research.brief.gaps`, the pilot in :mod:`ssp_research.brief.pilot`.
+Every ``*_html`` function returns :class:`~ssp_research.brief.content.Html`; tables follow the
+disclosure HTML contract, rendered by :func:`ssp_research.disclosure.to_html`.
+
+>>> from ssp_research.brief import load
+>>> b = load("data/synthetic/trondheim.parquet", unit_type="district", unit="Heimdal")
+>>> summary(b).splitlines()[0]
+'Heimdal / Trondheim'
+"""
+
+from __future__ import annotations
+
+import html as _html
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ssp_research import disclosure
+from ssp_research.brief import language, narrate, theme
+from ssp_research.brief.content import Brief, Html
+from ssp_research.brief.texts import TEXTS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["headlines_html", "goals_html", "show_trends", "trends_figure", "method_html",
+           "summary"]
+
+
+
+def headlines_html(b: Brief, *, max_sentences: int = 6) -> Html:
+    """3-6 findings from :func:`ssp_research.brief.narrate.headline_findings`, as a list."""
+    trends = b.latest[["indicator", "wave", "estimate", "suppressed"]].merge(b.trends,
+                                                                            on="indicator")
+    unit_name = f"{b.unit} {b.wave}" if b.comparison == "previous_wave" else b.unit
+    sentences = narrate.headline_findings(
+        b.latest, codebook=b.codebook, framework=b.framework, lang=b.lang, unit_name=unit_name,
+        comparison_name=b.comparison_name, trends=trends, wave=b.wave,
+        max_sentences=max_sentences,
+    )  # fmt: skip
+    items = "".join(f"<li>{_html.escape(s)}</li>" for s in sentences)
+    return Html(f'<ol class="ssp-headlines">{items}</ol>')
+
+
+def _pct(x, lang, decimals=0) -> str:
+    return "" if x is None or pd.isna(x) else language.format_percent(x, lang, decimals)
+
+
+def _goal_rows(b: Brief, names: list[str]) -> pd.DataFrame:
+    t = b.latest.set_index("indicator").loc[names].reset_index()
+    lang = b.lang
+    shown = ~t["suppressed"].to_numpy()
+    t["label"] = [b.label(n) for n in t["indicator"]]
+    t["ci"] = [language.format_ci(lo, hi, lang) if s else ""
+               for lo, hi, s in zip(t["ci_low"], t["ci_high"], shown)]
+    t["cmp"] = [_pct(v, lang) for v in t["cmp_estimate"]]
+    to = TEXTS[lang]["to"]
+
+    def num(x):
+        return language.format_number(100 * x, lang, 1)
+
+    t["diff_text"] = [
+        "" if not s or pd.isna(d) else f"{num(d)} ({num(lo)} {to} {num(hi)})"
+        for d, lo, hi, s in zip(t["diff"], t["diff_ci_low"], t["diff_ci_high"], shown)
+    ]  # fmt: skip
+    t["arrow"] = [b.arrow(n) if s else "" for n, s in zip(t["indicator"], shown)]
+    return t
+
+
+def goals_html(b: Brief) -> Html:
+    """The indicators of each strategy goal: unit vs comparison, difference, trend arrow.
+
+    Goals that no survey indicator measures say so, with what data would measure them.
+    """
+    T = TEXTS[b.lang]
+    parts = []
+    labels = {"label": T["indicator"], "estimate": T["estimate"], "ci": T["ci"],
+              "cmp": f"{T['cmp']}: {b.comparison_name}", "diff_text": T["diff"],
+              "arrow": T["trend"], "n": T["n"]}
+    fmt = {"estimate": lambda v: _pct(v, b.lang),
+           "n": lambda v: language.format_number(v, b.lang)}  # 1 234 (nb) / 1,234 (en)
+    for goal in b.framework.goals:
+        title = goal.title_in(b.lang)
+        parts.append(f'<section class="ssp-goal" data-goal="{_html.escape(goal.id)}">'
+                     f"<h3>{_html.escape(goal.id)}. {_html.escape(title)}</h3>")
+        names = [i for i in goal.indicators if i in b.indicator_names]
+        if names:
+            rows = _goal_rows(b, names)
+            parts.append(disclosure.to_html(rows, list(labels), labels, b.lang,
+                                            formatters=fmt))  # the h3 above names it
+        if goal.unmeasured:
+            text = goal.unmeasured.get(b.lang) or next(iter(goal.unmeasured.values()))
+            lead = "" if names else T["no_goal_ind"] + " "
+            parts.append(f'<p class="ssp-unmeasured"><strong>'
+                         f'{_html.escape(language.text("unmeasured", b.lang))}:</strong> '
+                         f"{_html.escape(lead + text)}</p>")
+        parts.append("</section>")
+    notes = [T["fn_arrow"]]
+    if b.latest["suppressed"].any():
+        notes.append(T["fn_suppressed"] + " " + b.rules.describe(b.lang).splitlines()[0])
+    if b.latest["series_break"].astype(bool).any():
+        notes.append(T["fn_break"])
+    parts.append('<p class="ssp-footnotes">' + "<br>".join(map(_html.escape, notes)) + "</p>")
+    return Html("\n".join(parts))
+
+
+def show_trends(b: Brief, *, ncols: int = 2) -> None:
+    """Small multiples: each indicator over the waves, unit and comparison with CI bands."""
+    theme.show_rendered(lambda: trends_figure(b, ncols=ncols))
+
+
+def trends_figure(b: Brief, *, ncols: int = 2) -> Figure:
+    """The figure of :func:`show_trends` (drawn inside
+    :func:`~ssp_research.brief.theme.show_rendered`)."""
+    from ssp_research.brief import plots
+
+    t = b.indicators
+    rows = [t.assign(series=b.unit)[["indicator", "wave", "estimate", "ci_low", "ci_high",
+                                     "series_break", "suppressed", "series"]]]
+    if b.comparison != "previous_wave":
+        rows.append(pd.DataFrame({
+            "indicator": t["indicator"], "wave": t["wave"], "estimate": t["cmp_estimate"],
+            "ci_low": t["cmp_ci_low"], "ci_high": t["cmp_ci_high"],
+            "series_break": t["series_break"], "suppressed": t["cmp_estimate"].isna(),
+            "series": b.comparison_name}))  # fmt: skip
+    long = pd.concat(rows, ignore_index=True)
+    names = b.indicator_names
+    nrows = math.ceil(len(names) / ncols)
+    # one wave axis for all panels: the years are written under the bottom panels only
+    fig = theme.new_figure((7.0, 1.8 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
+    alts = []
+    for i, (ax, name) in enumerate(zip(axes.flat, names)):
+        plots.trend(long, series="series", indicator=name, codebook=b.codebook, lang=b.lang,
+                    ax=ax)
+        ax.set_title(b.label(name), fontsize=9)
+        ax.set_ylabel("")  # the title names the indicator
+        if i < len(names) - ncols:
+            ax.set_xlabel("")
+        else:  # a bottom panel (also above an empty cell of the grid)
+            ax.xaxis.set_tick_params(labelbottom=True)
+        if i > 0 and ax.get_legend() is not None:
+            ax.get_legend().remove()  # one legend (first panel) is enough
+        alts.append(theme.alt_text(ax))
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    # fixed spacing instead of tight_layout (which costs an extra full draw)
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.96, bottom=0.07, hspace=0.75, wspace=0.3)
+    theme.set_alt_text(fig, " ".join(alts))
+    return fig
+
+
+def method_html(b: Brief) -> Html:
+    """Design, CI method, pooling, standardisation, disclosure rules, codebook, data."""
+    T = TEXTS[b.lang]
+    cb, fw = b.codebook, b.framework
+    n = int(b.latest["n"].max()) if len(b.latest) else 0
+    items = [
+        T["design"], T["ci_method"],
+        T["pool"].format(pool=b.pool) if b.pool > 1 else T["no_pool"],
+        T["std"] if b.standardise else T["no_std"],
+    ]  # fmt: skip
+    if b.comparison == "previous_wave":
+        items.append(T["prev_note"])
+    if "family_economy" in b.data.columns:
+        items.append(T["economy_rule"])
+    items.append(T["codebook"].format(title=cb.title.get(b.lang, cb.instrument),
+                                      version=cb.version, source=cb.source))
+    items.append(T["framework"].format(title=fw.title.get(b.lang), period=fw.period,
+                                       url=fw.source.get("url", "")))
+    items.append(T["data"].format(file=Path(b.data_path).name, unit=b.unit, wave=b.wave,
+                                  n=language.format_number(n, b.lang)))
+    lis = "".join(f"<li>{_html.escape(str(i))}</li>" for i in items)
+    rules = "".join(f"<li>{_html.escape(line)}</li>"
+                    for line in b.rules.describe(b.lang).splitlines() if line.strip())
+    return Html(f'<ul class="ssp-method">{lis}</ul><h3>{_html.escape(T["rules"])}</h3>'
+                f'<ul class="ssp-rules">{rules}</ul>')
+
+
+def summary(b: Brief) -> str:
+    """Key numbers of the latest wave as plain lines (for regression checks of notebooks).
+
+    One line per indicator, ``name: 12.3 % (n=456)``, or ``name: not shown``; at most two
+    numbers per line, so the text is not a table.
+    """
+    lines = [f"{b.unit} / {b.comparison_name}"]
+    for r in b.latest.itertuples():
+        if r.suppressed:
+            lines.append(f"{r.indicator}: not shown")
+        else:
+            lines.append(f"{r.indicator}: {100 * r.estimate:.1f} % (n={int(r.n)})")
+    return "\n".join(lines)

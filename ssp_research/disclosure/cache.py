@@ -1,0 +1,209 @@
+"""The protected publication on disk: built once for its inputs, then reused.
+
+:func:`prepare_publication` keys the publication of a folder (a batch folder, or the cache
+that single briefs share) by its inputs: the data file's sha256, the options it is built
+with (instrument, rules, levels, breakdowns, pooling, standardisation, top unit), the
+library's code and the package versions. It builds it
+(:func:`~ssp_research.disclosure.build_publication`) only when they changed. Beside it go the
+indicator tables of every city, district and school brief (:func:`write_unit_tables`), which
+briefs read instead of computing their own.
+
+The options are given explicitly; this module knows nothing of briefs, templates or
+notebooks (the renderer derives the options from a brief's parameters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ssp_research.core import fingerprint, paths
+from ssp_research.core.atomic import atomic_write, write_atomic
+from ssp_research.core.errors import ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["prepare_publication", "publication_target", "write_unit_tables",
+           "unit_tables_dir", "unit_table_name", "TOP_LEVELS"]
+
+#: The levels of a publication from its top unit down.
+TOP_LEVELS = {"city": ("city", "district", "school"),
+              "country": ("country", "municipality", "school")}
+
+
+def unit_tables_dir(publication_path: Path) -> Path:
+    """Where :func:`write_unit_tables` puts its tables: beside the publication."""
+    return Path(publication_path).parent / "unit_tables"
+
+
+def unit_table_name(level: str, compare: str, pool: int, names: list[str]) -> str:
+    """The file name of one level's unit table (for these indicators, comparison, pooling)."""
+    which = hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
+    return f"{level}-{compare}-pool{pool}-{which}.parquet"
+
+
+def framework_indicators(instrument: str, framework: str) -> list[str]:
+    """The indicators of a framework's goals that the instrument has, in framework order."""
+    from ssp_research.analysis import frameworks
+    from ssp_research.data import codebook
+
+    cb = codebook.load_codebook(instrument)
+    names: list[str] = []
+    for goal in frameworks.load_framework(framework).goals:
+        names += [i for i in goal.indicators if i not in names and i in cb.indicators]
+    return names
+
+
+def write_unit_tables(data: pd.DataFrame, *, instrument: str, framework: str, pool: int,
+                      folder: Path) -> list[Path]:
+    """The indicator tables of every city, district and school brief, in one pass per level.
+
+    Written beside a city's publication; :attr:`ssp_research.brief.content.Brief.indicators` then
+    reads its unit's rows instead of computing them
+    (:func:`ssp_research.analysis.indicators.indicator_table` gives every unit of a level at once,
+    with the same numbers). Written for the default comparisons (the city brief: its own
+    previous survey; districts and schools: the city), without standardisation; any other
+    brief computes its own.
+
+    Returns
+    -------
+    list of Path
+        The tables written (atomically).
+    """
+    from ssp_research.analysis import indicators as _ind
+    from ssp_research.data import codebook
+
+    cb = codebook.load_codebook(instrument)
+    names = framework_indicators(instrument, framework)
+    written = []
+    for level, unit in (("city", None), ("district", "district"), ("school", "school")):
+        table = _ind.indicator_table(data, cb, indicators=names, unit=unit, compare="city",
+                                     pool=pool)
+        target = Path(folder) / unit_table_name(level, "city", pool, names)
+        write_atomic(target, lambda tmp, t=table: t.to_parquet(tmp, index=False))
+        written.append(target)
+    return written
+
+
+def publication_target(out_dir: Path) -> Path:
+    """Where :func:`prepare_publication` writes the publication of a folder.
+
+    Examples
+    --------
+    >>> publication_target(Path("out")).as_posix()
+    'out/publication/publication.parquet'
+    """
+    return paths.publication_file(out_dir)
+
+
+def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
+                        top_type: str = "city", instrument: str = "ungdata",
+                        rules: dict | None = None, pool: int = 1, standardise: bool = False,
+                        framework: str | None = None, jobs: int | None = None,
+                        progress: bool = True) -> Path:
+    """The disclosure-protected publication of a whole city (or country), built once.
+
+    Secondary suppression must see every table that is published (a district's cells and
+    its schools', girls and boys and all), so the tables of all units, at every level of the
+    hierarchy (city, districts, schools; or country, municipalities, schools), are computed
+    and protected together (:func:`~ssp_research.disclosure.build_publication`) and written
+    to ``<out_dir>/publication/publication.parquet``; every brief reads its own rows from
+    there (parameter ``publication_path``). It is rebuilt only when its inputs changed.
+
+    Parameters
+    ----------
+    data_path : path
+        Tidy survey data (Parquet).
+    out_dir : path
+        The folder that holds ``publication/`` (a batch folder, or the briefs' cache).
+    top_name, top_type : str
+        The top unit: a city (``"city"``: levels city, district, school; family-economy
+        groups are a breakdown too) or a country (``"country"``: country, municipality,
+        school; no family-economy groups: with ~2,000 schools the joint system grows too
+        large to prove in minutes, and a brief without them shows none).
+    instrument : str
+        Codebook name or path.
+    rules : dict, optional
+        Overrides of :class:`ssp_research.disclosure.suppression.Rules`.
+    pool : int
+        Rolling window of waves.
+    standardise : bool
+        Direct standardisation by grade x gender to the city's pupils.
+    framework : str, optional
+        For a city: also write the unit tables (:func:`write_unit_tables`) of this
+        framework's indicators.
+    jobs : int, optional
+        Processes that protect the tables (default: one per core).
+    progress : bool
+        Progress bar while the tables are protected.
+
+    Returns
+    -------
+    Path
+        The publication file.
+    """
+    if top_type not in TOP_LEVELS:
+        raise ParameterError(f"unknown top level {top_type!r}",
+                             rule=f"one of {', '.join(TOP_LEVELS)}")
+    data = Path(data_path)
+    levels = TOP_LEVELS[top_type]
+    options = {
+        "instrument": instrument,
+        "rules": rules or None,
+        "levels": levels,
+        "pool": int(pool or 1),
+        "standardise": "city" if standardise else None,
+        "top_name": top_name,
+        "breakdowns": "gender, grade" + (", economy_group" if top_type == "city" else ""),
+    }
+    key = hashlib.sha256(json.dumps({
+        "data": fingerprint.sha256_file(data), "options": options,
+        "library": fingerprint.library_fingerprint(), "packages": fingerprint.package_versions(),
+    }, sort_keys=True, default=str).encode()).hexdigest()
+    target = publication_target(out_dir)
+    stamp = target.with_name("inputs.sha256")
+    if target.exists() and stamp.exists() and stamp.read_text().strip() == key:
+        if top_type == "city" and framework:
+            _unit_tables(data, options, framework, target)
+        return target
+    import pandas as pd
+
+    from ssp_research.analysis.indicators import with_economy_group
+    from ssp_research.disclosure.publication import build_publication, write_publication
+
+    shutil.rmtree(unit_tables_dir(target), ignore_errors=True)  # of older inputs
+    frame = pd.read_parquet(data)
+    if top_type == "city":
+        frame = with_economy_group(frame)
+    breakdowns = ("gender", "grade") + (("economy_group",) if "economy_group" in frame else ())
+    table = build_publication(
+        frame, options["instrument"], rules=options["rules"], levels=levels,
+        breakdowns=breakdowns, pool=options["pool"], standardise=options["standardise"],
+        top_name=top_name, jobs=jobs or os.cpu_count() or 1, progress=progress)
+    write_publication(table, target)
+    if top_type == "city" and framework:
+        _unit_tables(data, options, framework, target, frame)
+    atomic_write(stamp, key)
+    return target
+
+
+def _unit_tables(data: Path, options: dict, framework: str, publication_path: Path,
+                 frame=None) -> None:
+    """Every city, district and school brief's indicator table, in one pass per level
+    (:func:`write_unit_tables`), unless written for these inputs."""
+    folder = unit_tables_dir(publication_path)
+    marker = folder / f"{hashlib.sha256(str(framework).encode()).hexdigest()[:12]}.done"
+    if marker.exists():
+        return
+    if frame is None:
+        import pandas as pd
+
+        frame = pd.read_parquet(data)
+    write_unit_tables(frame, instrument=options["instrument"], framework=framework,
+                      pool=options["pool"], folder=folder)
+    atomic_write(marker, str(framework))

@@ -1,0 +1,141 @@
+"""Protected tables as HTML: the contract between the brief stage and ``ssp audit``.
+
+Every published table is a ``<table class="ssp-table">``; each data ``<tr>`` carries
+``data-ssp-n`` (int) and ``data-ssp-status`` (``"shown"`` or ``"suppressed"``) and, for
+proportions on shown rows, ``data-ssp-count``; cells holding statistics are ``<td
+class="ssp-value">`` and carry no digit on suppressed rows. :func:`to_html` renders this;
+:func:`table_html_attrs` gives the row attributes to anyone rendering by hand. Tables that
+hold no statistics (provenance) use ``<table class="ssp-meta">``. Any other table with numbers
+is an audit finding.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ssp_research.core.errors import DisclosureError
+from ssp_research.disclosure.rules import HIDDEN, MARK_SUPPRESSED
+from ssp_research.disclosure.rules import cell_key as _key
+
+__all__ = ["table_html_attrs", "to_html"]
+
+
+
+
+def table_html_attrs(row: Mapping[str, object]) -> dict[str, str]:
+    """The ``<tr>`` attributes of one protected row (the audit contract).
+
+    Examples
+    --------
+    >>> table_html_attrs({"n": 25, "count": 5.0, "suppressed": False})
+    {'data-ssp-n': '25', 'data-ssp-status': 'shown', 'data-ssp-count': '5'}
+    >>> table_html_attrs({"n": 12, "count": float("nan"), "suppressed": True})
+    {'data-ssp-n': '12', 'data-ssp-status': 'suppressed'}
+    """
+    if "suppressed" not in row:
+        raise DisclosureError("row is not protected", column="suppressed",
+                              rule="only protected tables are rendered",
+                              hint="pass the table through disclosure.protect first")
+    suppressed = bool(row["suppressed"])
+    n = row.get("n")
+    attrs = {"data-ssp-n": _key(n if n is not None and not pd.isna(n) else 0),
+             "data-ssp-status": "suppressed" if suppressed else "shown"}
+    count = row.get("count")
+    if not suppressed and count is not None and not pd.isna(count):
+        attrs["data-ssp-count"] = _key(float(count))
+    return attrs
+
+
+def _format(value: object, col: str, lang: str, proportion: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    if isinstance(value, (float, np.floating)):
+        if col in ("estimate", "ci_low", "ci_high", "se") and proportion:
+            text = f"{100 * value:.1f}"
+            return text.replace(".", ",") + " %" if lang == "nb" else text + "%"
+        if col in ("n", "count", "df") and float(value).is_integer():
+            return str(int(value))
+        text = f"{value:.2f}"
+        return text.replace(".", ",") if lang == "nb" else text
+    return str(value)
+
+
+def to_html(protected: pd.DataFrame, columns: Sequence[str],
+            labels: Mapping[str, str] | None = None, lang: str = "nb", *,
+            caption: str | None = None,
+            formatters: Mapping[str, Callable[[object], str]] | None = None) -> str:
+    """Render a protected table as ``<table class="ssp-table">`` (the audit contract).
+
+    Parameters
+    ----------
+    protected : DataFrame
+        Output of :func:`ssp_research.disclosure.suppression.protect`.
+    columns : sequence of str
+        Columns to show, in order. Statistic columns (``estimate, se, ci_low, ci_high, count,
+        deff``) become ``<td class="ssp-value">`` and show the marker on suppressed rows.
+    labels : dict, optional
+        Header text per column.
+    lang : str
+        ``"nb"`` (decimal comma, ``12,3 %``) or ``"en"`` for the default number format.
+    formatters : dict, optional
+        ``{column: function(value) -> str}`` replacing the default format.
+
+    Returns
+    -------
+    str
+        The HTML. A last column holds the marker (``*``, ``⚡``).
+
+    Examples
+    --------
+    >>> from ssp_research.disclosure.suppression import protect
+    >>> t = pd.DataFrame({"variable": "x", "gender": ["all", "girl", "boy"],
+    ...                   "estimate": [0.32, 0.0, 0.4], "n": [50, 10, 40], "count": [16, 0, 16]})
+    >>> lines = to_html(protect(t, series_by=()), ["gender", "estimate", "n"]).splitlines()
+    >>> print(lines[1])  # doctest: +NORMALIZE_WHITESPACE
+    <tr data-ssp-n="50" data-ssp-status="shown" data-ssp-count="16"><td>all</td><td
+    class="ssp-value">32,0 %</td><td class="ssp-n">50</td><td class="ssp-marker"></td></tr>
+    >>> print(lines[2])  # doctest: +NORMALIZE_WHITESPACE
+    <tr data-ssp-n="10" data-ssp-status="suppressed"><td>girl</td><td
+    class="ssp-value">*</td><td class="ssp-n">10</td><td class="ssp-marker">*</td></tr>
+    """
+    if "suppressed" not in protected.columns:
+        raise DisclosureError("refusing to render an unprotected table", column="suppressed",
+                              rule="only protected tables are rendered",
+                              hint="pass the table through disclosure.protect first")
+    missing = [c for c in columns if c not in protected.columns]
+    if missing:
+        raise DisclosureError(f"columns not in the table: {missing}", column=missing[0],
+                              rule="columns to show exist", hint="check the column names")
+    labels, formatters = dict(labels or {}), dict(formatters or {})
+    proportion = "count" in protected.columns
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(labels.get(c, c)))}</th>" for c in columns) + "<th></th>"
+    parts = ['<table class="ssp-table">'
+             + (f"<caption>{esc(caption)}</caption>" if caption else "")
+             + f"<thead><tr>{head}</tr></thead><tbody>"]
+    for row in protected.to_dict("records"):
+        attrs = " ".join(f'{k}="{esc(v)}"' for k, v in table_html_attrs(row).items())
+        cells = []
+        for c in columns:
+            value = row[c]
+            if c in HIDDEN:
+                text = (MARK_SUPPRESSED if row["suppressed"] else
+                        formatters[c](value) if c in formatters
+                        else _format(value, c, lang, proportion))
+                cells.append(f'<td class="ssp-value">{esc(text)}</td>')
+            else:
+                text = formatters[c](value) if c in formatters else _format(value, c, lang,
+                                                                             proportion)
+                klass = ' class="ssp-n"' if c == "n" else ""
+                cells.append(f"<td{klass}>{esc(text)}</td>")
+        cells.append(f'<td class="ssp-marker">{esc(str(row.get("marker", "")))}</td>')
+        parts.append(f"<tr {attrs}>" + "".join(cells) + "</tr>")
+    parts.append("</tbody></table>")
+    return "\n".join(parts)

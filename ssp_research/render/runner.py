@@ -1,0 +1,256 @@
+"""One evidence brief: validate, execute, export, audit, publish.
+
+The brief is a papermill template (``notebooks/briefs/evidence_brief.ipynb``): one cell tagged
+``parameters`` holds typed literals with a comment each; the rest is narrative and library
+calls. :func:`run_brief` validates the parameters, executes the template in a fresh kernel
+(:func:`ssp_research.render.execution.execute`), exports the executed notebook to a
+self-contained HTML page and a PDF (:mod:`ssp_research.render.export`), runs the disclosure
+audit over everything it is about to publish, and only then moves the files into place.
+
+Notebook contract
+-----------------
+* Markdown cells tagged ``lang-nb`` or ``lang-en`` are kept only in the brief of that language.
+* Cells tagged ``remove-cell`` are dropped, outputs of cells tagged ``remove-output`` are
+  dropped; the ``parameters`` and ``injected-parameters`` cells never appear; stderr never does.
+* Figures are shown with :func:`ssp_research.brief.theme.show`, which stores the alt text in
+  the output metadata (``metadata["image/png"]["alt"]``); the export writes it to ``<img alt>``.
+
+Examples
+--------
+>>> brief_stem({"unit": "Heimdal", "wave": 2025, "lang": "en"})
+'heimdal_2025_en'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ssp_research.core import paths
+from ssp_research.core.atomic import atomic_write
+from ssp_research.core.errors import ReportError
+from ssp_research.render.execution import execute
+from ssp_research.render.export import export_html, export_pdf
+from ssp_research.render.parameters import template_parameters, validate_parameters
+from ssp_research.render.provenance import provenance
+
+__all__ = [
+    "BriefResult",
+    "DEFAULT_TEMPLATE",
+    "resolve_data_path",
+    "brief_stem",
+    "publication_options",
+    "run_brief",
+    "refresh_templates",
+]
+
+DEFAULT_TEMPLATE = paths.notebooks_dir() / "briefs" / "evidence_brief.ipynb"
+_CITY_LEVELS = ("city", "district", "school")
+
+
+
+@dataclass(frozen=True)
+class BriefResult:
+    """Paths of a published brief, its provenance stamp and the wall time it took."""
+
+    html_path: Path
+    pdf_path: Path
+    notebook_path: Path
+    provenance: dict = field(repr=False)
+    seconds: float = 0.0
+
+
+# --- execution -------------------------------------------------------------------------------
+
+
+# --- provenance and helpers --------------------------------------------------------------------
+
+
+def resolve_data_path(data_path) -> Path:
+    """A data path from parameters: absolute as given, relative to the project directory.
+
+    Examples
+    --------
+    >>> resolve_data_path("data/synthetic/trondheim.parquet").name
+    'trondheim.parquet'
+    """
+    p = Path(data_path)
+    return p if p.is_absolute() else paths.PROJECT_DIR / p
+
+
+def brief_stem(params: dict) -> str:
+    """``<unit-slug>_<wave>_<lang>``: the file stem of a brief.
+
+    Examples
+    --------
+    >>> brief_stem({"unit": "Østbyen skole", "wave": 2025, "lang": "nb"})
+    'ostbyen-skole_2025_nb'
+    """
+    table = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"})
+    slug = re.sub(r"[^a-z0-9]+", "-", str(params.get("unit", "unit")).translate(table)
+                  .lower()).strip("-") or "unit"
+    return f"{slug}_{params.get('wave')}_{params.get('lang')}"
+
+
+def _latest_wave(data_path) -> int:
+    import pyarrow.parquet as pq
+
+    path = resolve_data_path(data_path)
+    try:
+        waves = pq.read_table(path, columns=["wave"]).column("wave").to_pylist()
+    except Exception as err:  # noqa: BLE001 - unreadable data is reported as such
+        raise ReportError(f"cannot read the waves of {path}: {err}", file=path,
+                          hint="check data_path (a tidy .parquet with a 'wave' column)") from None
+    if not waves:
+        raise ReportError("the data have no rows", file=path)
+    return int(max(waves))
+
+
+# --- the city's publication ----------------------------------------------------------------
+
+def publication_options(params: dict, template=None) -> dict:
+    """The options of the protected publication that a brief with ``params`` reads: the
+    keyword arguments of :func:`ssp_research.disclosure.cache.prepare_publication` (besides
+    the data and the folder), from the brief's parameters and the template's defaults."""
+    spec = template_parameters(template or DEFAULT_TEMPLATE)
+
+    def get(name, default):
+        return params.get(name, spec[name].default if name in spec else default)
+
+    top_type = "city" if params.get("unit_type", "city") in _CITY_LEVELS else "country"
+    return {"instrument": get("instrument", "ungdata"), "rules": get("disclosure", {}) or None,
+            "pool": int(get("pool", 1) or 1), "standardise": bool(get("standardise", False)),
+            "framework": get("framework", "trondheim_ssp") if top_type == "city" else None,
+            "top_type": top_type}
+
+
+# --- the whole brief -------------------------------------------------------------------------
+
+
+def _audit(paths_: list[Path]) -> list:
+    """Run the disclosure audit (:func:`~ssp_research.disclosure.audit`) over files to publish."""
+    from ssp_research.disclosure.auditing import audit
+
+    findings = []
+    for p in paths_:
+        findings.extend(audit(p))
+    return findings
+
+
+def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=None,
+              pdf: bool = True, progress: bool = False, launcher=None) -> BriefResult:
+    """Execute, export, audit and publish one evidence brief.
+
+    Parameters
+    ----------
+    params : dict, optional
+        Overrides of the template's defaults (see :func:`template_parameters`). A ``wave`` of
+        None means the latest wave in the data.
+    template : path
+        The notebook template (default ``notebooks/briefs/evidence_brief.ipynb``).
+    out_dir : path, optional
+        Default ``paths.output_dir() / "briefs"``.
+    pdf : bool
+        Also write the PDF.
+    progress : bool
+        Per-cell progress bar.
+    launcher : object, optional
+        Starts the kernel (see :func:`execute`; batches fork it).
+
+    Returns
+    -------
+    BriefResult
+        ``html_path``, ``pdf_path``, ``notebook_path`` (``<unit-slug>_<wave>_<lang>.*``),
+        ``provenance`` and ``seconds`` (wall time).
+
+    Raises
+    ------
+    ParameterError
+        Bad parameters (before any kernel starts).
+    ReportError
+        A failing cell (the executed notebook is kept as ``<stem>.failed.ipynb``), or
+        disclosure findings (nothing is published; the findings are listed).
+
+    Notes
+    -----
+    The brief reads its city's protected publication (``publication_path``; when empty, the
+    brief reuses or builds it in the shared cache: :func:`ssp_research.brief.content.load`).
+    """
+    t0 = time.perf_counter()
+    template = Path(template)
+    params = validate_parameters(template, params)
+    if "wave" in params and params["wave"] is None and "data_path" in params:
+        params["wave"] = _latest_wave(params["data_path"])
+    out_dir = Path(out_dir) if out_dir is not None else paths.output_dir() / "briefs"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = brief_stem(params)
+    stage = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=out_dir))
+    try:
+        nb_path = stage / f"{stem}.ipynb"
+        try:
+            nb = execute(template, params, nb_path, progress=progress, launcher=launcher)
+        except ReportError as err:
+            failed = out_dir / f"{stem}.failed.ipynb"
+            if nb_path.exists():
+                os.replace(nb_path, failed)
+            error = ReportError(err.message, file=failed, rule=err.rule,
+                                hint=f"open {failed} to see the traceback")
+            error.cell_index = getattr(err, "cell_index", None)
+            error.notebook_path = failed
+            raise error from None
+        stamp = provenance(params, params.get("data_path", ""), template)
+        html = export_html(nb, params.get("lang", "nb"), params, provenance=stamp)
+        outputs = {"html": stage / f"{stem}.html", "ipynb": nb_path}
+        atomic_write(outputs["html"], html)
+        if pdf:
+            outputs["pdf"] = stage / f"{stem}.pdf"
+            atomic_write(outputs["pdf"], export_pdf(html))
+        findings = _audit(list(outputs.values()))
+        if findings:
+            listed = "\n  ".join(map(str, findings[:20]))
+            raise ReportError(
+                f"the disclosure audit found {len(findings)} problem(s); nothing was "
+                f"published:\n  {listed}", rule="every output passes the disclosure audit",
+                hint="protect the tables with ssp_research.disclosure.suppression.protect",
+            )  # fmt: skip
+        final = {k: out_dir / p.name for k, p in outputs.items()}
+        for k, p in outputs.items():
+            os.replace(p, final[k])
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return BriefResult(final["html"], final.get("pdf"), final["ipynb"], stamp,
+                       time.perf_counter() - t0)
+
+
+def refresh_templates(templates=None, *, progress: bool = False) -> list[Path]:
+    """Re-execute brief templates with their defaults and write the runs back in place.
+
+    The committed templates in ``notebooks/briefs/`` hold their default run on the shipped
+    synthetic data (``pytest --nbval-lax`` checks the cells tagged ``nbval-check-output``);
+    run this after the data, the library or a template changed (``ssp brief --refresh``).
+    ``wave=None`` is resolved to the latest wave first. A failing template raises
+    :class:`~ssp_research.core.errors.ReportError` and leaves the committed file unchanged.
+
+    Returns
+    -------
+    list of Path
+        The templates rewritten.
+    """
+    templates = [Path(t) for t in (templates or sorted(
+        (paths.notebooks_dir() / "briefs").glob("*.ipynb")))]
+    done = []
+    for template in templates:
+        params = validate_parameters(template, {})
+        if params.get("wave", 0) is None and "data_path" in params:
+            params["wave"] = _latest_wave(params["data_path"])
+        with tempfile.TemporaryDirectory(dir=template.parent) as tmp:
+            out = Path(tmp) / template.name
+            execute(template, params, out, progress=progress)
+            os.replace(out, template)
+        done.append(template)
+    return done
