@@ -58,7 +58,6 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ssp_research.analysis import indicators as _ind
 from ssp_research.core.atomic import atomic_write, write_atomic
 from ssp_research.core.errors import DataError, DisclosureError, ParameterError
 from ssp_research.disclosure.rules import Rules, cell_key
@@ -199,6 +198,8 @@ def _estimates(frame: pd.DataFrame, codebook: Any, levels: Sequence[str], label_
                parent: dict[str, str], breakdowns: Sequence[str], *, names: Any, waves: Any,
                pool: int, standardise: Any, standardise_by: Sequence[str],
                progress: bool) -> pd.DataFrame:
+    from ssp_research.analysis.indicators import indicator_table  # (the estimation stage)
+
     jobs = [(i, b) for i in range(len(levels)) for b in (None, *breakdowns)]
     parts = []
     for i, b in tqdm(jobs, desc="publication estimates", disable=not progress, leave=False):
@@ -211,7 +212,7 @@ def _estimates(frame: pd.DataFrame, codebook: Any, levels: Sequence[str], label_
             # give it a constant second column
             std = _standard_table(frame, std, standardise_by).assign(_ssp_one="1")
             std_by = [std_by[0], "_ssp_one"]
-        t = _ind.indicator_table(
+        t = indicator_table(
             frame, codebook, indicators=names, unit=[label_cols[i], *by],
             compare=None if j is None else [label_cols[j], *by], waves=waves, pool=pool,
             standardise=std, standardise_by=std_by or ("grade", "gender"),
@@ -336,7 +337,9 @@ def _unprotected(data: Any, codebook: Any, *, indicators: Any, waves: Any,
 
         codebook = load_codebook(codebook)
     frame, label_cols, parent = _unit_frame(df, levels, top_name, breakdowns)
-    names = _ind.resolve_indicators(frame, codebook, indicators)[0]
+    from ssp_research.analysis.indicators import resolve_indicators
+
+    names = resolve_indicators(frame, codebook, indicators)[0]
     table = _estimates(frame, codebook, levels, label_cols, parent, breakdowns, names=names,
                        waves=waves, pool=pool, standardise=standardise,
                        standardise_by=standardise_by, progress=progress)

@@ -47,7 +47,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-import highspy
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -73,7 +72,7 @@ def _parents(hierarchy: Mapping[str, Mapping[object, object]], dims: Sequence[st
     return maps, parents
 
 
-def _quiet_solver() -> highspy.Highs:
+def _quiet_solver():
     """A HiGHS solver that prints nothing.
 
     ``highspy.Highs()`` installs its Python callbacks while HiGHS's output is still on, which
@@ -82,6 +81,8 @@ def _quiet_solver() -> highspy.Highs:
     prints nothing; output is then switched off. Only the binding's methods are used here
     (``passModel``, ``changeColsCost``, ``run``, ``getSolution``), not the Python callbacks.
     """
+    import highspy  # the LP solver, loaded when an LP is solved
+
     model = highspy.Highs.__new__(highspy.Highs)
     super(highspy.Highs, model).__init__()
     model.setOptionValue("output_flag", False)
@@ -301,6 +302,8 @@ class AdditiveSystem:
         a = sparse.csc_array(a)
         nvar = a.shape[1]
         upper = np.concatenate([self.n[members].astype(float), self.rest_n[crels][has_rest]])
+        import highspy
+
         model = _quiet_solver()
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = nvar, len(crels)

@@ -98,11 +98,21 @@ def brief_stem(params: dict) -> str:
 
 
 def _latest_wave(data_path) -> int:
+    """The latest wave of a tidy Parquet file: from its column statistics (the footer, no data
+    read) when every row group has them, else from the column itself."""
     import pyarrow.parquet as pq
 
     path = resolve_data_path(data_path)
     try:
-        waves = pq.read_table(path, columns=["wave"]).column("wave").to_pylist()
+        meta = pq.ParquetFile(path)
+        col = meta.schema_arrow.get_field_index("wave")
+        if col < 0:
+            raise KeyError("no column 'wave'")
+        stats = [meta.metadata.row_group(g).column(col).statistics
+                 for g in range(meta.metadata.num_row_groups)]
+        if stats and all(st is not None and st.has_min_max for st in stats):
+            return int(max(st.max for st in stats))
+        waves = meta.read(columns=["wave"]).column("wave").drop_null().to_pylist()
     except Exception as err:  # noqa: BLE001 - unreadable data is reported as such
         raise ReportError(f"cannot read the waves of {path}: {err}", file=path,
                           hint="check data_path (a tidy .parquet with a 'wave' column)") from None
@@ -110,8 +120,6 @@ def _latest_wave(data_path) -> int:
         raise ReportError("the data have no rows", file=path)
     return int(max(waves))
 
-
-# --- the city's publication ----------------------------------------------------------------
 
 def publication_options(params: dict, template=None) -> dict:
     """The options of the protected publication that a brief with ``params`` reads: the

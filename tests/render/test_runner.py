@@ -170,3 +170,20 @@ def test_data_without_the_unit_column_is_a_named_error(tmp_path, monkeypatch):
     # nothing published, no staging left: only the failed notebook, kept for debugging
     assert [p.name for p in (tmp_path / "b").iterdir()] == [
         "kvernbekken-skole_2025_nb.failed.ipynb"]
+
+
+def test_latest_wave_from_the_footer_or_the_column(tmp_path):
+    import pandas as pd
+
+    with_stats = tmp_path / "a.parquet"
+    pd.DataFrame({"wave": [2019, 2025, 2023]}).to_parquet(with_stats)
+    without = tmp_path / "b.parquet"
+    pd.DataFrame({"wave": [2019, 2021]}).to_parquet(without, write_statistics=False)
+    assert runner._latest_wave(with_stats) == 2025 and runner._latest_wave(without) == 2021
+    empty = tmp_path / "c.parquet"
+    pd.DataFrame({"wave": pd.Series([], dtype="int64")}).to_parquet(empty)
+    with pytest.raises(ReportError, match="no rows"):
+        runner._latest_wave(empty)
+    with pytest.raises(ReportError, match="'wave'"):
+        runner._latest_wave(pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "d.parquet")
+                            or tmp_path / "d.parquet")
