@@ -25,7 +25,7 @@ brief: $(STAMP) ## Evidence brief for Trondheim, latest wave, Bokmål, on the sh
 test: $(STAMP) system-deps ## Install what is missing, then lint and run all tests (incl. notebooks, R references)
 	$(VENV)/bin/ruff check ssp_research tests benchmarks
 	$(PY) -m pytest -n 2 --dist loadscope -m "not slow" tests ssp_research
-	$(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly notebooks
+	SSP_OUTPUT_DIR=$$(mktemp -d) $(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly notebooks
 
 system-deps: ## Debian packages the tests need (R with survey and psych, Chromium), installed when missing
 	@bash tests/install_system_deps.sh

@@ -15,6 +15,25 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/support.py
 from rdata_loader import load_survey_data, survey_data_dir  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_output_folder(tmp_path_factory):
+    """Every test session writes its briefs, caches and release ledgers to a folder of its
+    own: a ledger is history (a cell hidden once stays hidden), so tests must not share one
+    with each other's sessions or with a developer's ``output/``."""
+    import os
+
+    folder = tmp_path_factory.mktemp("output")
+    before = {k: os.environ.get(k) for k in ("SSP_OUTPUT_DIR", "SSP_LEDGER_DIR")}
+    os.environ["SSP_OUTPUT_DIR"] = str(folder)
+    os.environ.pop("SSP_LEDGER_DIR", None)
+    yield folder
+    for k, v in before.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def survey_data():
     """A loader ``survey_data("apiclus1")`` for the data shipped with R's survey package."""

@@ -106,7 +106,12 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
 
 
 def _check_cells(table: pd.DataFrame, cells: pd.DataFrame, col: str) -> None:
-    """Refuse a gap row whose n is not the n of the publication cell whose status it uses."""
+    """Refuse a gap row whose n is not the n of the publication cell whose status it uses.
+
+    (Family-economy rows carry no n in the publication: a group's size is an answer.)
+    """
+    if col == "economy_group":
+        return
     idx = pd.MultiIndex.from_frame(table[["indicator", col]])
     pub_n = cells["n"].reindex(idx).to_numpy(dtype=float)
     own_n = table["n"].to_numpy(dtype=float)

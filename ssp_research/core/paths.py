@@ -9,6 +9,9 @@ SSP_DATA_DIR
     Overrides ``<project>/data``.
 SSP_OUTPUT_DIR
     Overrides ``<project>/output`` (where briefs and batch runs are written).
+SSP_LEDGER_DIR
+    Overrides ``<output>/ledger`` (the release ledgers of the datasets: see
+    :mod:`ssp_research.disclosure.ledger`).
 SSP_PSEUDONYM_KEY
     The secret key for pseudonymising respondent ids (never stored in the repository).
 
@@ -32,6 +35,7 @@ __all__ = [
     "raw_dir",
     "processed_dir",
     "output_dir",
+    "ledger_dir",
     "notebooks_dir",
     "resource_path",
     "pseudonym_key",
@@ -67,6 +71,11 @@ def processed_dir() -> Path:
 def output_dir() -> Path:
     """Where briefs and batch runs go: ``$SSP_OUTPUT_DIR`` or ``<project>/output``."""
     return Path(os.environ.get("SSP_OUTPUT_DIR", PROJECT_DIR / "output"))
+
+
+def ledger_dir() -> Path:
+    """Where the release ledgers live: ``$SSP_LEDGER_DIR`` or ``<output>/ledger``."""
+    return Path(os.environ.get("SSP_LEDGER_DIR", output_dir() / "ledger"))
 
 
 def publication_file(out_dir: Path) -> Path:

@@ -104,16 +104,22 @@ def publication_target(out_dir: Path) -> Path:
 def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
                         top_type: str = "city", instrument: str = "ungdata",
                         rules: dict | None = None, pool: int = 1, standardise: bool = False,
-                        framework: str | None = None, jobs: int | None = None,
+                        framework: str | None = None, ledger_dir: str | Path | None = None,
+                        singletons: bool = True, jobs: int | None = None,
                         progress: bool = True) -> Path:
-    """The disclosure-protected publication of a whole city (or country), built once.
+    """The disclosure-protected publication of a whole city (or country), built once and
+    recorded in the dataset's release ledger.
 
-    Secondary suppression must see every table that is published (a district's cells and
-    its schools', girls and boys and all), so the tables of all units, at every level of the
-    hierarchy (city, districts, schools; or country, municipalities, schools), are computed
-    and protected together (:func:`~ssp_research.disclosure.build_publication`) and written
-    to ``<out_dir>/publication/publication.parquet``; every brief reads its own rows from
-    there (parameter ``publication_path``). It is rebuilt only when its inputs changed.
+    Secondary suppression must see every cell that is published, in this release and in every
+    earlier one (a district's cells and its schools', girls and boys and all, single waves and
+    pooled windows), so the tables of all units, at every level of the hierarchy (city,
+    districts, schools; or country, municipalities, schools), are computed and protected
+    together with everything in the ledger
+    (:func:`~ssp_research.disclosure.build_publication`), written to
+    ``<out_dir>/publication/publication.parquet`` and then recorded in the ledger, under the
+    ledger's lock; every brief reads its own rows from there (parameter
+    ``publication_path``). The file is rebuilt only when its inputs changed or the ledger
+    does not hold its cells.
 
     Parameters
     ----------
@@ -129,7 +135,7 @@ def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
     instrument : str
         Codebook name or path.
     rules : dict, optional
-        Overrides of :class:`ssp_research.disclosure.suppression.Rules`.
+        Overrides of :class:`ssp_research.disclosure.Rules`.
     pool : int
         Rolling window of waves.
     standardise : bool
@@ -137,6 +143,10 @@ def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
     framework : str, optional
         For a city: also write the unit tables (:func:`write_unit_tables`) of this
         framework's indicators.
+    ledger_dir : path, optional
+        Where the dataset's ledger is (default ``paths.ledger_dir()``).
+    singletons : bool
+        Also protect against a pupil alone in a hidden cell.
     jobs : int, optional
         Processes that protect the tables (default: one per core).
     progress : bool
@@ -147,6 +157,9 @@ def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
     Path
         The publication file.
     """
+    from ssp_research.data.codebook import load_codebook
+    from ssp_research.disclosure.ledger import load_ledger, open_ledger
+
     if top_type not in TOP_LEVELS:
         raise ParameterError(f"unknown top level {top_type!r}",
                              rule=f"one of {', '.join(TOP_LEVELS)}")
@@ -160,6 +173,7 @@ def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
         "standardise": "city" if standardise else None,
         "top_name": top_name,
         "breakdowns": "gender, grade" + (", economy_group" if top_type == "city" else ""),
+        "singletons": bool(singletons),
     }
     key = hashlib.sha256(json.dumps({
         "data": fingerprint.sha256_file(data), "options": options,
@@ -167,29 +181,66 @@ def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
     }, sort_keys=True, default=str).encode()).hexdigest()
     target = publication_target(out_dir)
     stamp = target.with_name("inputs.sha256")
-    if target.exists() and stamp.exists() and stamp.read_text().strip() == key:
+    dataset = load_codebook(instrument).instrument
+    if _current(target, stamp, key, load_ledger(dataset, top_name, folder=ledger_dir)):
         if top_type == "city" and framework:
             _unit_tables(data, options, framework, target)
         return target
     import pandas as pd
 
     from ssp_research.analysis.indicators import with_economy_group
-    from ssp_research.disclosure.publication import build_publication, write_publication
+    from ssp_research.disclosure.publication import (
+        build_publication,
+        ledger_rows,
+        write_publication,
+    )
 
-    shutil.rmtree(unit_tables_dir(target), ignore_errors=True)  # of older inputs
     frame = pd.read_parquet(data)
     if top_type == "city":
         frame = with_economy_group(frame)
     breakdowns = ("gender", "grade") + (("economy_group",) if "economy_group" in frame else ())
-    table = build_publication(
-        frame, options["instrument"], rules=options["rules"], levels=levels,
-        breakdowns=breakdowns, pool=options["pool"], standardise=options["standardise"],
-        top_name=top_name, jobs=jobs or os.cpu_count() or 1, progress=progress)
-    write_publication(table, target)
+    with open_ledger(dataset, top_name, folder=ledger_dir) as led:
+        if _current(target, stamp, key, led):  # another release built it meanwhile
+            return target
+        shutil.rmtree(unit_tables_dir(target), ignore_errors=True)  # of older inputs
+        table = build_publication(
+            frame, options["instrument"], rules=options["rules"], levels=levels,
+            breakdowns=breakdowns, pool=options["pool"], standardise=options["standardise"],
+            top_name=top_name, ledger=led, singletons=singletons,
+            jobs=jobs or os.cpu_count() or 1, progress=progress)
+        write_publication(table, target)
+        meta = table.attrs.get("publication", {})
+        led.record(ledger_rows(table), kind="publication",
+                   what=f"{top_type} {top_name}, pool {options['pool']}"
+                        + (", standardised" if standardise else ""),
+                   data_sha256=meta.get("data_sha256"), rules=meta.get("rules"))
+        atomic_write(stamp, key)
     if top_type == "city" and framework:
         _unit_tables(data, options, framework, target, frame)
-    atomic_write(stamp, key)
     return target
+
+
+def _current(target: Path, stamp: Path, key: str, ledger) -> bool:
+    """The publication on disk is for these inputs, and the ledger holds its cells as they
+    are in it (a ledger that was reset, or lost, makes it a new release)."""
+    if not (target.exists() and stamp.exists() and stamp.read_text().strip() == key):
+        return False
+    import pandas as pd
+
+    from ssp_research.disclosure.publication import cell_keys
+
+    pub = pd.read_parquet(target, columns=[c for c in ("indicator", "level", "unit", "wave",
+                                                       "pooled_from", "gender", "grade",
+                                                       "economy_group", "suppressed")
+                                           if c in _columns(target)])
+    status = ["hidden" if s else "shown" for s in pub["suppressed"]]
+    return all(ledger.status(k) == s for k, s in zip(cell_keys(pub), status))
+
+
+def _columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path).names
 
 
 def _unit_tables(data: Path, options: dict, framework: str, publication_path: Path,

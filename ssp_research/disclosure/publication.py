@@ -61,7 +61,7 @@ from tqdm.auto import tqdm
 from ssp_research.core.atomic import atomic_write, write_atomic
 from ssp_research.core.errors import DataError, DisclosureError, ParameterError
 from ssp_research.disclosure.rules import Rules, cell_key
-from ssp_research.disclosure.suppression import protect
+from ssp_research.disclosure.system import window_label
 
 __all__ = [
     "build_publication",
@@ -269,47 +269,232 @@ def _sort(table: pd.DataFrame, levels: Sequence[str], names: list[str],
 # --- protection ---------------------------------------------------------------------------------
 
 
-def _protect_one(core: pd.DataFrame, rules: Rules,
-                 hierarchy: dict[str, dict[str, str]], wave: str) -> pd.DataFrame:
-    if core["count"].isna().all():  # a mean: no counts to protect
-        core = core.drop(columns="count")
-    prot = protect(core, rules, hierarchy=hierarchy, series_by=(wave,))
-    return prot[[c for c in (*_SHOWN, "suppressed", "reason", "marker") if c in prot]]
+#: The breakdowns a ledger key has (see :mod:`~ssp_research.disclosure.ledger`).
+LEDGER_DIMS = ("gender", "grade", "economy_group")
+#: Breakdowns whose groups' sizes are never released (a group's size is itself an answer:
+#: the hard-up group's size is the ``poor_economy`` count). Their cells carry no ``n`` in any
+#: file, and the intruder of the protection does not know it.
+SECRET_SIZES = ("economy_group",)
 
 
-def _protect(table: pd.DataFrame, rules: Rules, parent: dict[str, str],
-             breakdowns: Sequence[str], wave: str = "wave", *, jobs: int = 1,
-             progress: bool = False) -> pd.DataFrame:
-    """protect() over the whole table, one indicator at a time (optionally in parallel).
+def _windows(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last) wave of every row: its wave, or its pooled window."""
+    last = table["wave"].to_numpy(dtype=np.int64)
+    if "pooled_from" in table.columns:
+        first = pd.to_numeric(table["pooled_from"], errors="coerce").fillna(
+            table["wave"]).to_numpy(dtype=np.int64)
+    else:
+        first = last.copy()
+    return first, last
 
-    Every additive system (indicator x wave) and every series (a cell over the waves) lies
-    within one indicator, so protecting indicator by indicator gives exactly the result of
-    one call over the whole table.
+
+def cell_keys(table: pd.DataFrame, breakdowns: Sequence[str] = ("gender", "grade",
+                                                                 "economy_group")) -> list[str]:
+    """The ledger key of every row of a publication (see :mod:`~ssp_research.disclosure.ledger`)."""
+    first, last = _windows(table)
+    parts = [table["indicator"].astype(str).to_numpy(), table["level"].astype(str).to_numpy(),
+             table["unit"].astype(str).to_numpy()]
+    by = [table[b].astype(str).to_numpy() if b in table.columns else
+          np.full(len(table), TOTAL, dtype=object) for b in ("gender", "grade", "economy_group")]
+    return [f"{i}|{lv}|{u}|{window_label(f, la)}|{g}|{r}|{e}"
+            for i, lv, u, f, la, g, r, e in zip(*parts, first, last, *by)]
+
+
+def ledger_rows(table: pd.DataFrame) -> list[dict]:
+    """The ledger rows of a protected publication: key, status, reason, n, count, estimate.
+
+    Family-economy groups get no ``n`` (their sizes are never released); hidden cells no
+    count or estimate.
     """
-    hierarchy: dict[str, dict[str, str]] = {"unit": {u: p for u, p in parent.items() if p}}
+    keys = cell_keys(table)
+    secret = np.zeros(len(table), bool)
+    for b in SECRET_SIZES:
+        if b in table.columns:
+            secret |= (table[b].astype(str) != TOTAL).to_numpy()
+    rows = []
+    for k, rec, sec in zip(keys, table[["suppressed", "reason", "n", "count", "estimate"]]
+                           .to_dict("records"), secret):
+        hidden = bool(rec["suppressed"])
+        rows.append({"key": k, "status": "hidden" if hidden else "shown",
+                     "reason": rec["reason"] if hidden else None,
+                     "n": None if sec else rec["n"],
+                     "count": None if hidden or pd.isna(rec["count"]) else rec["count"],
+                     "estimate": None if hidden else rec["estimate"]})
+    return rows
+
+
+def _ledger_dims(ledger) -> list[str]:
+    """The breakdowns that cells released before use (not "all" somewhere)."""
+    used: set[str] = set()
+    for key in ledger.cells:
+        parts = key.split("|")
+        used.update(d for d, v in zip(LEDGER_DIMS, parts[4:]) if v != TOTAL)
+    return [d for d in LEDGER_DIMS if d in used]
+
+
+def _ledger_cells(ledger, indicator: str, have: set[str], levels: Sequence[str],
+                  breakdowns: Sequence[str], units: set[str]) -> pd.DataFrame:
+    """Cells of ``indicator`` released before but not in this publication (of known units)."""
+    from ssp_research.disclosure.ledger import parse_key
+
+    rows = []
+    for key in ledger.keys(indicator):
+        if key in have:
+            continue
+        c = parse_key(key)
+        if c["level"] not in levels or c["unit"] not in units:
+            continue  # a unit the data no longer hold: it adds nothing to these cells
+        first, last = c["window"]
+        rows.append({"key": key, "level": c["level"], "unit": c["unit"], "first": first,
+                     "last": last, **{b: c[b] for b in breakdowns},
+                     "_status": ledger.status(key), "_reason": ledger.cells[key]["reason"]})
+    return pd.DataFrame(rows, columns=["key", "level", "unit", "first", "last", *breakdowns,
+                                       "_status", "_reason"])
+
+
+def _protect_indicator(cells: pd.DataFrame, finest, unit_attribute: dict, waves: list[int],
+                       breakdowns: list[str], parent: dict[str, str], rules: Rules,
+                       singletons: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Primary, series and joint secondary suppression of one indicator's cells.
+
+    ``cells`` holds this publication's rows (``_own``) and the cells released before that
+    it does not have; ``_status`` is a cell's status in the ledger (shown, hidden, or None
+    when new). Returns (reason, n) for every row.
+    """
+    from ssp_research.disclosure.secondary import AdditiveSystem
+    from ssp_research.disclosure.suppression import primary_reasons, series_reasons
+    from ssp_research.disclosure.system import (
+        IntruderLP,
+        membership,
+        suppress_joint,
+        window_label,
+        window_parents,
+    )
+
+    members = membership(finest, cells, unit_attribute=unit_attribute, waves=waves,
+                         breakdowns=breakdowns)
+    n = members @ finest.n
+    own = cells["_own"].to_numpy(bool)
+    given = pd.to_numeric(cells["n"], errors="coerce").to_numpy(float)
+    off = own & ~np.isclose(given, n)
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise DisclosureError(
+            f"cell {cells['key'].iloc[i]!r} has n={given[i]:g} but its finest cells sum to "
+            f"{n[i]:g}", rule="every released cell is a sum of the dataset's finest cells",
+            hint="report this as a bug (the estimates and the cell model disagree)")
+    count = None if finest.count is None else members @ finest.count
+    status = cells["_status"].to_numpy(object)
+    table = cells.assign(n=n, count=count if count is not None else np.nan)
+    reason = primary_reasons(table, rules)
+    if count is None:
+        reason = reason.where(reason != "count")  # a mean has no count rule
+    ids = ["level", "unit", *breakdowns]  # a series: one cell over the waves (window ends)
+    series = series_reasons(table[own].assign(wave=table.loc[own, "last"]),
+                            reason[own], rules, ids, ("wave",))
+    reason.loc[own] = series.to_numpy()
+    hidden_before = status == "hidden"
+    locked = status == "shown"
+    before = (cells["_reason"] if "_reason" in cells else pd.Series(None, index=cells.index))
+    reason[hidden_before] = before[hidden_before].fillna("secondary").to_numpy()
+    coords = [(u, window_label(f, la), *(str(v) for v in vals))
+              for u, f, la, *vals in cells[["unit", "first", "last", *breakdowns]]
+              .itertuples(index=False)]
+    kids: dict[str, list[str]] = {}
+    for u, p in parent.items():
+        if p:
+            kids.setdefault(p, []).append(u)
+    windows = sorted({(int(f), int(la)) for f, la in zip(cells["first"], cells["last"])})
+    dims = [kids, window_parents(windows, waves)]
     for b in breakdowns:
-        hierarchy[b] = {v: TOTAL for v in table[b].unique() if v != TOTAL}
-    core_cols = ["indicator", wave, "level", "unit", "parent", *breakdowns,
-                 "estimate", "se", "ci_low", "ci_high", "df", "n", "count", "series_break"]
-    core = table[core_cols].rename(columns={"indicator": "variable"})
-    parts = [part for _, part in core.groupby("variable", sort=False)]
-    bar = tqdm(total=len(parts), desc="publication protect", disable=not progress, leave=False)
-    if jobs > 1 and len(parts) > 1:
+        dims.append({TOTAL: sorted({str(v) for v in cells[b]} - {TOTAL})})
+    system = AdditiveSystem(np.arange(len(cells)), coords, n, count, dims,
+                            where=str(cells["key"].iloc[0]).split("|", 1)[0])
+    if count is None:  # means: no counts to narrow; no published sum with one hidden term
+        system.locked = locked
+        sup = reason.notna().to_numpy().copy()
+        system.greedy(sup, rules)
+        out = reason.copy()
+        out.iloc[np.flatnonzero(sup & reason.isna().to_numpy())] = "secondary"
+        return out.to_numpy(object), n
+    system.names = dict(enumerate(cells["key"]))
+    lp = IntruderLP(members, finest.n)
+    out = suppress_joint(system, reason, rules, lp, n=n, count=count, locked=locked,
+                         truth=finest.count, singletons=singletons)
+    return out.to_numpy(object), n
+
+
+def _protect(table: pd.DataFrame, frame: pd.DataFrame, label_cols: list[str],
+             levels: Sequence[str], rules: Rules, parent: dict[str, str],
+             breakdowns: Sequence[str], names: list[str], columns: dict[str, str], *,
+             ledger=None,
+             singletons: bool = True, jobs: int = 1, progress: bool = False) -> pd.DataFrame:
+    """Protect the whole publication jointly with everything released before (``ledger``).
+
+    One system per indicator: every level, breakdown, wave and pooled window of this
+    publication and every cell of the ledger, as sums of the same finest cells
+    (:mod:`~ssp_research.disclosure.system`). Indicators are independent (optionally in
+    parallel processes).
+    """
+    from ssp_research.disclosure.system import finest_cells
+
+    breakdowns = list(breakdowns)
+    waves = sorted(int(w) for w in frame["wave"].dropna().unique())
+    unit_attribute = {levels[0]: None, **{lv: label_cols[i] for i, lv in enumerate(levels)
+                                          if i > 0}}
+    attributes = ["wave", *label_cols[1:], *[f"_ssp_by_{b}" for b in breakdowns]]
+    rename = {f"_ssp_by_{b}": b for b in breakdowns}
+    first, last = _windows(table)
+    base = table.assign(first=first, last=last, key=cell_keys(table))
+    units = set(parent)
+    tasks = []
+    for name in names:
+        own = base[base["indicator"] == name]
+        cells = own[["key", "level", "unit", "first", "last", *breakdowns, "n"]].assign(
+            _status=None, _own=True)
+        if ledger is not None:  # cells released before keep their status
+            cells["_status"] = [ledger.status(k) for k in cells["key"]]
+            cells["_reason"] = [(ledger.cells.get(k) or {}).get("reason") for k in cells["key"]]
+            extra = _ledger_cells(ledger, name, set(cells["key"]), levels, breakdowns, units)
+            if len(extra):
+                cells = pd.concat([cells, extra.assign(n=np.nan, _own=False)],
+                                  ignore_index=True)
+        finest = finest_cells(frame, columns[name], attributes)
+        finest.keys = finest.keys.rename(columns=rename)
+        tasks.append((own.index.to_numpy(), cells.reset_index(drop=True), finest))
+    reason = pd.Series(None, index=table.index, dtype=object)
+    bar = tqdm(total=len(tasks), desc="publication protect", disable=not progress, leave=False)
+    args = (unit_attribute, waves, breakdowns, parent, rules, singletons)
+    if jobs > 1 and len(tasks) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_protect_one, part, rules, hierarchy, wave) for part in parts]
-            out = []
+            futures = [pool.submit(_protect_indicator, cells, finest, *args)
+                       for _, cells, finest in tasks]
+            results = []
             for fut in futures:
-                out.append(fut.result())
+                results.append(fut.result())
                 bar.update()
     else:
-        out = []
-        for part in parts:
-            out.append(_protect_one(part, rules, hierarchy, wave))
+        results = []
+        for _, cells, finest in tasks:
+            results.append(_protect_indicator(cells, finest, *args))
             bar.update()
     bar.close()
-    return pd.concat(out).reindex(table.index)
+    for (index, cells, _), (why, _n) in zip(tasks, results):
+        mine = cells["_own"].to_numpy(bool)
+        reason.loc[index] = why[mine]
+    suppressed = reason.notna()
+    out = table[[c for c in _SHOWN if c in table.columns]].copy()
+    out.loc[suppressed, [c for c in _SHOWN if c in out.columns]] = np.nan
+    out["suppressed"] = suppressed.to_numpy()
+    out["reason"] = reason
+    marker = np.where(suppressed, "*", "").astype(object)
+    if "series_break" in table.columns:
+        brk = table["series_break"].fillna(False).astype(bool).to_numpy()
+        marker = np.where(brk, marker + "⚡", marker)
+    out["marker"] = marker
+    return out
 
 
 CMP_COLUMNS = ["cmp_estimate", "cmp_se", "cmp_ci_low", "cmp_ci_high", "cmp_n"]
@@ -325,8 +510,10 @@ PUBLICATION_COLUMNS = [
 
 def _unprotected(data: Any, codebook: Any, *, indicators: Any, waves: Any,
                  levels: Sequence[str], breakdowns: list[str], pool: int, standardise: Any,
-                 standardise_by: Sequence[str], top_name: str | None, progress: bool):
-    """The publication before protection: (table, parent of unit, names, sha256, codebook)."""
+                 standardise_by: Sequence[str], top_name: str | None, progress: bool,
+                 extra_dims: Sequence[str] = ()):
+    """The publication before protection: (table, parent of unit, names, sha256, codebook,
+    frame with label columns, label columns, {indicator: data column})."""
     df, digest = _read(data)
     clash = [b for b in breakdowns if b in ("level", "unit", "parent", "indicator", "wave")]
     if clash:
@@ -336,14 +523,15 @@ def _unprotected(data: Any, codebook: Any, *, indicators: Any, waves: Any,
         from ssp_research.data.codebook import load_codebook
 
         codebook = load_codebook(codebook)
-    frame, label_cols, parent = _unit_frame(df, levels, top_name, breakdowns)
+    frame, label_cols, parent = _unit_frame(df, levels, top_name, [*breakdowns, *extra_dims])
     from ssp_research.analysis.indicators import resolve_indicators
 
-    names = resolve_indicators(frame, codebook, indicators)[0]
+    names, columns = resolve_indicators(frame, codebook, indicators)[:2]
     table = _estimates(frame, codebook, levels, label_cols, parent, breakdowns, names=names,
                        waves=waves, pool=pool, standardise=standardise,
                        standardise_by=standardise_by, progress=progress)
-    return _sort(table, levels, names, breakdowns), parent, names, digest, codebook
+    return (_sort(table, levels, names, breakdowns), parent, names, digest, codebook, frame,
+            label_cols, dict(zip(names, columns)))
 
 
 def build_publication(
@@ -359,6 +547,8 @@ def build_publication(
     standardise: pd.DataFrame | str | None = None,
     standardise_by: Sequence[str] = ("grade", "gender"),
     top_name: str | None = None,
+    ledger=None,
+    singletons: bool = True,
     jobs: int = 1,
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -389,6 +579,13 @@ def build_publication(
     top_name : str, optional
         Name of the top unit (default: the municipality for ``city``, ``"Norge"`` for
         ``country``).
+    ledger : Ledger, optional
+        Everything released before from the same dataset
+        (:func:`ssp_research.disclosure.ledger.open_ledger`): its cells are part of the system,
+        those hidden before stay hidden and those shown are never hidden. Record the result
+        in it with :func:`ledger_rows`.
+    singletons : bool
+        Also protect against a pupil alone in a hidden cell (who knows their own answer).
     jobs : int
         Processes for the protection (indicators are independent; the result is the same).
     progress : bool
@@ -447,12 +644,22 @@ def build_publication(
     if not isinstance(rules, Rules):
         rules = Rules.from_overrides(rules)
     breakdowns = list(breakdowns)
-    table, parent, names, digest, codebook = _unprotected(
+    extra = [] if ledger is None else [d for d in _ledger_dims(ledger) if d not in breakdowns]
+    if ledger is not None:
+        odd = [b for b in breakdowns if b not in LEDGER_DIMS]
+        if odd:
+            raise ParameterError(f"breakdown {odd[0]!r} cannot be recorded in a ledger",
+                                 rule=f"breakdowns of a release: {', '.join(LEDGER_DIMS)}",
+                                 hint="publish other breakdowns as a study table")
+    table, parent, names, digest, codebook, frame, label_cols, columns = _unprotected(
         data, codebook, indicators=indicators, waves=waves, levels=levels,
         breakdowns=breakdowns, pool=pool, standardise=standardise,
         standardise_by=standardise_by, top_name=top_name, progress=progress,
+        extra_dims=extra,
     )  # fmt: skip
-    prot = _protect(table, rules, parent, breakdowns, jobs=jobs, progress=progress)
+    prot = _protect(table.assign(**{d: TOTAL for d in extra}), frame, label_cols, levels,
+                    rules, parent, [*breakdowns, *extra], names, columns, ledger=ledger,
+                    singletons=singletons, jobs=jobs, progress=progress)
     sup = prot["suppressed"].to_numpy(bool)
     for col in _SHOWN:
         table[col] = prot[col].to_numpy() if col in prot else table[col]
@@ -469,6 +676,12 @@ def build_publication(
                                                 validate="many_to_one")["_cmp_sup"]
     hide = sup | cmp_sup.fillna(False).to_numpy(bool) | table["estimate"].isna().to_numpy()
     table.loc[hide, CMP_COLUMNS + DIFF_COLUMNS] = np.nan
+    secret = np.zeros(len(table), bool)
+    for b in SECRET_SIZES:  # a group whose size is an answer: its size never leaves
+        if b in table.columns:
+            secret |= (table[b].astype(str) != TOTAL).to_numpy()
+    if secret.any():
+        table.loc[secret, ["n", "count", "cmp_n"]] = np.nan
     extra = ["pooled_from"] if pool > 1 else []
     cols = [c for c in PUBLICATION_COLUMNS if c not in ("gender", "grade")]
     cols = cols[:5] + extra + breakdowns + cols[5:]

@@ -161,6 +161,7 @@ class AdditiveSystem:
                                         (np.array(r_idx, dtype=np.int64),
                                          np.array(c_idx, dtype=np.int64))), shape=(nrel, ncell))
         self.incidence = abs(self.signed).tocsc()
+        self.locked = np.zeros(ncell, dtype=bool)  # cells already public: never hidden
         self._labels: dict[int, int] = {}  # component of each hidden cell (last ranges call)
         self._comp_rels: dict[int, np.ndarray] = {}
 
@@ -214,7 +215,7 @@ class AdditiveSystem:
                 members = [p, *kids]
                 s = next(m for m in members if sup[m])
                 need = self.need(s, rules)
-                cands = [m for m in members if not sup[m]]
+                cands = [m for m in members if not sup[m] and not self.locked[m]]
                 if not cands:
                     continue
 
@@ -232,6 +233,31 @@ class AdditiveSystem:
                         grown.add(q)
             queue = sorted(grown)
         return added
+
+    def determined(self, known: np.ndarray) -> np.ndarray:
+        """Cells whose counts follow exactly from the ``known`` ones through the relations:
+        a relation without rest (``rest_n == 0``) with one unknown member gives it, and so on
+        to a fixed point (a pooled window whose waves are known, a total of known parts)."""
+        known = np.asarray(known, bool).copy()
+        if not self.relations:
+            return known
+        exact = self.rest_n <= 0
+        unknown = self._hidden_per_relation(~known)
+        queue = [int(r) for r in np.flatnonzero(exact & (unknown == 1))]
+        while queue:
+            grown = []
+            for r in queue:
+                if unknown[r] != 1:
+                    continue
+                p, kids, _, _ = self.relations[r]
+                j = next(m for m in (p, *kids) if not known[m])
+                known[j] = True
+                for q in self.member_of[j]:
+                    unknown[q] -= 1
+                    if unknown[q] == 1 and exact[q]:
+                        grown.append(q)
+            queue = grown
+        return known
 
     def components(self, sup: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                     np.ndarray]:
@@ -381,8 +407,13 @@ class AdditiveSystem:
                 out[i] = (ends[1.0], ends[-1.0])
         return out
 
-    def repair(self, sup: np.ndarray, unsafe: list[int], rules: Rules) -> list[int]:
-        """Hide one more cell for each unsafe cell whose relations did not change this round."""
+    def repair(self, sup: np.ndarray, unsafe: list[int], rules: Rules, *,
+               strict: bool = True) -> list[int]:
+        """Hide one more cell for each unsafe cell whose relations did not change this round.
+
+        With ``strict=False`` a round that finds no cell to hide returns [] (the caller
+        widens another way) instead of raising.
+        """
         added: list[int] = []
         touched: set[int] = set()
         for i in unsafe:
@@ -390,18 +421,19 @@ class AdditiveSystem:
                 continue  # a cell hidden this round may already widen it: check again first
             need = self.need(i, rules)
             cands = {m for r in self.member_of[i] for m in (self.relations[r][0],
-                                                            *self.relations[r][1]) if not sup[m]}
+                                                            *self.relations[r][1])
+                     if not sup[m] and not self.locked[m]}
             if not cands:  # widen through the relations of the other hidden cells it meets
                 rels = self._comp_rels.get(self._labels.get(i, -1), ())
                 cands = {m for r in rels for m in (self.relations[r][0], *self.relations[r][1])
-                         if not sup[m]}
+                         if not sup[m] and not self.locked[m]}
             if not cands:
                 continue  # its whole neighbourhood was hidden this round: check again first
             best = min(cands, key=lambda j: self._cost(j, self._tight(j, need)))
             sup[best] = True
             added.append(best)
             touched.update(self.member_of[best])
-        if not added:
+        if not added and strict:
             raise DisclosureError("a suppressed cell stays recoverable with every cell hidden",
                                   rule="secondary LP check", hint="report this as a bug")
         return added

@@ -77,7 +77,7 @@ from ssp_research.disclosure.rules import (
 from ssp_research.disclosure.rules import cell_key as _key
 from ssp_research.disclosure.secondary import lp_ranges, suppress_secondary
 
-__all__ = ["protect", "protect_like", "attack"]
+__all__ = ["protect", "protect_like", "attack", "primary_reasons", "series_reasons"]
 
 _META = ("level", "parent", "series_break", "suppressed", "reason", "marker", "label")
 
@@ -108,7 +108,9 @@ def _auto_hierarchy(table: pd.DataFrame, id_cols: Sequence[str],
 # --- primary and series ------------------------------------------------------------------------
 
 
-def _primary(table: pd.DataFrame, rules: Rules) -> pd.Series:
+def primary_reasons(table: pd.DataFrame, rules: Rules) -> pd.Series:
+    """Primary suppression: ``"n"`` when ``n < min_n``; ``"count"`` when fewer than
+    ``min_count`` respondents have, or do not have, the attribute; else None."""
     n = pd.to_numeric(table["n"], errors="coerce").fillna(0).to_numpy(float)
     reason = np.full(len(table), None, dtype=object)
     if "count" in table.columns:
@@ -119,8 +121,11 @@ def _primary(table: pd.DataFrame, rules: Rules) -> pd.Series:
     return pd.Series(reason, index=table.index, dtype=object)
 
 
-def _series(table: pd.DataFrame, reason: pd.Series, rules: Rules, id_cols: Sequence[str],
-            series_by: Sequence[str]) -> pd.Series:
+def series_reasons(table: pd.DataFrame, reason: pd.Series, rules: Rules,
+                   id_cols: Sequence[str], series_by: Sequence[str]) -> pd.Series:
+    """The series rule: ``"series"`` on every shown cell of a series (the cells that differ
+    only in ``series_by``) of at least ``series_min_length`` waves with more than
+    ``series_weak_share`` weak or more than ``series_suppressed_share`` suppressed cells."""
     series_by = [c for c in series_by if c in table.columns]
     keys = [c for c in id_cols if c not in series_by]
     if not series_by:
@@ -233,8 +238,8 @@ def protect(table: pd.DataFrame, rules: Rules | None = None, *,
                               row=table.index[bad.to_numpy()][0],
                               rule="0 <= count <= n (unweighted respondents)",
                               hint="count and n must be unweighted numbers of respondents")
-    reason = _primary(table, rules)
-    reason = _series(table, reason, rules, id_cols, series_by)
+    reason = primary_reasons(table, rules)
+    reason = series_reasons(table, reason, rules, id_cols, series_by)
     if hierarchy is None:
         hierarchy = _auto_hierarchy(table, id_cols, series_by, total)
     reason = suppress_secondary(table, reason, rules, hierarchy, id_cols)

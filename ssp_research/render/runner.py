@@ -241,8 +241,10 @@ def refresh_templates(templates=None, *, progress: bool = False) -> list[Path]:
     The committed templates in ``notebooks/briefs/`` hold their default run on the shipped
     synthetic data (``pytest --nbval-lax`` checks the cells tagged ``nbval-check-output``);
     run this after the data, the library or a template changed (``ssp brief --refresh``).
-    ``wave=None`` is resolved to the latest wave first. A failing template raises
-    :class:`~ssp_research.core.errors.ReportError` and leaves the committed file unchanged.
+    ``wave=None`` is resolved to the latest wave first. They run as a first release (a fresh,
+    temporary output folder and ledger), so they never depend on this machine's history. A
+    failing template raises :class:`~ssp_research.core.errors.ReportError` and leaves the
+    committed file unchanged.
 
     Returns
     -------
@@ -256,9 +258,21 @@ def refresh_templates(templates=None, *, progress: bool = False) -> list[Path]:
         params = validate_parameters(template, {})
         if params.get("wave", 0) is None and "data_path" in params:
             params["wave"] = _latest_wave(params["data_path"])
-        with tempfile.TemporaryDirectory(dir=template.parent) as tmp:
+        with tempfile.TemporaryDirectory(dir=template.parent) as tmp, \
+                tempfile.TemporaryDirectory() as output:
             out = Path(tmp) / template.name
-            execute(template, params, out, progress=progress)
+            # a first release: the committed runs never depend on this machine's ledger
+            saved = {k: os.environ.get(k) for k in ("SSP_OUTPUT_DIR", "SSP_LEDGER_DIR")}
+            os.environ["SSP_OUTPUT_DIR"] = output
+            os.environ.pop("SSP_LEDGER_DIR", None)
+            try:
+                execute(template, params, out, progress=progress)
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
             os.replace(out, template)
         done.append(template)
     return done

@@ -9,16 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ssp_research import disclosure
 from ssp_research.analysis.indicators import indicator_table
 from ssp_research.core import paths
 from ssp_research.core.errors import DataError, DisclosureError, ParameterError
 from ssp_research.data.codebook import load_codebook
-from ssp_research.disclosure import suppression as disclosure
 from ssp_research.disclosure.publication import (
     CMP_COLUMNS,
     DIFF_COLUMNS,
     PUBLICATION_COLUMNS,
-    _protect,
     _unprotected,
     build_publication,
     read_publication,
@@ -42,7 +41,7 @@ def pub() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def raw() -> tuple[pd.DataFrame, dict]:
-    table, parent, _, _, _ = _unprotected(
+    table, parent, *_ = _unprotected(
         DATA, "ungdata", indicators=None, waves=None, levels=("city", "district", "school"),
         breakdowns=["gender", "grade"], pool=1, standardise=None,
         standardise_by=("grade", "gender"), top_name=None, progress=False)
@@ -155,17 +154,21 @@ def test_subtraction_attack_finds_no_narrow_range(pub, raw):
         assert ((res["lo"] <= res["count"] + 1e-6) & (res["count"] <= res["hi"] + 1e-6)).all()
 
 
-def test_protect_is_one_publication(raw):
-    """Protecting each unit alone shows cells the publication hides (the reason for it)."""
+def test_protect_is_one_publication(raw, pub):
+    """Protecting each unit's table alone shows cells the joint publication hides (the reason
+    for one system)."""
     table, parent = raw
-    table = table[table["indicator"] == "lonely"]
-    whole = _protect(table, RULES, parent, ["gender", "grade"])
-    alone = []
-    for _, part in table.groupby("unit", sort=False):
-        alone.append(_protect(part, RULES, {}, ["gender", "grade"]))
-    alone = pd.concat(alone).reindex(table.index)
-    more = whole["suppressed"] & ~alone["suppressed"]
-    assert more.sum() > 0
+    lonely = table[table["indicator"] == "lonely"]
+    cols = ["indicator", "wave", "unit", "gender", "grade", "estimate", "se", "ci_low",
+            "ci_high", "df", "n", "count"]
+    alone = pd.concat([disclosure.protect(part[cols].rename(columns={"indicator": "variable"}),
+                                          RULES) for _, part in lonely.groupby("unit")])
+    alone = alone.reindex(lonely.index)
+    whole = pub[pub["indicator"] == "lonely"]
+    key = ["unit", "wave", "gender", "grade"]
+    joint = whole.set_index(key)["suppressed"]
+    own = alone.set_index(key)["suppressed"].reindex(joint.index)
+    assert (joint & ~own).sum() > 0
 
 
 def test_deterministic_bytes_and_sidecar(tmp_path):
@@ -289,23 +292,11 @@ def test_cli_publication(tmp_path, capsys):
     assert set(pub["level"]) == {"city", "district"} and set(pub["indicator"]) == {"lonely"}
 
 
-def test_protect_by_indicator_equals_one_call(raw):
-    """Indicator by indicator (and in two processes) = one protect() over the whole table."""
-    table, parent = raw
-    table = table[table["indicator"].isin(["lonely", "inactive"])]
-    hierarchy = {"unit": {u: p for u, p in parent.items() if p},
-                 "gender": {"girl": "all", "boy": "all"},
-                 "grade": {"8": "all", "9": "all", "10": "all"}}
-    cols = ["indicator", "wave", "level", "unit", "parent", "gender", "grade", "estimate", "se",
-            "ci_low", "ci_high", "df", "n", "count", "series_break"]
-    one = disclosure.protect(table[cols].rename(columns={"indicator": "variable"}), RULES,
-                             hierarchy=hierarchy)
-    split = _protect(table, RULES, parent, ["gender", "grade"])
-    two = _protect(table, RULES, parent, ["gender", "grade"], jobs=2)
-    for got in (split, two):
-        assert (got["suppressed"].to_numpy() == one["suppressed"].to_numpy()).all()
-        assert got["reason"].fillna("").tolist() == one["reason"].fillna("").tolist()
-    assert one["suppressed"].sum() > 0
+def test_protection_in_two_processes_equals_one(pub):
+    """Indicators are independent systems: protecting them in parallel changes nothing."""
+    two = build_publication(DATA, "ungdata", jobs=2)
+    assert two["suppressed"].tolist() == pub["suppressed"].tolist()
+    assert two["reason"].fillna("").tolist() == pub["reason"].fillna("").tolist()
 
 
 def test_missing_breakdown_values_are_the_unpublished_rest(data):
