@@ -61,8 +61,18 @@ def _add_synth(p) -> None:
                    help="~350 municipalities, ~2,000 schools, no raw exports (benchmarks)")
 
 
+def _use_ledger(folder) -> None:
+    """``--ledger DIR``: this command and the kernels it starts use that ledger folder."""
+    if folder:
+        import os
+
+        os.environ["SSP_LEDGER_DIR"] = str(Path(folder).resolve())
+
+
 def _run_brief(args) -> int:
     from ssp_research import render
+
+    _use_ledger(args.ledger)
 
     if args.refresh:
         for path in render.refresh_templates([args.template] if args.template else None,
@@ -103,6 +113,8 @@ def _add_brief(p) -> None:
     p.add_argument("--progress", action="store_true", help="per-cell progress bar")
     p.add_argument("--refresh", action="store_true",
                    help="re-execute the brief templates' committed default runs in place")
+    p.add_argument("--ledger", default=None, metavar="DIR",
+                   help="the release ledgers' folder (default: output/ledger or $SSP_LEDGER_DIR)")
 
 
 def _run_clean(args) -> int:
@@ -169,7 +181,8 @@ def _run_audit(args) -> int:
         except ValueError:
             raise ParameterError(f"bad rule override {item!r}", rule="NAME=NUMBER",
                                  hint="e.g. --rule min_n=30 --rule series_weak_share=0.5")
-    findings = disclosure.audit(args.path, disclosure.Rules.from_overrides(overrides))
+    findings = disclosure.audit(args.path, disclosure.Rules.from_overrides(overrides),
+                                ledger=args.ledger)
     print(disclosure.format_findings(findings))
     return 1 if findings else 0
 
@@ -179,6 +192,9 @@ def _add_audit(p) -> None:
     p.add_argument("path", help="a file or folder of outputs (HTML, .ipynb, CSV/Parquet/JSON)")
     p.add_argument("--rule", action="append", default=[], metavar="NAME=VALUE",
                    help="the publication's rule override (repeatable), e.g. --rule min_n=30")
+    p.add_argument("--ledger", default=None, metavar="DIR",
+                   help="the folder of the release ledgers: every table cell must be released "
+                        "there, and not hidden")
 
 
 def _split_pair(text: str, what: str):
@@ -195,23 +211,42 @@ def _run_estimate(args) -> int:
     from pathlib import Path
 
     from ssp_research.analysis import indicators
+    from ssp_research.core.errors import ParameterError
     from ssp_research.data import io
 
     data = io.read_survey(args.data).data
     by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None
     unit = _split_pair(args.unit, "unit") if args.unit else (by[0] if by and len(by) == 1 else by)
     compare = args.compare
+    reference = False
     if compare in (None, "none"):
         compare = None
     elif Path(compare).suffix.lower() in (".csv", ".parquet", ".xlsx"):
         compare = io.read_survey(compare).data
+        reference = True
     elif "=" in compare:
         compare = _split_pair(compare, "compare")
+    if not args.unprotected and compare not in (None, "city") and not reference:
+        raise ParameterError(f"--compare {args.compare} cannot be released protected",
+                             rule="protected tables compare with the city, published "
+                             "reference figures or nothing",
+                             hint="use --compare city or none (or --unprotected for internal "
+                                  "work that is never published)")
     std = io.read_survey(args.standardise).data if args.standardise else None
     table = indicators.indicator_table(
         data, args.codebook, indicators=args.indicator or None, unit=unit, compare=compare,
         waves=args.wave or None, pool=args.pool, standardise=std,
     )
+    if args.unprotected:
+        print("ssp estimate: WARNING: --unprotected: this table is NOT protected; it is for "
+              "internal work only, must never be published, and ssp audit rejects it",
+              file=sys.stderr)
+        table.insert(0, "internal_unprotected", True)
+    else:
+        from ssp_research.disclosure.release import release_table
+
+        table = release_table(table, data, instrument=args.codebook, ledger_dir=args.ledger,
+                              kind="estimate", what=f"ssp estimate --by {args.by or 'city'}")
     out = indicators.write_table(table, args.output, format=args.format)
     print(out if args.output else out.rstrip("\n"))
     return 0
@@ -238,6 +273,11 @@ def _add_estimate(p) -> None:
     p.add_argument("--codebook", default="ungdata", help="codebook name or path")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--output", "-o", default=None, help="file to write (default: stdout)")
+    p.add_argument("--ledger", default=None, metavar="DIR",
+                   help="the release ledgers' folder (default: output/ledger or $SSP_LEDGER_DIR)")
+    p.add_argument("--unprotected", action="store_true",
+                   help="write the table WITHOUT disclosure control, for internal work only "
+                        "(marked, refused by ssp audit, never recorded as released)")
 
 
 def _run_framework(args) -> int:
@@ -296,7 +336,16 @@ def _run_glm(args) -> int:
             raise ParameterError(f"unknown subset column {col!r}", column=col,
                                  rule="--subset COLUMN=VALUE", hint="check the column name")
         design = design.subset(data[col].astype(str) == value)
+    if args.unprotected:
+        print("ssp glm: WARNING: --unprotected: the model's cells are NOT checked; this table "
+              "is for internal work only and ssp audit rejects it", file=sys.stderr)
+    else:
+        from ssp_research.disclosure.release import check_model_cells
+
+        check_model_cells(design, args.formula)
     table = svyglm(design, args.formula, family=args.family)
+    if args.unprotected:
+        table.insert(0, "internal_unprotected", True)
     out = indicators.write_table(table, args.output, format=args.format)
     print(out if args.output else out.rstrip("\n"))
     return 0
@@ -319,12 +368,16 @@ def _add_glm(p) -> None:
                    help='fit in one domain, e.g. "district=Heimdal"')
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--output", "-o", default=None, help="file to write (default: stdout)")
+    p.add_argument("--unprotected", action="store_true",
+                   help="skip the check that no factor level is a small group (internal work "
+                        "only: marked, refused by ssp audit)")
 
 
 def _run_batch(args) -> int:
     from ssp_research import batch, disclosure, render
     from ssp_research.render.runner import resolve_data_path
 
+    _use_ledger(args.ledger)
     template = Path(args.template) if args.template else render.DEFAULT_TEMPLATE
     base = render.parse_cli_parameters(template, args.param)
     for name, value in (("lang", args.lang), ("framework", args.framework)):
@@ -375,12 +428,14 @@ def _add_batch(p) -> None:
     p.add_argument("--template", default=None, help="notebook template (default: evidence brief)")
     p.add_argument("--out", default=None, help="batch folder (default: output/batch)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--ledger", default=None, metavar="DIR",
+                   help="the release ledgers' folder (default: output/ledger or $SSP_LEDGER_DIR)")
 
 
 def _run_rerun(args) -> int:
     from ssp_research import render
 
-    result = render.rerun(args.brief, out_dir=args.out, pdf=not args.no_pdf)
+    result = render.rerun(args.brief, out_dir=args.out, pdf=not args.no_pdf, data=args.data)
     diff = render.differences(args.brief, result.html_path)
     print(result.html_path)
     if diff:
@@ -395,38 +450,60 @@ def _run_rerun(args) -> int:
 def _add_rerun(p) -> None:
     p.add_argument("brief", help="a published brief (.html)")
     p.add_argument("--out", default=None, help="output folder (default: output/rerun)")
+    p.add_argument("--data", default=None,
+                   help="the data file, when it is not where the brief names it (briefs name "
+                        "data outside the project by file name only; its sha256 is checked)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
 
 
 def _run_publication(args) -> int:
-    from ssp_research.core import paths
-    from ssp_research.disclosure import publication
+    import pyarrow.parquet as pq
 
-    data = args.data or paths.synthetic_dir() / "trondheim.parquet"
-    table = publication.build_publication(
-        data, args.codebook, indicators=args.indicator or None, levels=args.levels.split(","),
-        breakdowns=[b for b in args.breakdowns.split(",") if b], pool=args.pool,
-        rules={k: int(v) for k, v in (r.split("=", 1) for r in args.rule)}, progress=True,
-    )  # fmt: skip
+    from ssp_research.core import paths
+    from ssp_research.core.errors import ParameterError
+    from ssp_research.disclosure import cache, publication
+
+    data = Path(args.data or paths.synthetic_dir() / "trondheim.parquet")
+    rules = {}
+    for item in args.rule:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ParameterError(f"bad rule override {item!r}", rule="NAME=NUMBER",
+                                 hint="e.g. --rule min_n=30")
+        rules[key.strip()] = float(value) if "share" in key else int(value)
+    municipalities = pq.read_table(data, columns=["municipality"]).column(
+        "municipality").unique().to_pylist()
+    national = len([m for m in municipalities if m is not None]) > 1
+    top = "Norge" if national else str(municipalities[0])
+    # the very table a batch builds and publishes (and records): ssp publication is a view
+    built = cache.prepare_publication(
+        data, Path(args.out).parent / ".ssp-publication" if args.out else
+        paths.output_dir() / "cache", top_name=top, top_type="country" if national else "city",
+        instrument=args.codebook, rules=rules or None, pool=args.pool, ledger_dir=args.ledger)
+    table = publication.read_publication(built)
+    meta = dict(table.attrs)
+    if args.indicator:
+        table = table[table["indicator"].isin(args.indicator)].reset_index(drop=True)
+        table.attrs = meta
     out = args.out or paths.output_dir() / "publication" / "publication.parquet"
     print(publication.write_publication(table, out))
-    print(f"({len(table)} rows, {int(table['suppressed'].sum())} suppressed)", file=sys.stderr)
+    print(f"({len(table)} rows, {int(table['suppressed'].sum())} suppressed; the same cells as "
+          "a batch of briefs, recorded in the dataset's ledger)", file=sys.stderr)
     return 0
 
 
-@command("publication", "Build the protected publication of a whole batch (all units at once)")
+@command("publication", "Write the protected publication of a whole batch (all units at once)")
 def _add_publication(p) -> None:
     p.add_argument("--data", default=None,
                    help="tidy data (default: data/synthetic/trondheim.parquet)")
     p.add_argument("--codebook", default="ungdata", help="instrument (default: ungdata)")
     p.add_argument("--indicator", action="append", default=[],
-                   help="an indicator (repeatable; default: all of the codebook)")
-    p.add_argument("--levels", default="city,district,school",
-                   help="levels from the top (national: country,municipality,school)")
-    p.add_argument("--breakdowns", default="gender,grade", help="comma-separated columns")
+                   help="only these indicators' rows (repeatable; default: all)")
     p.add_argument("--pool", type=int, default=1, help="rolling waves (default: 1)")
     p.add_argument("--rule", action="append", default=[],
                    help="disclosure rule override, e.g. --rule min_n=30 (repeatable)")
+    p.add_argument("--ledger", default=None, metavar="DIR",
+                   help="the release ledgers' folder (default: output/ledger or $SSP_LEDGER_DIR)")
     p.add_argument("--out", default=None,
                    help="the .parquet (default: output/publication/publication.parquet)")
 

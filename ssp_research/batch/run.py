@@ -358,7 +358,7 @@ def run_batch(
         staged = [k for k in batch_keys if records.get(k, {}).get("status") == "staged"]
         findings_by_file: dict[str, list] = {}
         if audit and staged:
-            for finding in audit(staging):
+            for finding in audit(staging, ledger=paths.ledger_dir()):
                 findings_by_file.setdefault(str(Path(finding.file).resolve()), []).append(finding)
         for k in staged:
             record = records[k]

@@ -176,7 +176,16 @@ class Brief:
         hidden = table["suppressed"].to_numpy() | table["estimate"].isna().to_numpy()
         hidden |= table["cmp_estimate"].isna().to_numpy()
         table.loc[hidden, _DIFF_COLS] = np.nan  # diff + comparison would give the value back
+        table["cell"] = self.cell_keys(table)  # the ledger cell each row shows
         return table
+
+    def cell_keys(self, table: pd.DataFrame) -> list[str]:
+        """The release-ledger key of each row of one of this brief's tables (the unit's cells;
+        ``gender``, ``grade`` or ``economy_group`` columns for its groups)."""
+        from ssp_research.disclosure.release import cell_keys
+
+        level, name = self.publication_key
+        return cell_keys(table.assign(level=level, unit=name))
 
     def _precomputed(self, compare: str) -> pd.DataFrame | None:
         """The unit's rows of the batch's unit tables
@@ -199,6 +208,13 @@ class Brief:
         if self.standardise and self.population is not None:
             return self.population.groupby(["grade", "gender"], as_index=False)["pupils"].sum()
         return None
+
+    @property
+    def dataset(self) -> str | None:
+        """The dataset whose release ledger holds this brief's cells (from the publication;
+        None when the brief has no publication)."""
+        pub = self.full_publication
+        return None if pub is None else pub.attrs.get("publication", {}).get("dataset")
 
     @property
     def publication_key(self) -> tuple[str, str]:
@@ -252,7 +268,9 @@ class Brief:
                 return _split_economy(self, own)
             pilots = pd.read_parquet(path, engine="pyarrow", filters=[
                 ("level", "==", "school"), ("unit", "in", schools)])
-            return _split_economy(self, pd.concat([own, pilots], ignore_index=True))
+            both = pd.concat([own, pilots], ignore_index=True)
+            both.attrs = dict(own.attrs)
+            return _split_economy(self, both)
         return _split_economy(self, publication.read_publication(
             resolve(self.publication_path)))
 

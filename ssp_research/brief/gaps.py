@@ -84,7 +84,8 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
         groups = mine[(mine[other] == "all") & (mine[col] != "all")]
     rows = pd.concat([total.assign(**{col: "all"}), groups], ignore_index=True)
     rows = rows[rows["indicator"].isin(names)]
-    table = rows[["indicator", col, *_GAP_STATS, *_STATUS]].copy()
+    window = ["pooled_from"] if "pooled_from" in rows.columns else []
+    table = rows[["indicator", col, *window, *_GAP_STATS, *_STATUS]].copy()
     table[col] = table[col].astype(str)
     order = {n: i for i, n in enumerate(names)}
     table = table.sort_values(["indicator", col], key=lambda s: s.map(order) if
@@ -102,7 +103,8 @@ def gap_table(b: Brief, by: str) -> pd.DataFrame:
             table.loc[hide, "marker"] = disclosure.MARK_SUPPRESSED
         table.loc[grp, ["n", "count"]] = np.nan  # a group's size is a survey answer
     table.loc[table["suppressed"].to_numpy(), HIDE] = np.nan
-    return table
+    table["cell"] = b.cell_keys(table.assign(wave=b.wave))
+    return table.drop(columns=window)
 
 
 def _check_cells(table: pd.DataFrame, cells: pd.DataFrame, col: str) -> None:

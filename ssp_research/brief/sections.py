@@ -87,13 +87,13 @@ def goals_html(b: Brief) -> Html:
            "n": lambda v: language.format_number(v, b.lang)}  # 1 234 (nb) / 1,234 (en)
     for goal in b.framework.goals:
         title = goal.title_in(b.lang)
-        parts.append(f'<section class="ssp-goal" data-goal="{_html.escape(goal.id)}">'
+        parts.append(f'<section class="ssp-goal" id="goal-{_html.escape(goal.id)}">'
                      f"<h3>{_html.escape(goal.id)}. {_html.escape(title)}</h3>")
         names = [i for i in goal.indicators if i in b.indicator_names]
         if names:
             rows = _goal_rows(b, names)
             parts.append(disclosure.to_html(rows, list(labels), labels, b.lang,
-                                            formatters=fmt))  # the h3 above names it
+                                            formatters=fmt, dataset=b.dataset))
         if goal.unmeasured:
             text = goal.unmeasured.get(b.lang) or next(iter(goal.unmeasured.values()))
             lead = "" if names else T["no_goal_ind"] + " "

@@ -36,6 +36,7 @@ __all__ = [
     "processed_dir",
     "output_dir",
     "ledger_dir",
+    "portable",
     "notebooks_dir",
     "resource_path",
     "pseudonym_key",
@@ -46,6 +47,24 @@ PROJECT_DIR = PACKAGE_DIR.parent
 RESOURCES_DIR = PACKAGE_DIR / "resources"
 
 PSEUDONYM_KEY_ENV = "SSP_PSEUDONYM_KEY"
+
+
+def portable(path: str | os.PathLike) -> str:
+    """A path as it may leave this machine: relative to the project when inside it (or
+    relative already), else the file name alone.
+
+    >>> portable(PROJECT_DIR / "notebooks" / "briefs" / "evidence_brief.ipynb")
+    'notebooks/briefs/evidence_brief.ipynb'
+    >>> portable("/home/anne/tmp/x.ipynb"), portable("data/synthetic/trondheim.parquet")
+    ('x.ipynb', 'data/synthetic/trondheim.parquet')
+    """
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    try:
+        return p.resolve().relative_to(PROJECT_DIR.resolve()).as_posix()
+    except ValueError:
+        return p.name
 
 
 def data_dir() -> Path:

@@ -61,7 +61,8 @@ import pandas as pd
 from ssp_research.core.errors import DataError
 from ssp_research.disclosure.suppression import Rules
 
-__all__ = ["Finding", "audit", "format_findings", "PERSON_ROWS"]
+__all__ = ["Finding", "audit", "format_findings", "small_numbers", "local_paths",
+           "PERSON_ROWS"]
 
 PERSON_ROWS = 100
 _ID_NAME = re.compile(
@@ -123,6 +124,98 @@ def _mask(value: str) -> str:
     return value[:2] + "…" if len(value) > 2 else "…"
 
 
+# --- statements of small numbers, local paths -----------------------------------------------
+
+_NB_NUMBERS = {"en": 1, "ett": 1, "ei": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6,
+               "sju": 7, "syv": 7, "åtte": 8, "ni": 9}
+_EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+               "eight": 8, "nine": 9}
+_WORD_NUMBERS = {**_NB_NUMBERS, **_EN_NUMBERS}
+_NB_PEOPLE = (r"elev(?:er|ene)?|jente(?:r|ne)?|gutt(?:er|ene)?|ungdom(?:mer|mene)?|barn(?:a)?|"
+              r"svar|respondent(?:er)?")
+_EN_PEOPLE = r"pupils?|students?|girls?|boys?|children|young people|answers?|respondents?"
+
+
+def _num(words) -> str:
+    return r"\b(\d+|" + "|".join(words) + r")"
+
+
+#: "3 av 12", "one in 12", "1 of 9 girls": a count out of a small total
+_OUT_OF = re.compile(_num(_WORD_NUMBERS) + r" (?:av|of|out of|in|i) (\d+)\b", re.I)
+#: "n = 7", "n=12"
+_N_IS = re.compile(r"(?<![\w-])n\s*=\s*(\d+)\b", re.I)
+#: "3 elever", "7 girls" (number words of the same language as the noun: "talk to pupils"
+#: is not two pupils; "en elev" is "a pupil", not a count)
+_COUNT_OF = [re.compile(r"(?<![\d.,])" + _num(words) + r" (?:" + people + r")\b", re.I)
+             for words, people in (([w for w in _NB_NUMBERS if _NB_NUMBERS[w] > 1], _NB_PEOPLE),
+                                   (_EN_NUMBERS, _EN_PEOPLE))]
+#: phrases that state a rule or a bound, not a group ("færre enn 3 elever")
+_BOUND = re.compile(r"(færre enn|fewer than|less than|under|minst|at least|mer enn|more than|"
+                    r"over|opptil|up to|av hver|out of every)\s*$", re.I)
+#: "9 av 10", "1 of 5": ratios, not counts
+_RATIO_BASES = {2, 3, 4, 5, 10, 100, 1000}
+_LOCAL_PATH = re.compile(r"(?<![\w.])(?:/(?:home|Users|root|work|tmp|srv|mnt|var|opt|data)/"
+                         r"[^\s\"'<>]+|[A-Za-z]:\\[^\s\"'<>]+)")
+
+
+def _number(token: str) -> int:
+    return _WORD_NUMBERS.get(token.lower(), None) or int(token)
+
+
+def small_numbers(text: str, rules: Rules) -> list[str]:
+    """Statements in ``text`` that give the size of a small group or a count in one.
+
+    ``"1 av 12 jenter"`` / ``"one in 12"`` (a count out of fewer than ``min_n``), ``"n = 7"``,
+    ``"3 elever"`` (fewer than ``min_n`` pupils), in Bokmål and English. Ratios (``"9 av 10"``)
+    and rule texts (``"færre enn 20 elever"``) are not statements about a group.
+
+    >>> small_numbers("Bare 1 av 12 jenter på 9. trinn svarte ja (n = 7).", Rules())
+    ['1 av 12', 'n = 7']
+    >>> small_numbers("Nesten 9 av 10 elever trives; færre enn 20 elever: ikke vist.", Rules())
+    []
+    >>> small_numbers("three pupils said so, one in 12", Rules())
+    ['three pupils', 'one in 12']
+    """
+    found, taken = [], []  # taken: spans of "x av y" phrases, counted or exempt
+    for m in _OUT_OF.finditer(text):
+        taken.append(m.span())
+        part, total = _number(m.group(1)), int(m.group(2))
+        if _BOUND.search(text[:m.start()]) or total in _RATIO_BASES or part > total:
+            continue
+        if total < rules.min_n:
+            found.append((m.start(), m.group(0)))
+    for m in _N_IS.finditer(text):
+        if int(m.group(1)) < rules.min_n and not _BOUND.search(text[:m.start()]):
+            found.append((m.start(), m.group(0)))
+    for m in (m for pattern in _COUNT_OF for m in pattern.finditer(text)):
+        if any(a <= m.start() < b for a, b in taken):
+            continue  # "10 elever" in "9 av 10 elever" is the base of a ratio
+        if _number(m.group(1)) < rules.min_n and not _BOUND.search(text[:m.start()]):
+            found.append((m.start(), m.group(0)))
+    return [phrase for _, phrase in sorted(found)]
+
+
+def local_paths(text: str) -> list[str]:
+    """Absolute paths of this machine (``/home/...``, ``C:\\...``) in ``text``.
+
+    >>> local_paths("data: /home/anne/ssp/data/raw/elever.sav; relative data/synthetic")
+    ['/home/anne/ssp/data/raw/elever.sav;']
+    """
+    return [m.group(0) for m in _LOCAL_PATH.finditer(text)]
+
+
+def _text_findings(text: str, file: str, where: str, rules: Rules) -> list[Finding]:
+    out = [Finding(file, where, "identifier",
+                   f"an identity number or e-mail address ({_mask(i)})")
+           for i in _identifiers(text)]
+    out += [Finding(file, where, "small-number",
+                    f"a statement of a small group or a count in one: {s!r}")
+            for s in small_numbers(text, rules)]
+    out += [Finding(file, where, "local-path", f"a path of this machine: {_mask(q)}")
+            for q in local_paths(text)]
+    return out
+
+
 # --- HTML ------------------------------------------------------------------------------------
 
 
@@ -134,15 +227,27 @@ class _Tables(HTMLParser):
         self.tables: list[dict] = []
         self.stack: list[dict] = []
         self.text: list[tuple[int, str]] = []
+        self.attributes: list[tuple[int, str, str]] = []  # (line, name, value)
+        self.data_blocks: list[tuple[int, str]] = []
         self._skip = 0
+        self._block: list[str] | None = None
         self._cell: dict | None = None
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
-        if tag in ("script", "style"):
+        line = self.getpos()[0]
+        for k, v in a.items():  # what a reader sees (alt, title) and what they do not (data-*)
+            if k in ("alt", "title", "aria-label", "aria-description", "content") or \
+                    k.startswith("data-"):
+                self.attributes.append((line, k, v))
+        if tag == "script" and a.get("type") == "application/json":
+            self._block = []
+            self._skip += 1
+        elif tag in ("script", "style"):
             self._skip += 1
         elif tag == "table":
-            t = {"classes": a.get("class", "").split(), "line": self.getpos()[0], "rows": []}
+            t = {"classes": a.get("class", "").split(), "line": self.getpos()[0], "rows": [],
+                 "dataset": a.get("data-ssp-dataset") or None}
             self.tables.append(t)
             self.stack.append(t)
         elif tag == "tr" and self.stack:
@@ -153,6 +258,9 @@ class _Tables(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag in ("script", "style"):
+            if self._block is not None:
+                self.data_blocks.append((self.getpos()[0], "".join(self._block)))
+                self._block = None
             self._skip = max(0, self._skip - 1)
         elif tag == "table" and self.stack:
             self.stack.pop()
@@ -160,6 +268,8 @@ class _Tables(HTMLParser):
             self._cell = None
 
     def handle_data(self, data):
+        if self._block is not None:
+            self._block.append(data)
         if self._skip:
             return
         self.text.append((self.getpos()[0], data))
@@ -174,15 +284,30 @@ def _int(value: str | None) -> float | None:
         return None
 
 
-def _audit_html(text: str, file: str, rules: Rules, where: str = "") -> list[Finding]:
+_ROW_ATTRS = ("data-ssp-n", "data-ssp-status", "data-ssp-cell", "data-ssp-dataset")
+
+
+def _audit_html(text: str, file: str, rules: Rules, where: str = "",
+                ledger=None) -> list[Finding]:
     parser = _Tables()
     parser.feed(text)
     parser.close()
     out: list[Finding] = []
-    for line, chunk in parser.text:
-        for ident in _identifiers(chunk):
-            out.append(Finding(file, f"{where}line {line}", "identifier",
-                               f"an identity number or e-mail address ({_mask(ident)})"))
+    lines: dict[int, list[str]] = {}
+    for line, chunk in parser.text:  # visible text, hidden elements included
+        lines.setdefault(line, []).append(chunk)
+    for line, chunks in lines.items():
+        out += _text_findings(" ".join(chunks), file, f"{where}line {line}", rules)
+    for line, name, value in parser.attributes:
+        if name.startswith("data-") and name not in _ROW_ATTRS and _NUMBER.search(value):
+            out.append(Finding(file, f"{where}line {line}", "hidden-number",
+                               f"a number in the page source that no reader sees "
+                               f"({name}={_mask(value)})"))
+        elif not name.startswith("data-"):
+            out += _text_findings(value, file, f"{where}line {line} ({name})", rules)
+    for line, block in parser.data_blocks:  # e.g. the provenance stamp
+        out += [Finding(file, f"{where}line {line} (data block)", "local-path",
+                        f"a path of this machine: {_mask(q)}") for q in local_paths(block)]
     for ti, table in enumerate(parser.tables, start=1):
         loc = f"{where}table {ti} (line {table['line']})"
         header = [c["text"].strip() for r in table["rows"] for c in r["cells"] if c["tag"] == "th"]
@@ -214,14 +339,25 @@ def _audit_html(text: str, file: str, rules: Rules, where: str = "") -> list[Fin
                     out.append(Finding(file, rloc, "suppressed-value-shown",
                                        "a suppressed row shows a number in a value cell"))
                 continue
-            if n < rules.min_n:
+            if 0 < n < rules.min_n:
                 out.append(Finding(file, rloc, "primary-n",
                                    f"shown with n = {n:g} < min_n = {rules.min_n}"))
-            count = _int(attrs.get("data-ssp-count"))
-            if count is not None and min(count, n - count) < rules.min_count:
-                out.append(Finding(file, rloc, "primary-count",
-                                   f"shown with count = {count:g} of n = {n:g}: fewer than "
-                                   f"{rules.min_count} with or without the attribute"))
+            cell = attrs.get("data-ssp-cell")
+            if ledger is not None and cell:
+                led = ledger(table["dataset"])
+                if led is None:
+                    out.append(Finding(file, rloc, "contract",
+                                       "a row naming its cell in a table without "
+                                       "data-ssp-dataset (which ledger holds it?)"))
+                    continue
+                status = led.status(cell)
+                if status is None:
+                    out.append(Finding(file, rloc, "unreleased",
+                                       f"a cell that no release recorded ({cell}) in "
+                                       f"{led.path} (built with another --ledger?)"))
+                elif status == "hidden":
+                    out.append(Finding(file, rloc, "ledger-hidden",
+                                       f"shown, but hidden in an earlier release ({cell})"))
     return out
 
 
@@ -232,25 +368,27 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def _audit_notebook(path: Path, rules: Rules) -> list[Finding]:
+def _audit_notebook(path: Path, rules: Rules, ledger=None) -> list[Finding]:
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         return [Finding(str(path), "file", "unreadable", f"not a readable notebook: {err}")]
-    out: list[Finding] = []
+    out: list[Finding] = [Finding(str(path), "metadata", "local-path",
+                                  f"a path of this machine: {_mask(q)}")
+                          for q in local_paths(json.dumps(nb.get("metadata", {})))]
     for ci, cell in enumerate(nb.get("cells", []), start=1):
         for oi, output in enumerate(cell.get("outputs", []) or [], start=1):
             where = f"cell {ci}, output {oi}, "
             data = output.get("data", {}) or {}
+            alt = json.dumps(output.get("metadata", {}), ensure_ascii=False)
+            out += _text_findings(alt, str(path), where + "metadata (alt text)", rules)
             if "text/html" in data:
-                out += _audit_html(_text(data["text/html"]), str(path), rules, where)
+                out += _audit_html(_text(data["text/html"]), str(path), rules, where, ledger)
                 continue
             plain = "\n".join(_text(x) for x in (data.get("text/markdown", ""),
                                                    data.get("text/plain", ""),
                                                    output.get("text", "")) if x)
-            for ident in _identifiers(plain):
-                out.append(Finding(str(path), where + "text", "identifier",
-                                   f"an identity number or e-mail address ({_mask(ident)})"))
+            out += _text_findings(plain, str(path), where + "text", rules)
             lines = [ln for ln in plain.splitlines() if len(_NUMBER.findall(ln)) >= 3
                      or (ln.strip().startswith("|") and _NUMBER.search(ln))]
             if len(lines) >= 2:
@@ -261,6 +399,24 @@ def _audit_notebook(path: Path, rules: Rules) -> list[Finding]:
             if any(_ID_NAME.match(tok) for tok in first.split()):
                 out.append(Finding(str(path), where + "text", "person-level",
                                    "printed output with a respondent-id column"))
+    return out
+
+
+# --- PDFs ------------------------------------------------------------------------------------
+
+
+def _audit_pdf(path: Path, rules: Rules) -> list[Finding]:
+    """The text of every page: identifiers, statements of small groups, local paths (its
+    tables are those of the audited HTML it is made from)."""
+    from pypdf import PdfReader
+
+    try:
+        pages = [page.extract_text() or "" for page in PdfReader(path).pages]
+    except Exception as err:  # noqa: BLE001 - any unreadable PDF is itself a finding
+        return [Finding(str(path), "file", "unreadable", f"not a readable PDF: {err}")]
+    out: list[Finding] = []
+    for i, text in enumerate(pages, start=1):
+        out += _text_findings(" ".join(text.split()), str(path), f"page {i}", rules)
     return out
 
 
@@ -297,9 +453,26 @@ def _json_frames(obj, where: str) -> Iterator[tuple[str, pd.DataFrame]]:
                 yield from _json_frames(v, f"{where}key {k}, ")
 
 
+#: Breakdowns whose groups' sizes are answers (see publication.SECRET_SIZES).
+SECRET_SIZES = ("economy_group",)
+
+
 def _audit_frame(frame: pd.DataFrame, file: str, where: str, rules: Rules) -> list[Finding]:
     out: list[Finding] = []
     cols = [str(c) for c in frame.columns]
+    if "internal_unprotected" in cols:
+        out.append(Finding(file, where or "table", "unprotected",
+                           "a table written without disclosure control (--unprotected): "
+                           "internal work only, never published"))
+    for b in SECRET_SIZES:  # a group's size is an answer: it never leaves, nor its count
+        if b in cols and ("n" in cols or "count" in cols):
+            grp = frame[b].astype(str) != "all"
+            sizes = frame.loc[grp, [c for c in ("n", "count", "cmp_n") if c in cols]]
+            if sizes.notna().any().any():
+                out.append(Finding(file, f"{where}column {b}", "group-size",
+                                   f"sizes of {b} groups ({int(sizes.notna().any(axis=1).sum())}"
+                                   " rows): the size of a group like the hard-up pupils is an "
+                                   "answer and gives hidden shares back"))
     for c in cols:
         if _ID_NAME.match(c):
             out.append(Finding(file, f"{where}column {c}", "person-level",
@@ -371,7 +544,28 @@ def _audit_data(path: Path, rules: Rules) -> list[Finding]:
 # --- entry -------------------------------------------------------------------------------------
 
 
-def audit(path: str | Path, rules: Rules | None = None) -> list[Finding]:
+def _ledgers(ledger):
+    """``dataset -> Ledger`` (None when the table names none): one given ledger for every
+    table, or the ledgers of a folder by the dataset each table names."""
+    if ledger is None:
+        return None
+    if not isinstance(ledger, (str, Path)):
+        return lambda dataset: ledger
+    from ssp_research.disclosure.ledger import read_ledger_file
+
+    folder, cache = Path(ledger), {}
+
+    def find(dataset):
+        if dataset is None:
+            return None
+        if dataset not in cache:
+            cache[dataset] = read_ledger_file(folder / f"{dataset}.ledger.csv")
+        return cache[dataset]
+
+    return find
+
+
+def audit(path: str | Path, rules: Rules | None = None, *, ledger=None) -> list[Finding]:
     """Audit a file or a directory (recursively) for anything that reveals a small group.
 
     Parameters
@@ -380,6 +574,11 @@ def audit(path: str | Path, rules: Rules | None = None) -> list[Finding]:
         A brief (HTML), executed notebook, data file or a directory of them.
     rules : Rules, optional
         The limits the outputs must meet (``Rules()`` by default; pass the publication's).
+    ledger : Ledger or path, optional
+        A release ledger, or the folder of the ledgers (each table names its dataset with
+        ``data-ssp-dataset``): every table row that names its cell (``data-ssp-cell``) must
+        be a cell the ledger recorded (``unreleased``), shown there if shown here
+        (``ledger-hidden``).
 
     Returns
     -------
@@ -395,6 +594,7 @@ def audit(path: str | Path, rules: Rules | None = None) -> list[Finding]:
     [('column respondent_id', 'person-level')]
     """
     rules = rules or Rules()
+    ledger = _ledgers(ledger)
     root = Path(path)
     if not root.exists():
         raise DataError(f"nothing to audit at {root}", file=root, rule="path exists",
@@ -404,9 +604,12 @@ def audit(path: str | Path, rules: Rules | None = None) -> list[Finding]:
     for f in files:
         ext = f.suffix.lower()
         if ext in _HTML_EXT:
-            out += _audit_html(f.read_text(encoding="utf-8", errors="replace"), str(f), rules)
+            out += _audit_html(f.read_text(encoding="utf-8", errors="replace"), str(f), rules,
+                               ledger=ledger)
         elif ext == ".ipynb":
-            out += _audit_notebook(f, rules)
+            out += _audit_notebook(f, rules, ledger)
+        elif ext == ".pdf":
+            out += _audit_pdf(f, rules)
         elif ext in _DATA_EXT:
             out += _audit_data(f, rules)
     return out

@@ -189,11 +189,8 @@ def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
     import pandas as pd
 
     from ssp_research.analysis.indicators import with_economy_group
-    from ssp_research.disclosure.publication import (
-        build_publication,
-        ledger_rows,
-        write_publication,
-    )
+    from ssp_research.disclosure.publication import build_publication, write_publication
+    from ssp_research.disclosure.release import ledger_rows
 
     frame = pd.read_parquet(data)
     if top_type == "city":
@@ -227,7 +224,7 @@ def _current(target: Path, stamp: Path, key: str, ledger) -> bool:
         return False
     import pandas as pd
 
-    from ssp_research.disclosure.publication import cell_keys
+    from ssp_research.disclosure.release import cell_keys
 
     pub = pd.read_parquet(target, columns=[c for c in ("indicator", "level", "unit", "wave",
                                                        "pooled_from", "gender", "grade",

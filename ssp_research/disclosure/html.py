@@ -1,9 +1,13 @@
 """Protected tables as HTML: the contract between the brief stage and ``ssp audit``.
 
-Every published table is a ``<table class="ssp-table">``; each data ``<tr>`` carries
-``data-ssp-n`` (int) and ``data-ssp-status`` (``"shown"`` or ``"suppressed"``) and, for
-proportions on shown rows, ``data-ssp-count``; cells holding statistics are ``<td
-class="ssp-value">`` and carry no digit on suppressed rows. :func:`to_html` renders this;
+Every published table is a ``<table class="ssp-table">`` (with ``data-ssp-dataset``, the
+dataset of its release ledger, when its rows are ledger cells); each data ``<tr>`` carries
+``data-ssp-n`` (int: the ``n`` the row shows, 0 where it shows none) and ``data-ssp-status``
+(``"shown"`` or ``"suppressed"``) and, where the row is a cell of the release ledger,
+``data-ssp-cell`` (its key, which the audit looks up); cells holding statistics are ``<td
+class="ssp-value">`` and carry no digit on suppressed rows. A file carries only what its
+reader sees: no exact counts, no sizes of groups whose size is an answer. :func:`to_html`
+renders this;
 :func:`table_html_attrs` gives the row attributes to anyone rendering by hand. Tables that
 hold no statistics (provenance) use ``<table class="ssp-meta">``. Any other table with numbers
 is an audit finding.
@@ -33,9 +37,10 @@ def table_html_attrs(row: Mapping[str, object]) -> dict[str, str]:
     Examples
     --------
     >>> table_html_attrs({"n": 25, "count": 5.0, "suppressed": False})
-    {'data-ssp-n': '25', 'data-ssp-status': 'shown', 'data-ssp-count': '5'}
-    >>> table_html_attrs({"n": 12, "count": float("nan"), "suppressed": True})
-    {'data-ssp-n': '12', 'data-ssp-status': 'suppressed'}
+    {'data-ssp-n': '25', 'data-ssp-status': 'shown'}
+    >>> table_html_attrs({"n": float("nan"), "suppressed": True,
+    ...                   "cell": "lonely|school|A|2025|all|all|poor"})["data-ssp-cell"]
+    'lonely|school|A|2025|all|all|poor'
     """
     if "suppressed" not in row:
         raise DisclosureError("row is not protected", column="suppressed",
@@ -45,9 +50,9 @@ def table_html_attrs(row: Mapping[str, object]) -> dict[str, str]:
     n = row.get("n")
     attrs = {"data-ssp-n": _key(n if n is not None and not pd.isna(n) else 0),
              "data-ssp-status": "suppressed" if suppressed else "shown"}
-    count = row.get("count")
-    if not suppressed and count is not None and not pd.isna(count):
-        attrs["data-ssp-count"] = _key(float(count))
+    cell = row.get("cell")
+    if isinstance(cell, str) and cell:
+        attrs["data-ssp-cell"] = cell
     return attrs
 
 
@@ -70,7 +75,8 @@ def _format(value: object, col: str, lang: str, proportion: bool) -> str:
 def to_html(protected: pd.DataFrame, columns: Sequence[str],
             labels: Mapping[str, str] | None = None, lang: str = "nb", *,
             caption: str | None = None,
-            formatters: Mapping[str, Callable[[object], str]] | None = None) -> str:
+            formatters: Mapping[str, Callable[[object], str]] | None = None,
+            dataset: str | None = None) -> str:
     """Render a protected table as ``<table class="ssp-table">`` (the audit contract).
 
     Parameters
@@ -86,6 +92,10 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
         ``"nb"`` (decimal comma, ``12,3 %``) or ``"en"`` for the default number format.
     formatters : dict, optional
         ``{column: function(value) -> str}`` replacing the default format.
+    dataset : str, optional
+        The dataset whose release ledger holds the rows' cells (``data-ssp-dataset``, e.g.
+        ``ungdata--trondheim``; :func:`~ssp_research.disclosure.ledger.dataset_id`): the
+        audit looks each ``data-ssp-cell`` up in that ledger.
 
     Returns
     -------
@@ -94,12 +104,12 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
 
     Examples
     --------
-    >>> from ssp_research.disclosure.suppression import protect
+    >>> from ssp_research.disclosure import protect
     >>> t = pd.DataFrame({"variable": "x", "gender": ["all", "girl", "boy"],
     ...                   "estimate": [0.32, 0.0, 0.4], "n": [50, 10, 40], "count": [16, 0, 16]})
     >>> lines = to_html(protect(t, series_by=()), ["gender", "estimate", "n"]).splitlines()
     >>> print(lines[1])  # doctest: +NORMALIZE_WHITESPACE
-    <tr data-ssp-n="50" data-ssp-status="shown" data-ssp-count="16"><td>all</td><td
+    <tr data-ssp-n="50" data-ssp-status="shown"><td>all</td><td
     class="ssp-value">32,0 %</td><td class="ssp-n">50</td><td class="ssp-marker"></td></tr>
     >>> print(lines[2])  # doctest: +NORMALIZE_WHITESPACE
     <tr data-ssp-n="10" data-ssp-status="suppressed"><td>girl</td><td
@@ -117,7 +127,8 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
     proportion = "count" in protected.columns
     esc = html.escape
     head = "".join(f"<th>{esc(str(labels.get(c, c)))}</th>" for c in columns) + "<th></th>"
-    parts = ['<table class="ssp-table">'
+    ds = f' data-ssp-dataset="{esc(dataset)}"' if dataset else ""
+    parts = [f'<table class="ssp-table"{ds}>'
              + (f"<caption>{esc(caption)}</caption>" if caption else "")
              + f"<thead><tr>{head}</tr></thead><tbody>"]
     for row in protected.to_dict("records"):

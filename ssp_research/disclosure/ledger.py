@@ -67,8 +67,8 @@ from ssp_research.core import paths
 from ssp_research.core.atomic import atomic_write
 from ssp_research.core.errors import DisclosureError
 
-__all__ = ["Ledger", "open_ledger", "load_ledger", "ledger_path", "cell_key_of", "parse_key",
-           "dataset_id", "LEDGER_COLUMNS", "KEY_PARTS"]
+__all__ = ["Ledger", "open_ledger", "load_ledger", "read_ledger_file", "ledger_path",
+           "cell_key_of", "parse_key", "dataset_id", "LEDGER_COLUMNS", "KEY_PARTS"]
 
 #: The parts of a cell key, in order.
 KEY_PARTS = ("indicator", "level", "unit", "waves", "gender", "grade", "economy_group")
@@ -253,6 +253,11 @@ def _read(path: Path) -> Ledger:
     if led.releases_path.is_file():
         led.releases = json.loads(led.releases_path.read_text(encoding="utf-8"))
     return led
+
+
+def read_ledger_file(path: str | Path) -> Ledger:
+    """A ledger file, read-only (empty when it does not exist)."""
+    return _read(Path(path))
 
 
 def load_ledger(instrument: str, population: str, *,

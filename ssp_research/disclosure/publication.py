@@ -48,7 +48,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,8 +59,20 @@ from tqdm.auto import tqdm
 
 from ssp_research.core.atomic import atomic_write, write_atomic
 from ssp_research.core.errors import DataError, DisclosureError, ParameterError
-from ssp_research.disclosure.rules import Rules, cell_key
-from ssp_research.disclosure.system import window_label
+from ssp_research.disclosure.ledger import dataset_id
+from ssp_research.disclosure.release import (
+    LEDGER_DIMS,
+    LEVEL_COLUMNS,
+    MISSING,
+    SECRET_SIZES,
+    SHOWN,
+    TOTAL,
+    ledger_dims,
+    protect_cells,
+    read_data,
+    unit_frame,
+)
+from ssp_research.disclosure.rules import Rules
 
 __all__ = [
     "build_publication",
@@ -72,115 +83,18 @@ __all__ = [
     "PUBLICATION_COLUMNS",
 ]
 
-LEVEL_COLUMNS: dict[str, str | None] = {
-    "city": "municipality", "country": None, "municipality": "municipality",
-    "district": "district", "region": "district", "school": "school",
-}  # fmt: skip
 _CMP_LEVELS = ("city", "municipality")  # lower levels are compared with the nearest of these
-TOTAL = "all"
-_TOP = "_ssp_top"
-_MISSING = "\x00missing"  # label of rows without a unit / breakdown value (never published)
-_SHOWN = ["estimate", "se", "ci_low", "ci_high", "count"]
+CMP_COLUMNS = ["cmp_estimate", "cmp_se", "cmp_ci_low", "cmp_ci_high", "cmp_n"]
+DIFF_COLUMNS = ["diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value"]
+PUBLICATION_COLUMNS = [
+    "level", "unit", "parent", "indicator", "wave", "gender", "grade",
+    "estimate", "se", "ci_low", "ci_high", "df", "n", "count",
+    "comparison", *CMP_COLUMNS, *DIFF_COLUMNS,
+    "series_break", "higher_is_better", "suppressed", "reason", "marker",
+]  # fmt: skip
 
 
 # --- units and their hierarchy ------------------------------------------------------------------
-
-
-def _read(data: Any) -> tuple[pd.DataFrame, str]:
-    """(frame, sha256): of the file when a path is given, else of the frame's content."""
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as err:  # noqa: BLE001 - reported with the path
-            raise DataError(f"cannot read the publication's data: {err}", file=path,
-                            hint="give a tidy .parquet (see docs/synthetic_data.md)") from None
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        return frame, digest
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"data must be a DataFrame or a path, got {type(data).__name__}",
-                             rule="data is tidy survey data")
-    hashed = pd.util.hash_pandas_object(data, index=False).to_numpy()
-    cols = "\x1f".join(map(str, data.columns)).encode("utf-8")
-    return data, hashlib.sha256(cols + hashed.tobytes()).hexdigest()
-
-
-def _labels(values: pd.Series) -> pd.Series:
-    """Text labels (8, 8.0 and "8" -> "8"); missing values get a never-published label."""
-    codes, uniq = pd.factorize(values)  # label each distinct value once (fast on 1e6 rows)
-    text = np.array([cell_key(v) or _MISSING for v in uniq] + [_MISSING], dtype=object)
-    return pd.Series(text[codes], index=values.index, dtype=object).astype(str)
-
-
-def _unit_frame(df: pd.DataFrame, levels: Sequence[str], top_name: str | None,
-                breakdowns: Sequence[str]) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
-    """Data with text label columns per level and breakdown; (frame, columns, parent of unit)."""
-    unknown = [lv for lv in levels if lv not in LEVEL_COLUMNS]
-    if unknown or not levels:
-        raise ParameterError(f"unknown levels {unknown}", rule="levels from "
-                             + ", ".join(LEVEL_COLUMNS), hint="e.g. ('city', 'district', "
-                             "'school') or ('country', 'municipality', 'school')")
-    if len(set(levels)) != len(levels) or LEVEL_COLUMNS[levels[0]] is None and len(
-            [lv for lv in levels if LEVEL_COLUMNS[lv] is None]) > 1:
-        raise ParameterError(f"levels repeat: {list(levels)}", rule="each level once")
-    for lv in levels[1:]:
-        if LEVEL_COLUMNS[lv] is None:
-            raise ParameterError(f"level {lv!r} can only be the top level", rule="levels order")
-    cols = {}
-    for lv in levels:
-        col = LEVEL_COLUMNS[lv]
-        if col is not None and col not in df.columns:
-            raise DataError(f"the data have no column {col!r} for level {lv!r}", column=col,
-                            rule="level columns (see publication.LEVEL_COLUMNS)",
-                            hint="use levels that fit the data, e.g. ('country', "
-                            "'municipality', 'school') for national data")
-    for b in breakdowns:
-        if b not in df.columns:
-            raise DataError(f"the data have no breakdown column {b!r}", column=b,
-                            rule="breakdowns name data columns", hint="e.g. ('gender', 'grade')")
-    top_col = LEVEL_COLUMNS[levels[0]]
-    if top_col is not None:
-        names = df[top_col].dropna().astype(str).unique()
-        if len(names) != 1:
-            raise DataError(f"the top level {levels[0]!r} needs one {top_col}, the data have "
-                            f"{len(names)}", column=top_col, rule="one top unit",
-                            hint="for national data use levels=('country', 'municipality', "
-                            "'school')")
-        top = top_name or str(names[0])
-    else:
-        top = top_name or "Norge"
-    cols[_TOP] = pd.Series(top, index=df.index, dtype=object).astype(str)
-    label_cols = [_TOP]
-    for lv in levels[1:]:
-        name = f"_ssp_{lv}"
-        cols[name] = _labels(df[LEVEL_COLUMNS[lv]])
-        label_cols.append(name)
-    for b in breakdowns:
-        cols[f"_ssp_by_{b}"] = _labels(df[b])
-    cols["_ssp_one"] = pd.Series("1", index=df.index, dtype=object).astype(str)
-    frame = df.assign(**cols)
-    parent: dict[str, str] = {top: ""}
-    level_of: dict[str, str] = {top: levels[0]}
-    for i in range(1, len(levels)):
-        child, up = label_cols[i], label_cols[i - 1]
-        pairs = frame.loc[frame[child] != _MISSING, [child, up]].drop_duplicates()
-        split = pairs[pairs[child].duplicated(keep=False)]
-        if len(split):
-            unit = split[child].iloc[0]
-            raise DataError(f"{levels[i]} {unit!r} lies in more than one {levels[i - 1]}: "
-                            f"{sorted(split.loc[split[child] == unit, up])}",
-                            column=LEVEL_COLUMNS[levels[i]], rule="levels are nested",
-                            hint="fix the unit columns or choose nested levels")
-        for unit, above in zip(pairs[child], pairs[up]):
-            if unit in level_of:
-                raise DisclosureError(f"the unit name {unit!r} is used on two levels "
-                                      f"({level_of[unit]} and {levels[i]})",
-                                      column=LEVEL_COLUMNS[levels[i]],
-                                      rule="unit names unique across levels",
-                                      hint="prefix the names with their level")
-            level_of[unit] = levels[i]
-            parent[unit] = above
-    return frame, label_cols, parent
 
 
 def _compare_index(levels: Sequence[str], i: int) -> int | None:
@@ -218,11 +132,11 @@ def _estimates(frame: pd.DataFrame, codebook: Any, levels: Sequence[str], label_
             standardise=std, standardise_by=std_by or ("grade", "gender"),
         )  # fmt: skip
         t = t.rename(columns={label_cols[i]: "unit"})
-        keep = t["unit"] != _MISSING
+        keep = t["unit"] != MISSING
         for c in breakdowns:
             if c == b:
                 t[c] = t.pop(by[0])
-                keep &= t[c] != _MISSING
+                keep &= t[c] != MISSING
             else:
                 t[c] = TOTAL
         t = t[keep]
@@ -269,252 +183,13 @@ def _sort(table: pd.DataFrame, levels: Sequence[str], names: list[str],
 # --- protection ---------------------------------------------------------------------------------
 
 
-#: The breakdowns a ledger key has (see :mod:`~ssp_research.disclosure.ledger`).
-LEDGER_DIMS = ("gender", "grade", "economy_group")
-#: Breakdowns whose groups' sizes are never released (a group's size is itself an answer:
-#: the hard-up group's size is the ``poor_economy`` count). Their cells carry no ``n`` in any
-#: file, and the intruder of the protection does not know it.
-SECRET_SIZES = ("economy_group",)
-
-
-def _windows(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(first, last) wave of every row: its wave, or its pooled window."""
-    last = table["wave"].to_numpy(dtype=np.int64)
-    if "pooled_from" in table.columns:
-        first = pd.to_numeric(table["pooled_from"], errors="coerce").fillna(
-            table["wave"]).to_numpy(dtype=np.int64)
-    else:
-        first = last.copy()
-    return first, last
-
-
-def cell_keys(table: pd.DataFrame, breakdowns: Sequence[str] = ("gender", "grade",
-                                                                 "economy_group")) -> list[str]:
-    """The ledger key of every row of a publication (see :mod:`~ssp_research.disclosure.ledger`)."""
-    first, last = _windows(table)
-    parts = [table["indicator"].astype(str).to_numpy(), table["level"].astype(str).to_numpy(),
-             table["unit"].astype(str).to_numpy()]
-    by = [table[b].astype(str).to_numpy() if b in table.columns else
-          np.full(len(table), TOTAL, dtype=object) for b in ("gender", "grade", "economy_group")]
-    return [f"{i}|{lv}|{u}|{window_label(f, la)}|{g}|{r}|{e}"
-            for i, lv, u, f, la, g, r, e in zip(*parts, first, last, *by)]
-
-
-def ledger_rows(table: pd.DataFrame) -> list[dict]:
-    """The ledger rows of a protected publication: key, status, reason, n, count, estimate.
-
-    Family-economy groups get no ``n`` (their sizes are never released); hidden cells no
-    count or estimate.
-    """
-    keys = cell_keys(table)
-    secret = np.zeros(len(table), bool)
-    for b in SECRET_SIZES:
-        if b in table.columns:
-            secret |= (table[b].astype(str) != TOTAL).to_numpy()
-    rows = []
-    for k, rec, sec in zip(keys, table[["suppressed", "reason", "n", "count", "estimate"]]
-                           .to_dict("records"), secret):
-        hidden = bool(rec["suppressed"])
-        rows.append({"key": k, "status": "hidden" if hidden else "shown",
-                     "reason": rec["reason"] if hidden else None,
-                     "n": None if sec else rec["n"],
-                     "count": None if hidden or pd.isna(rec["count"]) else rec["count"],
-                     "estimate": None if hidden else rec["estimate"]})
-    return rows
-
-
-def _ledger_dims(ledger) -> list[str]:
-    """The breakdowns that cells released before use (not "all" somewhere)."""
-    used: set[str] = set()
-    for key in ledger.cells:
-        parts = key.split("|")
-        used.update(d for d, v in zip(LEDGER_DIMS, parts[4:]) if v != TOTAL)
-    return [d for d in LEDGER_DIMS if d in used]
-
-
-def _ledger_cells(ledger, indicator: str, have: set[str], levels: Sequence[str],
-                  breakdowns: Sequence[str], units: set[str]) -> pd.DataFrame:
-    """Cells of ``indicator`` released before but not in this publication (of known units)."""
-    from ssp_research.disclosure.ledger import parse_key
-
-    rows = []
-    for key in ledger.keys(indicator):
-        if key in have:
-            continue
-        c = parse_key(key)
-        if c["level"] not in levels or c["unit"] not in units:
-            continue  # a unit the data no longer hold: it adds nothing to these cells
-        first, last = c["window"]
-        rows.append({"key": key, "level": c["level"], "unit": c["unit"], "first": first,
-                     "last": last, **{b: c[b] for b in breakdowns},
-                     "_status": ledger.status(key), "_reason": ledger.cells[key]["reason"]})
-    return pd.DataFrame(rows, columns=["key", "level", "unit", "first", "last", *breakdowns,
-                                       "_status", "_reason"])
-
-
-def _protect_indicator(cells: pd.DataFrame, finest, unit_attribute: dict, waves: list[int],
-                       breakdowns: list[str], parent: dict[str, str], rules: Rules,
-                       singletons: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Primary, series and joint secondary suppression of one indicator's cells.
-
-    ``cells`` holds this publication's rows (``_own``) and the cells released before that
-    it does not have; ``_status`` is a cell's status in the ledger (shown, hidden, or None
-    when new). Returns (reason, n) for every row.
-    """
-    from ssp_research.disclosure.secondary import AdditiveSystem
-    from ssp_research.disclosure.suppression import primary_reasons, series_reasons
-    from ssp_research.disclosure.system import (
-        IntruderLP,
-        membership,
-        suppress_joint,
-        window_label,
-        window_parents,
-    )
-
-    members = membership(finest, cells, unit_attribute=unit_attribute, waves=waves,
-                         breakdowns=breakdowns)
-    n = members @ finest.n
-    own = cells["_own"].to_numpy(bool)
-    given = pd.to_numeric(cells["n"], errors="coerce").to_numpy(float)
-    off = own & ~np.isclose(given, n)
-    if off.any():
-        i = int(np.flatnonzero(off)[0])
-        raise DisclosureError(
-            f"cell {cells['key'].iloc[i]!r} has n={given[i]:g} but its finest cells sum to "
-            f"{n[i]:g}", rule="every released cell is a sum of the dataset's finest cells",
-            hint="report this as a bug (the estimates and the cell model disagree)")
-    count = None if finest.count is None else members @ finest.count
-    status = cells["_status"].to_numpy(object)
-    table = cells.assign(n=n, count=count if count is not None else np.nan)
-    reason = primary_reasons(table, rules)
-    if count is None:
-        reason = reason.where(reason != "count")  # a mean has no count rule
-    ids = ["level", "unit", *breakdowns]  # a series: one cell over the waves (window ends)
-    series = series_reasons(table[own].assign(wave=table.loc[own, "last"]),
-                            reason[own], rules, ids, ("wave",))
-    reason.loc[own] = series.to_numpy()
-    hidden_before = status == "hidden"
-    locked = status == "shown"
-    before = (cells["_reason"] if "_reason" in cells else pd.Series(None, index=cells.index))
-    reason[hidden_before] = before[hidden_before].fillna("secondary").to_numpy()
-    coords = [(u, window_label(f, la), *(str(v) for v in vals))
-              for u, f, la, *vals in cells[["unit", "first", "last", *breakdowns]]
-              .itertuples(index=False)]
-    kids: dict[str, list[str]] = {}
-    for u, p in parent.items():
-        if p:
-            kids.setdefault(p, []).append(u)
-    windows = sorted({(int(f), int(la)) for f, la in zip(cells["first"], cells["last"])})
-    dims = [kids, window_parents(windows, waves)]
-    for b in breakdowns:
-        dims.append({TOTAL: sorted({str(v) for v in cells[b]} - {TOTAL})})
-    system = AdditiveSystem(np.arange(len(cells)), coords, n, count, dims,
-                            where=str(cells["key"].iloc[0]).split("|", 1)[0])
-    if count is None:  # means: no counts to narrow; no published sum with one hidden term
-        system.locked = locked
-        sup = reason.notna().to_numpy().copy()
-        system.greedy(sup, rules)
-        out = reason.copy()
-        out.iloc[np.flatnonzero(sup & reason.isna().to_numpy())] = "secondary"
-        return out.to_numpy(object), n
-    system.names = dict(enumerate(cells["key"]))
-    lp = IntruderLP(members, finest.n)
-    out = suppress_joint(system, reason, rules, lp, n=n, count=count, locked=locked,
-                         truth=finest.count, singletons=singletons)
-    return out.to_numpy(object), n
-
-
-def _protect(table: pd.DataFrame, frame: pd.DataFrame, label_cols: list[str],
-             levels: Sequence[str], rules: Rules, parent: dict[str, str],
-             breakdowns: Sequence[str], names: list[str], columns: dict[str, str], *,
-             ledger=None,
-             singletons: bool = True, jobs: int = 1, progress: bool = False) -> pd.DataFrame:
-    """Protect the whole publication jointly with everything released before (``ledger``).
-
-    One system per indicator: every level, breakdown, wave and pooled window of this
-    publication and every cell of the ledger, as sums of the same finest cells
-    (:mod:`~ssp_research.disclosure.system`). Indicators are independent (optionally in
-    parallel processes).
-    """
-    from ssp_research.disclosure.system import finest_cells
-
-    breakdowns = list(breakdowns)
-    waves = sorted(int(w) for w in frame["wave"].dropna().unique())
-    unit_attribute = {levels[0]: None, **{lv: label_cols[i] for i, lv in enumerate(levels)
-                                          if i > 0}}
-    attributes = ["wave", *label_cols[1:], *[f"_ssp_by_{b}" for b in breakdowns]]
-    rename = {f"_ssp_by_{b}": b for b in breakdowns}
-    first, last = _windows(table)
-    base = table.assign(first=first, last=last, key=cell_keys(table))
-    units = set(parent)
-    tasks = []
-    for name in names:
-        own = base[base["indicator"] == name]
-        cells = own[["key", "level", "unit", "first", "last", *breakdowns, "n"]].assign(
-            _status=None, _own=True)
-        if ledger is not None:  # cells released before keep their status
-            cells["_status"] = [ledger.status(k) for k in cells["key"]]
-            cells["_reason"] = [(ledger.cells.get(k) or {}).get("reason") for k in cells["key"]]
-            extra = _ledger_cells(ledger, name, set(cells["key"]), levels, breakdowns, units)
-            if len(extra):
-                cells = pd.concat([cells, extra.assign(n=np.nan, _own=False)],
-                                  ignore_index=True)
-        finest = finest_cells(frame, columns[name], attributes)
-        finest.keys = finest.keys.rename(columns=rename)
-        tasks.append((own.index.to_numpy(), cells.reset_index(drop=True), finest))
-    reason = pd.Series(None, index=table.index, dtype=object)
-    bar = tqdm(total=len(tasks), desc="publication protect", disable=not progress, leave=False)
-    args = (unit_attribute, waves, breakdowns, parent, rules, singletons)
-    if jobs > 1 and len(tasks) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_protect_indicator, cells, finest, *args)
-                       for _, cells, finest in tasks]
-            results = []
-            for fut in futures:
-                results.append(fut.result())
-                bar.update()
-    else:
-        results = []
-        for _, cells, finest in tasks:
-            results.append(_protect_indicator(cells, finest, *args))
-            bar.update()
-    bar.close()
-    for (index, cells, _), (why, _n) in zip(tasks, results):
-        mine = cells["_own"].to_numpy(bool)
-        reason.loc[index] = why[mine]
-    suppressed = reason.notna()
-    out = table[[c for c in _SHOWN if c in table.columns]].copy()
-    out.loc[suppressed, [c for c in _SHOWN if c in out.columns]] = np.nan
-    out["suppressed"] = suppressed.to_numpy()
-    out["reason"] = reason
-    marker = np.where(suppressed, "*", "").astype(object)
-    if "series_break" in table.columns:
-        brk = table["series_break"].fillna(False).astype(bool).to_numpy()
-        marker = np.where(brk, marker + "⚡", marker)
-    out["marker"] = marker
-    return out
-
-
-CMP_COLUMNS = ["cmp_estimate", "cmp_se", "cmp_ci_low", "cmp_ci_high", "cmp_n"]
-DIFF_COLUMNS = ["diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value"]
-PUBLICATION_COLUMNS = [
-    "level", "unit", "parent", "indicator", "wave", "gender", "grade",
-    "estimate", "se", "ci_low", "ci_high", "df", "n", "count",
-    "comparison", *CMP_COLUMNS, *DIFF_COLUMNS,
-    "series_break", "higher_is_better", "suppressed", "reason", "marker",
-]  # fmt: skip
-
-
-
 def _unprotected(data: Any, codebook: Any, *, indicators: Any, waves: Any,
                  levels: Sequence[str], breakdowns: list[str], pool: int, standardise: Any,
                  standardise_by: Sequence[str], top_name: str | None, progress: bool,
                  extra_dims: Sequence[str] = ()):
     """The publication before protection: (table, parent of unit, names, sha256, codebook,
     frame with label columns, label columns, {indicator: data column})."""
-    df, digest = _read(data)
+    df, digest = read_data(data)
     clash = [b for b in breakdowns if b in ("level", "unit", "parent", "indicator", "wave")]
     if clash:
         raise ParameterError(f"breakdown {clash[0]!r} clashes with a publication column",
@@ -523,7 +198,7 @@ def _unprotected(data: Any, codebook: Any, *, indicators: Any, waves: Any,
         from ssp_research.data.codebook import load_codebook
 
         codebook = load_codebook(codebook)
-    frame, label_cols, parent = _unit_frame(df, levels, top_name, [*breakdowns, *extra_dims])
+    frame, label_cols, parent = unit_frame(df, levels, top_name, [*breakdowns, *extra_dims])
     from ssp_research.analysis.indicators import resolve_indicators
 
     names, columns = resolve_indicators(frame, codebook, indicators)[:2]
@@ -644,7 +319,7 @@ def build_publication(
     if not isinstance(rules, Rules):
         rules = Rules.from_overrides(rules)
     breakdowns = list(breakdowns)
-    extra = [] if ledger is None else [d for d in _ledger_dims(ledger) if d not in breakdowns]
+    extra = [] if ledger is None else [d for d in ledger_dims(ledger) if d not in breakdowns]
     if ledger is not None:
         odd = [b for b in breakdowns if b not in LEDGER_DIMS]
         if odd:
@@ -657,11 +332,11 @@ def build_publication(
         standardise_by=standardise_by, top_name=top_name, progress=progress,
         extra_dims=extra,
     )  # fmt: skip
-    prot = _protect(table.assign(**{d: TOTAL for d in extra}), frame, label_cols, levels,
+    prot = protect_cells(table.assign(**{d: TOTAL for d in extra}), frame, label_cols, levels,
                     rules, parent, [*breakdowns, *extra], names, columns, ledger=ledger,
                     singletons=singletons, jobs=jobs, progress=progress)
     sup = prot["suppressed"].to_numpy(bool)
-    for col in _SHOWN:
+    for col in SHOWN:
         table[col] = prot[col].to_numpy() if col in prot else table[col]
         table.loc[sup, col] = np.nan
     note = table["reason"].replace("", None)
@@ -688,12 +363,14 @@ def build_publication(
     out = table[cols].reset_index(drop=True)
     for c in ("level", "unit", "parent", "comparison", *breakdowns):
         out[c] = out[c].astype(str)
+    top = out.loc[out["level"] == levels[0], "unit"]
     out.attrs["publication"] = _provenance(rules, digest, codebook, levels, breakdowns, names,
-                                           pool, standardise)
+                                           pool, standardise, top.iloc[0] if len(top) else None)
     return out
 
 
-def _provenance(rules, digest, codebook, levels, breakdowns, names, pool, standardise) -> dict:
+def _provenance(rules, digest, codebook, levels, breakdowns, names, pool, standardise,
+                top=None) -> dict:
     version = instrument = None
     if codebook is not None:
         from ssp_research.data.codebook import load_codebook
@@ -702,6 +379,7 @@ def _provenance(rules, digest, codebook, levels, breakdowns, names, pool, standa
         version, instrument = cb.version, cb.instrument
     return {
         "rules": rules.as_dict(), "data_sha256": digest, "codebook": instrument,
+        "dataset": None if instrument is None or top is None else dataset_id(instrument, top),
         "codebook_version": version, "levels": list(levels), "breakdowns": list(breakdowns),
         "indicators": list(names), "pool": int(pool),
         "standardise": None if standardise is None else

@@ -25,6 +25,26 @@ from ssp_research.render.parameters import load_notebook, validate_parameters
 __all__ = ["execute"]
 
 
+def _portable(nb, params: dict) -> None:
+    """Replace this machine's absolute paths papermill recorded (template, output, path
+    parameters in the metadata and the injected cell) by :func:`portable_path`: a published
+    notebook carries no local paths (the audit's ``local-path`` rule)."""
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = paths.portable(meta[key])
+    moved = {k: (v, paths.portable(v)) for k, v in params.items()
+             if isinstance(v, str) and os.path.isabs(v)}
+    if not moved:
+        return
+    for k, (_, new) in moved.items():
+        meta.get("parameters", {})[k] = new
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            for old, new in moved.values():
+                cell.source = cell.source.replace(old, new)
+
+
 def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "python3",
             cwd=None, progress: bool = False, launcher=None) -> nbformat.NotebookNode:
     """Execute a template with papermill in this process, in a fresh kernel.
@@ -86,11 +106,14 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
     for q in quiet:  # papermill's own type guessing warns about annotations it cannot read
         q.setLevel(logging.ERROR)
     try:
-        return pm.execute_notebook(
+        nb = pm.execute_notebook(
             str(template), str(out_notebook), parameters=params, kernel_name=kernel_name,
             progress_bar=progress, cwd=str(cwd or paths.PROJECT_DIR), log_output=False,
             request_save_on_cell_execute=False, km=km, shutdown_kernel="immediate",
         )  # fmt: skip
+        _portable(nb, params)
+        nbformat.write(nb, out_notebook)  # once more (4 ms), without this machine's paths
+        return nb
     except PapermillExecutionError as err:
         first = next((ln for ln in (err.source or "").splitlines() if ln.strip()), "")
         cells = load_notebook(template).cells

@@ -58,7 +58,9 @@ def provenance(params: dict, data_path, template) -> dict:
     Returns
     -------
     dict
-        ``data_file`` (path as given), ``data_sha256``, ``template`` (file name),
+        ``data_file`` (relative to the project, or the file name alone for data elsewhere:
+        no local paths leave; the sha256 identifies the file), ``data_sha256``, ``template``
+        (file name),
         ``template_sha256``, ``code_version`` (package version), ``git_commit`` (``-dirty``
         when the library or notebooks have uncommitted changes; None outside git),
         ``python``, ``packages`` ({name: version}), ``parameters``, ``created_utc`` (ISO 8601).
@@ -76,7 +78,7 @@ def provenance(params: dict, data_path, template) -> dict:
         except _md.PackageNotFoundError:
             packages[name] = None
     return {
-        "data_file": str(data_path),
+        "data_file": paths.portable(data_path),
         "data_sha256": file_sha256(_resolve(data_path)),
         "template": Path(template).name,
         "template_sha256": file_sha256(Path(template)),
@@ -84,7 +86,8 @@ def provenance(params: dict, data_path, template) -> dict:
         "git_commit": _git_commit(),
         "python": platform.python_version(),
         "packages": packages,
-        "parameters": dict(params),
+        "parameters": {k: paths.portable(v) if isinstance(v, str) and Path(v).is_absolute()
+                       else v for k, v in params.items()},
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 

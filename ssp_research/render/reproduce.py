@@ -41,7 +41,7 @@ def _template_path(stamp: dict) -> Path:
 
 
 def rerun(brief: str | Path, *, out_dir: str | Path | None = None, pdf: bool = True,
-          template: str | Path | None = None):
+          template: str | Path | None = None, data: str | Path | None = None):
     """Run a brief again from its provenance stamp.
 
     Parameters
@@ -53,6 +53,10 @@ def rerun(brief: str | Path, *, out_dir: str | Path | None = None, pdf: bool = T
     template : path, optional
         The template, when it is not in ``notebooks/`` under the name the stamp gives (its
         sha256 must still match the stamp).
+    data : path, optional
+        The data file, when it is not where the stamp says: a brief names data outside the
+        project by file name only (no local paths leave the machine); its sha256 must still
+        match the stamp.
 
     Returns
     -------
@@ -66,6 +70,8 @@ def rerun(brief: str | Path, *, out_dir: str | Path | None = None, pdf: bool = T
     """
     stamp = read_stamp(brief)
     params = dict(stamp.get("parameters") or {})
+    if data is not None:
+        params["data_path"] = str(Path(data).resolve())
     data = params.get("data_path") or stamp.get("data_file")
     template = Path(template) if template is not None else _template_path(stamp)
     if data:
@@ -73,7 +79,7 @@ def rerun(brief: str | Path, *, out_dir: str | Path | None = None, pdf: bool = T
         if not data_path.exists():
             raise ReportError("the brief's data file is not on this machine", file=data_path,
                               hint="restore the file the brief names (its sha256 is in the "
-                                   "brief's provenance)")
+                                   "brief's provenance), or give it with --data PATH")
         have = file_sha256(data_path)
         if stamp.get("data_sha256") and have != stamp["data_sha256"]:
             raise ReportError(

@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from ssp_research.core import paths
 from ssp_research.core.atomic import atomic_write
 from ssp_research.core.errors import ReportError
@@ -141,12 +143,13 @@ def publication_options(params: dict, template=None) -> dict:
 
 
 def _audit(paths_: list[Path]) -> list:
-    """Run the disclosure audit (:func:`~ssp_research.disclosure.audit`) over files to publish."""
+    """Run the disclosure audit (:func:`~ssp_research.disclosure.audit`) over files to publish,
+    each table's cells looked up in its dataset's release ledger."""
     from ssp_research.disclosure.auditing import audit
 
     findings = []
     for p in paths_:
-        findings.extend(audit(p))
+        findings.extend(audit(p, ledger=paths.ledger_dir()))
     return findings
 
 
@@ -266,7 +269,9 @@ def refresh_templates(templates=None, *, progress: bool = False) -> list[Path]:
             os.environ["SSP_OUTPUT_DIR"] = output
             os.environ.pop("SSP_LEDGER_DIR", None)
             try:
-                execute(template, params, out, progress=progress)
+                nb = execute(template, params, out, progress=progress)
+                nb.metadata["papermill"]["output_path"] = paths.portable(template)
+                nbformat.write(nb, out)  # in place: not the temporary folder it ran in
             finally:
                 for k, v in saved.items():
                     if v is None:

@@ -226,15 +226,20 @@ def test_cli_estimate_writes_csv_and_json(tmp_path, capsys):
 
     data = str(REFDIR / "effects_reference_data.csv")
     out = tmp_path / "t.csv"
+    # the reference numbers, as internal work (the protected default is tested in
+    # tests/disclosure/test_release.py)
     rc = main(["estimate", data, "--indicator", "lonely", "--by", "school", "--compare",
-               "district", "--wave", "2025", "--output", str(out)])
-    assert rc == 0 and capsys.readouterr().out.strip() == str(out)
+               "district", "--wave", "2025", "--output", str(out), "--unprotected"])
+    captured = capsys.readouterr()
+    assert rc == 0 and captured.out.strip() == str(out)
+    assert "NOT protected" in captured.err
     t = pd.read_csv(out)
-    assert len(t) == 12 and t.columns[:3].tolist() == ["indicator", "wave", "school"]
+    assert len(t) == 12 and t.columns[:4].tolist() == ["internal_unprotected", "indicator",
+                                                       "wave", "school"]
     r = t[t["school"] == "Midtbyen_2"].iloc[0]
     assert r["diff_se"] == pytest.approx(np.sqrt(V[0, 0] + V[1, 1] - 2 * V[0, 1]), rel=1e-12)
     rc = main(["estimate", data, "--indicator", "lonely", "--unit", "school=Midtbyen_2",
-               "--wave", "2025", "--format", "json"])
+               "--wave", "2025", "--format", "json", "--unprotected"])
     recs = json.loads(capsys.readouterr().out)
     assert rc == 0 and recs[0]["estimate"] == pytest.approx(E[0], rel=1e-12)
     assert recs[0]["cmp_estimate"] == pytest.approx(E[2], rel=1e-12)

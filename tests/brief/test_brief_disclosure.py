@@ -37,8 +37,12 @@ def city():
 
 @pytest.fixture(scope="module")
 def pooled_path(tmp_path_factory):
-    """The pool=3 publication of the city, written once as a batch does."""
-    b = content.load(unit_type="school", unit=SMALL_SCHOOL, pool=3)
+    """The pool=3 publication of the city, written once as a batch does (as a first release,
+    in a ledger of its own: the other tests' single-year releases stay as they are)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SSP_OUTPUT_DIR", str(tmp_path_factory.mktemp("pooled-output")))
+        b = content.load(unit_type="school", unit=SMALL_SCHOOL, pool=3)
+        b.full_publication
     path = tmp_path_factory.mktemp("pooled") / "publication.parquet"
     publication.write_publication(content.joint_publication(b), path)
     return str(path)

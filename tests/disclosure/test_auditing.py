@@ -57,10 +57,6 @@ def test_rendered_brief_is_clean(brief):
 @pytest.mark.parametrize(("row", "rule"), [
     ('<tr data-ssp-n="12" data-ssp-status="shown"><td class="ssp-value">40 %</td></tr>',
      "primary-n"),
-    ('<tr data-ssp-n="50" data-ssp-status="shown" data-ssp-count="2"><td>4 %</td></tr>',
-     "primary-count"),
-    ('<tr data-ssp-n="50" data-ssp-status="shown" data-ssp-count="49"><td>98 %</td></tr>',
-     "primary-count"),
     ('<tr data-ssp-n="10" data-ssp-status="suppressed"><td class="ssp-value">0,0 %</td></tr>',
      "suppressed-value-shown"),
     ('<tr><td class="ssp-value">40 %</td></tr>', "contract"),
@@ -77,11 +73,74 @@ def test_html_contract_rules(tmp_path, row, rule):
 
 def test_html_thresholds_follow_the_rules(tmp_path):
     f = tmp_path / "b.html"
-    f.write_text('<table class="ssp-table"><tr data-ssp-n="25" data-ssp-status="shown" '
-                 'data-ssp-count="4"><td>16 %</td></tr></table>')
+    f.write_text('<table class="ssp-table"><tr data-ssp-n="25" data-ssp-status="shown">'
+                 '<td>16 %</td></tr></table><p>n = 25</p>')
     assert audit(f) == []
-    assert _rules(audit(f, Rules.from_overrides({"min_n": 30, "min_count": 5}))) == [
-        "primary-count", "primary-n"]
+    assert _rules(audit(f, Rules.from_overrides({"min_n": 30}))) == ["primary-n",
+                                                                      "small-number"]
+
+
+@pytest.mark.parametrize(("html", "rule"), [
+    ("<p>Bare 1 av 12 jenter på 9. trinn svarte ja.</p>", "small-number"),
+    ("<p>Only one in 12 girls said so.</p>", "small-number"),
+    ("<p>Tre elever på Elvetun svarte at de er ensomme.</p>", "small-number"),
+    ("<p>Ensomhet (n = 7)</p>", "small-number"),
+    ('<img alt="Søyler: 2 av 9 gutter er ensomme" src="data:image/png;base64,AA==">',
+     "small-number"),
+    ('<span title="n = 4">42 %</span>', "small-number"),
+    ('<div data-count="3">42 %</div>', "hidden-number"),
+    ('<table class="ssp-table"><tr data-ssp-n="50" data-ssp-status="shown" '
+     'data-ssp-count="2"><td>4 %</td></tr></table>', "hidden-number"),
+    ('<script type="application/json">{"data": "/home/anne/ssp/raw.sav"}</script>',
+     "local-path"),
+    ("<p>Kilde: C:\\Users\\anne\\elever.sav</p>", "local-path"),
+])
+def test_text_and_attributes(tmp_path, html, rule):
+    f = tmp_path / "b.html"
+    f.write_text(html, encoding="utf-8")
+    assert _rules(audit(f)) == [rule]
+
+
+@pytest.mark.parametrize("html", [
+    "<p>Nesten 9 av 10 elever trives på skolen.</p>",
+    "<p>Grupper med færre enn 20 elever vises ikke.</p>",
+    "<p>Tall for minst 3 elever med og 3 uten.</p>",
+    "<p>1 av 5 gutter; one in 4 girls.</p>",
+    "<p>Vi spurte 1200 elever på 9. trinn.</p>",
+    '<img alt="Andel ensomme per trinn, 2025">',
+    "<p>Se data/synthetic/ungdata.parquet</p>",
+])
+def test_statements_that_are_not_small_groups(tmp_path, html):
+    f = tmp_path / "b.html"
+    f.write_text(html, encoding="utf-8")
+    assert audit(f) == []
+
+
+def test_ledger_checks_each_named_cell(tmp_path):
+    from ssp_research.disclosure.ledger import open_ledger
+
+    with open_ledger("ungdata", "Testby", folder=tmp_path) as led:
+        led.record([{"key": "lonely|school|A|2025|all|all|all", "status": "shown", "n": 80},
+                    {"key": "lonely|school|B|2025|all|all|all", "status": "hidden",
+                     "reason": "n", "n": 9}], kind="test")
+    row = ('<tr data-ssp-n="80" data-ssp-status="shown" data-ssp-cell="{}">'
+           '<td class="ssp-value">30 %</td></tr>')
+    rows = "".join(row.format(f"lonely|school|{u}|2025|all|all|all") for u in "ABC")
+    f = tmp_path / "b.html"
+    f.write_text('<table class="ssp-table" data-ssp-dataset="ungdata--testby">' + rows
+                 + "</table>")
+    assert _rules(audit(f)) == []  # without the ledger, the rows look fine
+    expected = [("row 2", "ledger-hidden"), ("row 3", "unreleased")]
+    for given in (led, tmp_path, str(tmp_path)):  # the ledger, or the folder of ledgers
+        findings = audit(f, ledger=given)
+        assert [(f.location.split(", ")[1][:5], f.rule) for f in findings] == expected
+    other = tmp_path / "other.html"  # a table of another dataset: none of its cells released
+    other.write_text(f.read_text().replace("testby", "otherby"))
+    assert _rules(audit(other, ledger=tmp_path)) == ["unreleased"] * 3
+    anonymous = tmp_path / "anonymous.html"
+    anonymous.write_text('<table class="ssp-table">' + rows + "</table>")
+    assert _rules(audit(anonymous, ledger=tmp_path)) == ["contract"] * 3
+    assert main(["audit", str(f), "--ledger", str(tmp_path)]) == 1
 
 
 def test_uncontracted_and_person_level_tables(tmp_path):
@@ -140,6 +199,34 @@ def test_notebook_outputs(tmp_path):
     assert audit(clean) == []
 
 
+def test_notebook_alt_text_and_metadata(tmp_path):
+    path = _notebook(tmp_path, [nbformat.v4.new_output(
+        "display_data", data={"image/png": "AA==", "text/plain": "<Figure>"},
+        metadata={"image/png": {"alt": "1 av 8 jenter"}})])
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["papermill"] = {"input_path": "/home/anne/ssp/notebooks/brief.ipynb"}
+    nbformat.write(nb, path)
+    assert _rules(audit(path)) == ["local-path", "small-number"]
+
+
+def test_pdf_text(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for name, text in (("bad.pdf", "Bare 1 av 12 jenter svarte ja"),
+                       ("good.pdf", "Nesten 9 av 10 elever trives")):
+        fig = plt.figure()
+        fig.text(0.1, 0.5, text)
+        fig.savefig(tmp_path / name)
+        plt.close(fig)
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    found = [(f.file.rsplit("/", 1)[-1], f.location, f.rule) for f in audit(tmp_path)]
+    assert found == [("bad.pdf", "page 1", "small-number"),
+                     ("broken.pdf", "file", "unreadable")]
+
+
 def test_unreadable_notebook_is_a_finding(tmp_path):
     f = tmp_path / "bad.ipynb"
     f.write_text("{not json")
@@ -165,10 +252,16 @@ def test_data_files(tmp_path):
     (tmp_path / "people.json").write_text(json.dumps(
         [{"school": "A", "contact": f"rektor{i}@skole.no"} for i in range(3)]))
     (tmp_path / "figure.png").write_bytes(b"\x89PNG")
+    economy = pd.DataFrame({"variable": "lonely", "economy_group": ["all", "poor"],
+                            "estimate": [0.3, 0.5], "n": [400, 31], "count": [120, 16]})
+    economy.to_csv(tmp_path / "economy.csv", index=False)
+    internal = _protected().assign(internal_unprotected=True)
+    internal.to_csv(tmp_path / "internal.csv", index=False)
     found = {(f.file.rsplit("/", 1)[-1], f.rule) for f in audit(tmp_path)}
     assert found == {("raw.parquet", "person-level"), ("ids.csv", "person-level"),
                      ("comments.csv", "free-text"), ("table.csv", "primary-n"),
-                     ("people.json", "identifier")}
+                     ("people.json", "identifier"), ("economy.csv", "group-size"),
+                     ("internal.csv", "unprotected")}
 
 
 def test_suppressed_values_left_in_a_data_file(tmp_path):

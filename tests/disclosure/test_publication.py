@@ -279,17 +279,35 @@ def test_errors(data):
         build_publication(small, "ungdata", rules={"min_nn": 5})
 
 
-def test_cli_publication(tmp_path, capsys):
+def test_cli_publication_is_the_batch_publication(tmp_path, capsys):
+    """ssp publication writes a view of the very table a batch builds (same cells, same
+    suppression), recorded in the dataset's ledger."""
     from ssp_research import cli
+    from ssp_research.batch import plan_units, prepare_publication
+    from ssp_research.disclosure.ledger import load_ledger
 
+    ledger = tmp_path / "ledger"
     out = tmp_path / "pub.parquet"
-    code = cli.main(["publication", "--indicator", "lonely", "--levels", "city,district",
-                     "--rule", "min_n=30", "--out", str(out)])
+    code = cli.main(["publication", "--indicator", "lonely", "--rule", "min_n=30",
+                     "--ledger", str(ledger), "--out", str(out)])
     assert code == 0 and capsys.readouterr().out.strip() == str(out)
     pub = read_publication(out)
     assert pub.attrs["publication"]["rules"]["min_n"] == 30
-    assert (pub.loc[~pub["suppressed"], "n"] >= 30).all()
-    assert set(pub["level"]) == {"city", "district"} and set(pub["indicator"]) == {"lonely"}
+    assert (pub.loc[~pub["suppressed"], "n"].dropna() >= 30).all()
+    econ = pub["economy_group"] != "all"
+    assert pub.loc[econ, ["n", "count"]].isna().all().all()  # group sizes never leave
+    assert set(pub["indicator"]) == {"lonely"}
+    assert set(pub["level"]) == {"city", "district", "school"}
+    assert set(pub["economy_group"]) == {"all", "poor", "middle", "good"}
+    units = plan_units(DATA, "school", base_params={"disclosure": {"min_n": 30}})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SSP_LEDGER_DIR", str(ledger))
+        batch = read_publication(prepare_publication(units, tmp_path / "batch")[
+            "publication_path"])
+    batch = batch[batch["indicator"] == "lonely"].reset_index(drop=True)
+    assert batch["suppressed"].tolist() == pub["suppressed"].tolist()
+    led = load_ledger("ungdata", "Trondheim", folder=ledger)
+    assert len(led.releases) == 1  # the batch found its cells in the ledger: one release
 
 
 def test_protection_in_two_processes_equals_one(pub):

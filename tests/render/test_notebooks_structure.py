@@ -188,7 +188,7 @@ def test_evidence_brief_goals_and_numbers(exported):
     assert "Ikke målt i undersøkelsen" in html  # goals 2 and 5 have no survey indicator
     assert "\u00a0%" in html and "%" in exported["evidence_brief", "en"]
     # Norwegian number format: decimal comma in the differences, no "0.5"-style decimals
-    table = re.search(r'<table class="ssp-table">.*?</table>', html, re.S).group(0)
+    table = re.search(r'<table class="ssp-table"[^>]*>.*?</table>', html, re.S).group(0)
     assert re.search(r"\d,\d", table) and not re.search(r"\d\.\d", table)
     assert re.search(r'class="ssp-n">\d\u00a0\d{3}<', table)  # 6 481 answers in Bokmål
     headlines = re.search(r'<ol class="ssp-headlines">(.*?)</ol>', html, re.S).group(1)

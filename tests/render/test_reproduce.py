@@ -42,10 +42,16 @@ def made(tmp_path):
 
 
 def test_rerun_reproduces_the_brief_except_timestamps(made, tmp_path):
-    template, _data, html = made
+    template, data, html = made
     stamp = rerun.read_stamp(html)
     assert stamp["parameters"]["unit"] == "Lerkendal" and len(stamp["data_sha256"]) == 64
-    again = rerun.rerun(html, out_dir=tmp_path / "again", pdf=False, template=template)
+    # data outside the project: named by file name only, found again with --data
+    assert stamp["data_file"] == stamp["parameters"]["data_path"] == data.name
+    assert str(tmp_path) not in html.read_text(encoding="utf-8")
+    with pytest.raises(ReportError, match="give it with --data"):
+        rerun.rerun(html, out_dir=tmp_path / "again", pdf=False, template=template)
+    again = rerun.rerun(html, out_dir=tmp_path / "again", pdf=False, template=template,
+                        data=data)
     assert "rows in wave 2 Lerkendal" in again.html_path.read_text(encoding="utf-8")
     assert rerun.differences(html, again.html_path) == []
 
@@ -54,7 +60,7 @@ def test_rerun_refuses_changed_data_and_unstamped_files(made, tmp_path):
     template, data, html = made
     pd.DataFrame({"wave": [2025], "lonely": [1.0]}).to_parquet(data)
     with pytest.raises(ReportError, match="differs from the one the brief was made from"):
-        rerun.rerun(html, out_dir=tmp_path / "again", template=template)
+        rerun.rerun(html, out_dir=tmp_path / "again", template=template, data=data)
     plain = tmp_path / "plain.html"
     plain.write_text("<html><body>no stamp</body></html>", encoding="utf-8")
     with pytest.raises(ReportError, match="no provenance stamp"):
