@@ -155,7 +155,7 @@ def _unit_codes(df: pd.DataFrame, unit: Any, city: str) -> tuple[list, np.ndarra
             return unit, codes.astype(np.int64), [(v,) for v in labels]
         keys = df[unit].astype(str)
         grouped = keys.groupby(unit, sort=True)
-        codes = grouped.ngroup().to_numpy(np.int64)
+        codes = grouped.ngroup().fillna(-1).to_numpy(np.int64)  # -1: a key is missing
         return unit, codes, [tuple(k) for k in grouped.groups.keys()]
     col, value = unit
     _need_column(df, col, "unit")

@@ -24,8 +24,9 @@ The file
 ``release``        the release the cell first came in (see the releases file)
 =================  =========================================================================
 
-and ``<dataset>.releases.json``: one record per release (id, time, kind, what was released,
-the data's sha256, the rules). The ledger holds no microdata and nothing that was not
+and ``<dataset>.releases.json``: one record per release, also one that adds no cell (id,
+time, kind, what was released, ``cells`` and ``hidden``: the cells it added and how many of
+them hidden, ``seen``: the cells it showed or hid, the data's sha256, the rules). The ledger holds no microdata and nothing that was not
 published: it is safe to keep in a municipality's own records. A cell's first release
 decides its status for good: a cell hidden once stays hidden, a cell shown keeps its value
 (a later change of the data is a *revision*, reported by ``ssp release check``).
@@ -151,7 +152,7 @@ class Ledger:
     path: Path
     cells: dict[str, dict] = field(default_factory=dict)
     releases: list[dict] = field(default_factory=list)
-    _pending: list[dict] = field(default_factory=list, repr=False)
+    _pending: list[str] = field(default_factory=list, repr=False)
     _writable: bool = field(default=False, repr=False)
 
     @property
@@ -170,19 +171,22 @@ class Ledger:
 
     def record(self, rows: Iterable[Mapping], *, kind: str, what: str = "",
                data_sha256: str | None = None, rules: Mapping | None = None) -> str | None:
-        """Add the cells of a new release (cells released before keep their first row).
+        """Record a release: its new cells (cells released before keep their first row) and
+        a line in the releases file, also when every cell was released before (the file
+        lists every table that left, ``cells`` counting the new ones).
 
-        Returns the release id, or None when every cell was in the ledger already. Written
-        to disk when the ledger is closed (:func:`open_ledger`).
+        Returns the release id. Written to disk when the ledger is closed
+        (:func:`open_ledger`).
         """
         if not self._writable:
             raise DisclosureError("this ledger was opened read-only", file=self.path,
                                   rule="write through open_ledger (it holds the lock)",
                                   hint="use `with open_ledger(...) as ledger:`")
         release = f"r{len(self.releases) + 1:04d}"
-        new = []
+        new, seen = [], 0
         for row in rows:
             key = str(row["key"])
+            seen += 1
             if key in self.cells:
                 continue
             status = str(row["status"])
@@ -195,14 +199,12 @@ class Ledger:
                 rec["count"] = rec["estimate"] = None
             self.cells[key] = rec
             new.append(rec)
-        if not new:
-            return None
         self.releases.append({
             "release": release, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "kind": kind, "what": what, "cells": len(new),
-            "hidden": sum(r["status"] == "hidden" for r in new),
+            "hidden": sum(r["status"] == "hidden" for r in new), "seen": seen,
             "data_sha256": data_sha256, "rules": dict(rules or {})})
-        self._pending.extend(new)
+        self._pending.append(release)
         return release
 
     def _write(self) -> None:

@@ -219,6 +219,30 @@ def ledger_cells(ledger, indicator: str, have: set[str], levels: Sequence[str],
                                        "_status", "_reason"])
 
 
+def _with_single_waves(cells: pd.DataFrame, waves: Sequence[int]) -> pd.DataFrame:
+    """``cells`` and, marked ``_single``, the single waves of its pooled windows that it
+    does not hold (each window's unit and breakdowns at each of its waves)."""
+    cells = cells.assign(_single=False)
+    pooled = cells[cells["first"] != cells["last"]]
+    if pooled.empty:
+        return cells
+    have = set(cells["key"])
+    rows = []
+    for rec in pooled.to_dict("records"):
+        parts = str(rec["key"]).split("|")
+        for w in (w for w in waves if int(rec["first"]) <= w <= int(rec["last"])):
+            parts[3] = str(w)
+            key = "|".join(parts)
+            if key in have:
+                continue
+            have.add(key)
+            rows.append({**rec, "key": key, "first": w, "last": w, "n": np.nan,
+                         "_status": None, "_reason": None, "_own": False, "_single": True})
+    if not rows:
+        return cells
+    return pd.concat([cells, pd.DataFrame(rows)], ignore_index=True)
+
+
 def protect_indicator(cells: pd.DataFrame, finest, unit_attribute: dict, waves: list[int],
                        breakdowns: list[str], parent: dict[str, str], rules: Rules,
                        singletons: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -238,9 +262,20 @@ def protect_indicator(cells: pd.DataFrame, finest, unit_attribute: dict, waves: 
         window_parents,
     )
 
+    given_rows = len(cells)  # the rows returned (single waves added below come after them)
+    cells = _with_single_waves(cells, waves)
     members = membership(finest, cells, unit_attribute=unit_attribute, waves=waves,
                          breakdowns=breakdowns)
     n = members @ finest.n
+    if cells["_single"].any():
+        # a pooled window's single waves are not released, but windows give them by
+        # subtraction ({2023, 2025} - {2023}): the ones a rule would hide are cells to protect
+        count0 = None if finest.count is None else members @ finest.count
+        probe = cells.assign(n=n, count=count0 if count0 is not None else np.nan)
+        sensitive = primary_reasons(probe, rules).notna().to_numpy()
+        keep = ~cells["_single"].to_numpy(bool) | sensitive
+        cells = cells[keep].reset_index(drop=True)
+        members, n = members[np.flatnonzero(keep)], n[keep]
     own = cells["_own"].to_numpy(bool)
     given = pd.to_numeric(cells["n"], errors="coerce").to_numpy(float)
     off = own & ~np.isnan(given) & ~np.isclose(given, n)
@@ -283,12 +318,12 @@ def protect_indicator(cells: pd.DataFrame, finest, unit_attribute: dict, waves: 
         system.greedy(sup, rules)
         out = reason.copy()
         out.iloc[np.flatnonzero(sup & reason.isna().to_numpy())] = "secondary"
-        return out.to_numpy(object), n
+        return out.to_numpy(object)[:given_rows], n[:given_rows]
     system.names = dict(enumerate(cells["key"]))
     lp = IntruderLP(members, finest.n)
     out = suppress_joint(system, reason, rules, lp, n=n, count=count, locked=locked,
                          truth=finest.count, singletons=singletons)
-    return out.to_numpy(object), n
+    return out.to_numpy(object)[:given_rows], n[:given_rows]
 
 
 def protect_cells(table: pd.DataFrame, frame: pd.DataFrame, label_cols: list[str],
@@ -465,7 +500,7 @@ def release_table(table: pd.DataFrame, data: Any, *, instrument: str = "ungdata"
         cells["_cmp_hidden"] = [status.get(k, True) for k in top_keys]
         led.record(ledger_rows(cells[cells["_own"]]), kind=kind, what=what,
                    data_sha256=digest, rules=rules.as_dict())
-    own = cells[cells["_own"]].set_index("_row")
+    own = cells[cells["_own"] & (cells["_row"] >= 0)].set_index("_row")  # the table's rows
     out = table.copy()
     hidden = own["suppressed"].reindex(out.index).fillna(False).to_numpy(bool)
     from ssp_research.disclosure.rules import HIDDEN

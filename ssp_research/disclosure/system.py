@@ -209,7 +209,25 @@ class IntruderLP:
                     hint="check that every released table comes from the same data")
             return np.asarray(model.getSolution().col_value)
 
+        solve.duals = lambda: np.asarray(model.getSolution().row_dual)  # of the last solve
         return solve
+
+    def binding(self, known: np.ndarray, values: np.ndarray, target: int) -> np.ndarray:
+        """The known cells that bound ``target``'s count: those with a nonzero dual value at
+        its minimum or its maximum (the combination of known counts that narrows it; hiding
+        one of them widens it, unless another combination takes its place)."""
+        known = np.asarray(known, dtype=np.int64)
+        part = self.cell_part[target]
+        cols = np.flatnonzero(self.finest_part == part)
+        kin = np.flatnonzero(self.cell_part[known] == part)
+        sub = self.members[:, cols]
+        solve = self._model(sub[known[kin]], np.asarray(values, float)[kin], self.sizes[cols])
+        cost = sub[[target]].toarray().ravel()
+        out = np.zeros(len(kin), bool)
+        for sign in (1.0, -1.0):
+            solve(sign * cost)
+            out |= np.abs(solve.duals()) > 1e-9
+        return known[kin[out]]
 
     def ranges(self, known: np.ndarray, values: np.ndarray, targets: np.ndarray,
                need: np.ndarray, truth: np.ndarray | None = None,
@@ -306,15 +324,17 @@ def suppress_joint(system, reason: pd.Series, rules: Rules, lp: IntruderLP, *,
     -------
     Series
         ``reason`` with ``"secondary"`` where more cells are hidden. Attributes: ``given``,
-        the cells that the cells already public narrow on their own; ``insider_only``, the
+        the cells that the cells already public narrow on their own (those they give exactly
+        and no rule of this release hides are shown: hiding them would protect nothing, and
+        a release that hid them would only invite hiding more); ``insider_only``, the
         cells that only a pupil alone in a hidden cell could narrow, with every cell that
         would widen them hidden already (a cell of a few pupils that one of them knows).
 
     Raises
     ------
     DisclosureError
-        A hidden cell stays narrowed below the rule however much is hidden, because cells
-        already public narrow it: the release cannot be made safe.
+        A hidden cell stays narrowed below the rule however much is hidden, and the cells
+        already public do not narrow it on their own: the release cannot be made safe.
     """
     sup = reason.notna().to_numpy().copy()
     need = np.minimum(rules.min_count, n).astype(float)
@@ -368,6 +388,20 @@ def suppress_joint(system, reason: pd.Series, rules: Rules, lp: IntruderLP, *,
                     insider[bad1] = True
         if not len(unsafe):
             break
+        if system.locked.any():
+            # narrowed by what was public before this release? Then it is not this release's
+            # to protect (hiding more would protect nothing); one that the public cells give
+            # exactly, and that no rule hides, is shown: its value is public already
+            pub = np.flatnonzero(system.locked)
+            lo0, hi0 = lp.ranges(pub, count[pub], unsafe, need[unsafe], truth)
+            already = width(lo0, hi0) < need[unsafe]
+            old = unsafe[already]
+            given[old] = system.locked[old] = safe[old] = True
+            exact = old[(hi0 - lo0)[already] < 1e-6]
+            sup[exact[reason.iloc[exact].isna().to_numpy()]] = False
+            unsafe = unsafe[~already]
+            if not len(unsafe):
+                continue
         safe[unsafe] = False
         hidden, rels, cell_label, rel_label = system.components(sup & ~system.locked)
         system._labels = {int(h): int(lab) for h, lab in zip(hidden, cell_label)}
@@ -376,17 +410,11 @@ def suppress_joint(system, reason: pd.Series, rules: Rules, lp: IntruderLP, *,
         added = system.repair(open_, [int(i) for i in unsafe], rules, strict=False)
         if not added:  # every related cell is hidden or public: widen through overlaps
             added = _hide_overlapping(lp.members, open_, system.locked, unsafe, n)
+        if not added:  # or through the known cells that bound it in the intruder's LP
+            added = _hide_binding(lp, open_, system.locked, unsafe, n, count)
         sup |= open_
         if added:
             continue
-        pub = np.flatnonzero(system.locked)
-        if len(pub):  # narrowed by what was public before this release?
-            lo0, hi0 = lp.ranges(pub, count[pub], unsafe, need[unsafe], truth)
-            already = width(lo0, hi0) < need[unsafe]
-            given[unsafe[already]] = True
-            system.locked[unsafe[already]] = True
-            safe[unsafe[already]] = True
-            unsafe = unsafe[~already]
         if len(unsafe):  # only a pupil's own answer narrows them, and nothing widens them
             only = insider[unsafe]
             accepted[unsafe[only]] = True
@@ -425,6 +453,23 @@ def _hide_overlapping(members: sparse.csr_array, sup: np.ndarray, locked: np.nda
             j = int(cand[np.argmin(n[cand])])
             sup[j] = True
             added.append(j)
+    return added
+
+
+def _hide_binding(lp: IntruderLP, sup: np.ndarray, locked: np.ndarray, unsafe: np.ndarray,
+                  n: np.ndarray, count: np.ndarray) -> list[int]:
+    """Hide, for each unsafe cell, the smallest shown cell among the known cells that bound
+    it in the intruder's LP (:meth:`IntruderLP.binding`)."""
+    added: list[int] = []
+    known = np.flatnonzero(~sup | locked)
+    for i in unsafe:
+        bound = lp.binding(known, count[known], int(i))
+        cand = bound[~sup[bound] & ~locked[bound]]
+        if len(cand):
+            j = int(cand[np.argmin(n[cand])])
+            if not sup[j]:
+                sup[j] = True
+                added.append(j)
     return added
 
 

@@ -77,6 +77,19 @@ def test_vectorised_equals_one_unit_at_a_time(refdata):
     assert len(every) == 2 * 4 * 12
 
 
+def test_units_of_several_columns_leave_out_respondents_without_a_key(refdata):
+    d = refdata.copy()
+    d["gender"] = d["gender"].astype(object)
+    d.loc[d.index[::7], "gender"] = None  # pupils who did not give their gender
+    every = indicators.indicator_table(d, indicators=["lonely"], unit=["school", "gender"],
+                                       compare=None)
+    assert set(every["gender"]) == {"girl", "boy"}
+    known = d[d["gender"].notna()]
+    n = known.groupby(["wave", "school", "gender"])["ind_lonely"].count()
+    got = every.set_index(["wave", "school", "gender"])["n"]
+    assert (got == n.reindex(got.index)).all()
+
+
 def test_pooled_three_waves_matches_r(refdata):
     t = indicators.indicator_table(refdata, indicators=["lonely"], unit=("school", "Midtbyen_2"),
                                    compare="city", pool=3)

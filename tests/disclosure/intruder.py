@@ -121,6 +121,7 @@ class _Model:
 
 
 def attack(data: pd.DataFrame, releases: list[pd.DataFrame], *, min_count: int = 3,
+           min_n: int = 20,
            level_column: dict[str, str | None] | None = None, singletons: bool = False,
            hidden_n: tuple[str, ...] = ("economy_group",),
            sizes_known: bool = False) -> pd.DataFrame:
@@ -147,7 +148,10 @@ def attack(data: pd.DataFrame, releases: list[pd.DataFrame], *, min_count: int =
     -------
     DataFrame
         One row per hidden cell (deduplicated over releases): ``indicator``, ``key``,
-        ``n``, ``count`` (true), ``lo``, ``hi``, ``width``, ``need``, ``narrowed``.
+        ``n``, ``count`` (true), ``lo``, ``hi``, ``width``, ``need``, ``narrowed``, ``by``
+        (the intruder: ``outside`` or the key of the insider's cell) and ``primary`` (the
+        rule hides the cell on its own: ``n < min_n``, or fewer than ``min_count`` with or
+        without the attribute: the cells that suppression exists to protect).
     """
     level_column = level_column or {"city": None, "country": None,
                                     "municipality": "municipality", "district": "district",
@@ -210,11 +214,13 @@ def attack(data: pd.DataFrame, releases: list[pd.DataFrame], *, min_count: int =
                        "count": float(finest.x[hidden[k][1]].sum()), "lo": lo, "hi": hi,
                        "width": width, "need": need, "narrowed": width < need,
                        "by": "outside" if ins is None else hidden[ins][0]["key"]}
+                rec["primary"] = bool(rec["n"] < min_n or rec["count"] < min_count
+                                      or rec["n"] - rec["count"] < min_count)
                 if k not in worst or (rec["narrowed"] and not worst[k]["narrowed"]):
                     worst[k] = rec
         out.extend(worst[k] for k in sorted(worst))
     return pd.DataFrame(out, columns=["indicator", "key", "n", "count", "lo", "hi", "width",
-                                      "need", "narrowed", "by"])
+                                      "need", "narrowed", "by", "primary"])
 
 
 def _lp(nf, rows_n, cols_n, b_n, rows_c, cols_c, b_c, sizes):
