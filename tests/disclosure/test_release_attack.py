@@ -71,7 +71,8 @@ def released(tmp_path_factory) -> dict:
     from ssp_research.analysis.indicators import with_economy_group
 
     data = pd.read_parquet(DATA)
-    study = indicator_table(with_economy_group(data), "ungdata", indicators=["lonely", "poor_economy"],
+    study = indicator_table(with_economy_group(data), "ungdata",
+                            indicators=["lonely", "poor_economy"],
                             unit=["district", "economy_group"], compare=None, pool=4)
     out["study"] = _cli_rows(release_table(study, data, ledger_dir=ledger, kind="study",
                                            what="district x grade"), "district")
