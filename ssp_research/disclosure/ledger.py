@@ -26,10 +26,11 @@ The file
 
 and ``<dataset>.releases.json``: one record per release, also one that adds no cell (id,
 time, kind, what was released, ``cells`` and ``hidden``: the cells it added and how many of
-them hidden, ``seen``: the cells it showed or hid, the data's sha256, the rules). The
-ledger holds no microdata and nothing that was not published: it is safe to keep in a
-municipality's own records. A cell's first release decides its status for good: a cell hidden once stays hidden, a cell shown keeps its value
-(a later change of the data is a *revision*, reported by ``ssp release check``).
+them hidden, ``seen``: the cells it showed or hid, the data's sha256, the rules). The ledger
+holds no microdata and nothing that was not published: it is safe to keep in a
+municipality's own records. A cell's first release decides its status for good: a cell
+hidden once stays hidden, a cell shown keeps its value (a later change of the data is a
+*revision*, reported by ``ssp release check``).
 
 Concurrency: a release takes the ledger's lock (``<dataset>.lock``), reads it, protects,
 writes its outputs and then the ledger (atomically), and releases the lock; two releases at
