@@ -169,19 +169,29 @@ def _add_codebook(p) -> None:
     p.add_argument("target", nargs="?", default=None, help="the .sav file or the codebook")
 
 
-def _run_audit(args) -> int:
-    from ssp_research import disclosure
+def _rule_overrides(items: list[str]) -> dict:
+    """``--rule NAME=NUMBER`` options as a dict of rule overrides."""
     from ssp_research.core.errors import ParameterError
 
     overrides = {}
-    for item in args.rule:
-        key, _, value = item.partition("=")
+    for item in items:
+        key, sep, value = item.partition("=")
         try:
+            if not sep:
+                raise ValueError(item)
             overrides[key.strip()] = float(value) if "share" in key else int(value)
         except ValueError:
             raise ParameterError(f"bad rule override {item!r}", rule="NAME=NUMBER",
-                                 hint="e.g. --rule min_n=30 --rule series_weak_share=0.5")
-    findings = disclosure.audit(args.path, disclosure.Rules.from_overrides(overrides),
+                                 hint="e.g. --rule min_n=30 --rule series_weak_share=0.5"
+                                 ) from None
+    return overrides
+
+
+def _run_audit(args) -> int:
+    from ssp_research import disclosure
+
+    findings = disclosure.audit(args.path, disclosure.Rules.from_overrides(
+                                    _rule_overrides(args.rule)),
                                 ledger=args.ledger)
     print(disclosure.format_findings(findings))
     return 1 if findings else 0
@@ -460,17 +470,10 @@ def _run_publication(args) -> int:
     import pyarrow.parquet as pq
 
     from ssp_research.core import paths
-    from ssp_research.core.errors import ParameterError
     from ssp_research.disclosure import cache, publication
 
     data = Path(args.data or paths.synthetic_dir() / "trondheim.parquet")
-    rules = {}
-    for item in args.rule:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ParameterError(f"bad rule override {item!r}", rule="NAME=NUMBER",
-                                 hint="e.g. --rule min_n=30")
-        rules[key.strip()] = float(value) if "share" in key else int(value)
+    rules = _rule_overrides(args.rule)
     municipalities = pq.read_table(data, columns=["municipality"]).column(
         "municipality").unique().to_pylist()
     national = len([m for m in municipalities if m is not None]) > 1
@@ -506,6 +509,60 @@ def _add_publication(p) -> None:
                    help="the release ledgers' folder (default: output/ledger or $SSP_LEDGER_DIR)")
     p.add_argument("--out", default=None,
                    help="the .parquet (default: output/publication/publication.parquet)")
+
+
+def _run_release(args) -> int:
+    from ssp_research.core import paths
+
+    if args.action == "list":
+        import pyarrow.parquet as pq
+
+        from ssp_research.data.codebook import load_codebook
+        from ssp_research.disclosure.ledger import load_ledger
+
+        data = Path(args.data or paths.synthetic_dir() / "trondheim.parquet")
+        towns = [m for m in pq.read_table(data, columns=["municipality"]).column(
+            "municipality").unique().to_pylist() if m is not None]
+        top = "Norge" if len(towns) > 1 else str(towns[0])
+        led = load_ledger(load_codebook(args.codebook).instrument, top, folder=args.ledger)
+        print(f"{led.path}: {len(led.cells)} cells, "
+              f"{sum(r['status'] == 'hidden' for r in led.cells.values())} hidden")
+        for r in led.releases:
+            print(f"{r['release']}  {r['time']}  {r['kind']:<12} {r['cells']:>6} new "
+                  f"({r['hidden']} hidden), {r.get('seen', r['cells'])} in all  {r['what']}")
+        return 0
+    from ssp_research.disclosure.release_check import check_release
+
+    data = Path(args.data or paths.synthetic_dir() / "trondheim.parquet")
+    report = check_release(data, instrument=args.codebook, rules=_rule_overrides(args.rule),
+                           pool=args.pool, ledger_dir=args.ledger, jobs=args.jobs,
+                           progress=not args.no_progress)
+    print(report.summary())
+    if args.output:
+        from ssp_research.core.atomic import atomic_write
+
+        atomic_write(args.output, report.findings.to_csv(index=False))
+        print(args.output)
+    return 1 if report.blocking else 0
+
+
+@command("release", "Release QA: what a new release changes against the ledger; list releases")
+def _add_release(p) -> None:
+    p.add_argument("action", choices=["check", "list"],
+                   help="check: build the release a batch would make now (nothing recorded) "
+                        "and list revised, newly hidden and jumping cells; exit 1 when "
+                        "something must be decided | list: the releases in the ledger")
+    p.add_argument("--data", default=None,
+                   help="tidy data (default: data/synthetic/trondheim.parquet)")
+    p.add_argument("--codebook", default="ungdata", help="instrument (default: ungdata)")
+    p.add_argument("--pool", type=int, default=1, help="rolling waves (default: 1)")
+    p.add_argument("--rule", action="append", default=[],
+                   help="disclosure rule override, e.g. --rule min_n=30 (repeatable)")
+    p.add_argument("--ledger", default=None, metavar="DIR",
+                   help="the release ledgers' folder (default: output/ledger or $SSP_LEDGER_DIR)")
+    p.add_argument("--jobs", type=int, default=1, help="processes for the protection")
+    p.add_argument("--output", "-o", default=None, help="CSV of the findings (kind, key, detail)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,17 +23,13 @@ from typing import TYPE_CHECKING
 
 from ssp_research.core import fingerprint, paths
 from ssp_research.core.atomic import atomic_write, write_atomic
-from ssp_research.core.errors import ParameterError
+from ssp_research.core.errors import DisclosureError, ParameterError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["prepare_publication", "publication_target", "write_unit_tables",
-           "unit_tables_dir", "unit_table_name", "TOP_LEVELS"]
-
-#: The levels of a publication from its top unit down.
-TOP_LEVELS = {"city": ("city", "district", "school"),
-              "country": ("country", "municipality", "school")}
+           "unit_tables_dir", "unit_table_name"]
 
 
 def unit_tables_dir(publication_path: Path) -> Path:
@@ -159,6 +155,7 @@ def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
     """
     from ssp_research.data.codebook import load_codebook
     from ssp_research.disclosure.ledger import load_ledger, open_ledger
+    from ssp_research.disclosure.release import TOP_LEVELS
 
     if top_type not in TOP_LEVELS:
         raise ParameterError(f"unknown top level {top_type!r}",
@@ -205,6 +202,7 @@ def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
             breakdowns=breakdowns, pool=options["pool"], standardise=options["standardise"],
             top_name=top_name, ledger=led, singletons=singletons,
             jobs=jobs or os.cpu_count() or 1, progress=progress)
+        _refuse_revisions(table, led)
         write_publication(table, target)
         meta = table.attrs.get("publication", {})
         led.record(ledger_rows(table), kind="publication",
@@ -215,6 +213,26 @@ def prepare_publication(data_path: str | Path, out_dir: Path, *, top_name: str,
     if top_type == "city" and framework:
         _unit_tables(data, options, framework, target, frame)
     return target
+
+
+def _refuse_revisions(table, ledger) -> None:
+    """A cell published before keeps its number: refuse a release that changes any (the
+    data changed since), or shows one it hid, or hides one it showed (see
+    :mod:`~ssp_research.disclosure.release_check`)."""
+    from ssp_research.disclosure.release_check import BLOCKING, compare
+
+    found = compare(table, ledger).findings
+    bad = found[found["kind"].isin(BLOCKING)]
+    if len(bad):
+        kinds = ", ".join(f"{k} {n}" for k, n in bad["kind"].value_counts().items())
+        raise DisclosureError(
+            f"{len(bad)} cells published before would change ({kinds}; e.g. "
+            f"{bad['key'].iloc[0]}: {bad['detail'].iloc[0]}): the data changed since they "
+            "were released, and two published values of one cell give away the answers "
+            "that changed", file=ledger.path, rule="a published cell keeps its number",
+            hint="run `ssp release check` to see every change; release the new data as a "
+                 "new dataset with its own ledger (--ledger) only after deciding that the "
+                 "old and new numbers may stand side by side")
 
 
 def _current(target: Path, stamp: Path, key: str, ledger) -> bool:

@@ -67,6 +67,7 @@ from ssp_research.disclosure.release import (
     SECRET_SIZES,
     SHOWN,
     TOTAL,
+    cell_keys,
     ledger_dims,
     protect_cells,
     read_data,
@@ -343,6 +344,7 @@ def build_publication(
     table["reason"] = prot["reason"].where(sup, note).astype(object)
     table["suppressed"] = sup
     table["marker"] = prot["marker"].to_numpy()
+    protection = prot["protection"].to_numpy(object)
     # the comparison cell's own suppression
     key = ["indicator", "wave", *breakdowns]
     cell = table[[*key, "unit", "suppressed"]].rename(
@@ -364,6 +366,9 @@ def build_publication(
     for c in ("level", "unit", "parent", "comparison", *breakdowns):
         out[c] = out[c].astype(str)
     top = out.loc[out["level"] == levels[0], "unit"]
+    # for ssp release check (not written): cells that what was public before narrows
+    out.attrs["protection"] = {k: [str(c) for c in cell_keys(table[protection == k])]
+                               for k in ("given", "insider_only")}
     out.attrs["publication"] = _provenance(rules, digest, codebook, levels, breakdowns, names,
                                            pool, standardise, top.iloc[0] if len(top) else None)
     return out

@@ -26,7 +26,7 @@ from ssp_research.disclosure.system import window_label
 __all__ = ["LEVEL_COLUMNS", "LEDGER_DIMS", "SECRET_SIZES", "TOTAL", "MISSING", "read_data",
            "labels", "unit_frame", "windows", "cell_keys", "ledger_rows", "ledger_dims",
            "ledger_cells", "protect_indicator", "protect_cells", "release_table",
-           "check_model_cells"]
+           "check_model_cells", "TOP_LEVELS"]
 
 LEVEL_COLUMNS: dict[str, str | None] = {
     "city": "municipality", "country": None, "municipality": "municipality",
@@ -37,6 +37,9 @@ TOP_LABEL = "_ssp_top"
 MISSING = "\x00missing"  # label of rows without a unit / breakdown value (never published)
 #: The statistics a suppression blanks in a publication.
 SHOWN = ["estimate", "se", "ci_low", "ci_high", "count"]
+#: The levels of a publication under each kind of top unit.
+TOP_LEVELS = {"city": ("city", "district", "school"),
+              "country": ("country", "municipality", "school")}
 
 
 def read_data(data: Any) -> tuple[pd.DataFrame, str]:
@@ -170,8 +173,8 @@ def cell_keys(table: pd.DataFrame, breakdowns: Sequence[str] = ("gender", "grade
 def ledger_rows(table: pd.DataFrame) -> list[dict]:
     """The ledger rows of a protected publication: key, status, reason, n, count, estimate.
 
-    Family-economy groups get no ``n`` (their sizes are never released); hidden cells no
-    count or estimate.
+    Family-economy groups get no ``n`` and no count (their sizes are never released: a
+    count and a share give the size); hidden cells no count or estimate.
     """
     keys = cell_keys(table)
     secret = np.zeros(len(table), bool)
@@ -185,7 +188,7 @@ def ledger_rows(table: pd.DataFrame) -> list[dict]:
         rows.append({"key": k, "status": "hidden" if hidden else "shown",
                      "reason": rec["reason"] if hidden else None,
                      "n": None if sec else rec["n"],
-                     "count": None if hidden or pd.isna(rec["count"]) else rec["count"],
+                     "count": None if hidden or sec or pd.isna(rec["count"]) else rec["count"],
                      "estimate": None if hidden else rec["estimate"]})
     return rows
 
@@ -250,7 +253,8 @@ def protect_indicator(cells: pd.DataFrame, finest, unit_attribute: dict, waves: 
 
     ``cells`` holds this publication's rows (``_own``) and the cells released before that
     it does not have; ``_status`` is a cell's status in the ledger (shown, hidden, or None
-    when new). Returns (reason, n) for every row.
+    when new). Returns (reason, n, note) for every row (note: ``"given"``,
+    ``"insider_only"`` or None, see :func:`~ssp_research.disclosure.system.suppress_joint`).
     """
     from ssp_research.disclosure.secondary import AdditiveSystem
     from ssp_research.disclosure.suppression import primary_reasons, series_reasons
@@ -297,6 +301,10 @@ def protect_indicator(cells: pd.DataFrame, finest, unit_attribute: dict, waves: 
     reason.loc[own] = series.to_numpy()
     hidden_before = status == "hidden"
     locked = status == "shown"
+    # a cell shown before stays shown: the series rule hides weak series from now on, and
+    # hiding what is public protects nothing (a primary reason there means the data changed:
+    # refused as a revision)
+    reason[locked & (reason == "series").to_numpy()] = None
     before = (cells["_reason"] if "_reason" in cells else pd.Series(None, index=cells.index))
     reason[hidden_before] = before[hidden_before].fillna("secondary").to_numpy()
     coords = [(u, window_label(f, la), *(str(v) for v in vals))
@@ -318,12 +326,15 @@ def protect_indicator(cells: pd.DataFrame, finest, unit_attribute: dict, waves: 
         system.greedy(sup, rules)
         out = reason.copy()
         out.iloc[np.flatnonzero(sup & reason.isna().to_numpy())] = "secondary"
-        return out.to_numpy(object)[:given_rows], n[:given_rows]
+        return out.to_numpy(object)[:given_rows], n[:given_rows], np.full(given_rows, None)
     system.names = dict(enumerate(cells["key"]))
     lp = IntruderLP(members, finest.n)
     out = suppress_joint(system, reason, rules, lp, n=n, count=count, locked=locked,
                          truth=finest.count, singletons=singletons)
-    return out.to_numpy(object)[:given_rows], n[:given_rows]
+    note = np.full(len(cells), None, dtype=object)
+    note[out.attrs["given"]] = "given"
+    note[out.attrs["insider_only"]] = "insider_only"
+    return out.to_numpy(object)[:given_rows], n[:given_rows], note[:given_rows]
 
 
 def protect_cells(table: pd.DataFrame, frame: pd.DataFrame, label_cols: list[str],
@@ -383,9 +394,11 @@ def protect_cells(table: pd.DataFrame, frame: pd.DataFrame, label_cols: list[str
             results.append(protect_indicator(cells, finest, *args))
             bar.update()
     bar.close()
-    for (index, cells, _), (why, _n) in zip(tasks, results):
+    note = pd.Series(None, index=table.index, dtype=object)
+    for (index, cells, _), (why, _n, how) in zip(tasks, results):
         mine = cells["_own"].to_numpy(bool)
         reason.loc[index] = why[mine]
+        note.loc[index] = how[mine]
     suppressed = reason.notna()
     out = table[[c for c in SHOWN if c in table.columns]].copy()
     out.loc[suppressed, [c for c in SHOWN if c in out.columns]] = np.nan
@@ -396,6 +409,7 @@ def protect_cells(table: pd.DataFrame, frame: pd.DataFrame, label_cols: list[str
         brk = table["series_break"].fillna(False).astype(bool).to_numpy()
         marker = np.where(brk, marker + MARK_BREAK, marker)
     out["marker"] = marker
+    out["protection"] = note  # "given" (narrowed by what was public before), "insider_only"
     return out
 
 
@@ -488,6 +502,7 @@ def release_table(table: pd.DataFrame, data: Any, *, instrument: str = "ungdata"
     names = sorted(set(cells["indicator"]))
     _, columns, *_ = resolve_indicators(frame, cb, names)
     with open_ledger(cb.instrument, top, folder=ledger_dir) as led:
+        _refuse_revised(cells, led)
         prot = protect_cells(cells, frame, label_cols, levels, rules, parent, dims, names,
                              dict(zip(names, columns)), ledger=led, singletons=singletons)
         cells = cells.assign(suppressed=prot["suppressed"].to_numpy(),
@@ -525,6 +540,21 @@ def release_table(table: pd.DataFrame, data: Any, *, instrument: str = "ungdata"
                              note.replace("", None).to_numpy(object))
     out["marker"] = own["marker"].reindex(out.index).to_numpy(object)
     return out
+
+
+def _refuse_revised(cells: pd.DataFrame, ledger) -> None:
+    """A table's cell shown before must show the same count (the data changed otherwise)."""
+    for key, count in zip(cell_keys(cells), pd.to_numeric(cells["count"], errors="coerce")):
+        old = ledger.cells.get(key)
+        if old is None or old["status"] != "shown" or old["count"] is None or np.isnan(count):
+            continue
+        if abs(float(old["count"]) - float(count)) > 1e-9:
+            raise DisclosureError(
+                f"cell {key} was published with count {old['count']}, this table has "
+                f"{count:g}: the data changed since it was released", file=ledger.path,
+                rule="a published cell keeps its number",
+                hint="compute the table on the data that was released (ssp release check "
+                     "lists the changes)")
 
 
 def _table_cells(table: pd.DataFrame, levels: Sequence[str], top: str) -> pd.DataFrame:
@@ -579,10 +609,12 @@ def _table_cells(table: pd.DataFrame, levels: Sequence[str], top: str) -> pd.Dat
                              if "series_break" in table.columns else False)
     if "cmp_n" in table.columns:  # the comparison: the top unit's total of the same waves
         cmp = cells.drop_duplicates(["indicator", "wave", *(
-            ["pooled_from"] if "pooled_from" in cells else [])]).assign(
-            level=levels[0], unit=top, **{d: TOTAL for d in LEDGER_DIMS}, _own=True,
-            _row=-1, n=np.nan, count=np.nan, estimate=np.nan)
-        cmp["n"] = np.nan
+            ["pooled_from"] if "pooled_from" in cells else [])])
+        shown = table.loc[cmp["_row"].to_numpy()]  # the comparison as the table shows it
+        cmp = cmp.assign(level=levels[0], unit=top, **{d: TOTAL for d in LEDGER_DIMS},
+                         _own=True, _row=-1, n=shown["cmp_n"].to_numpy(), count=np.nan,
+                         estimate=(shown["cmp_estimate"].to_numpy() if "cmp_estimate" in
+                                   shown else np.nan))
         cells = pd.concat([cells, cmp], ignore_index=True)
     key = cell_keys(cells)
     cells = cells.assign(_key=key).drop_duplicates("_key").drop(columns="_key")

@@ -174,3 +174,42 @@ def test_ssp_glm_refuses_a_small_factor_level(tmp_path, capsys, data):
                  "-o", str(out)]) == 0
     assert json.loads(out.read_text())[0]["internal_unprotected"] is True
     assert [f.rule for f in audit(out)] == ["unprotected"]
+
+
+# --- release QA -----------------------------------------------------------------------------
+
+
+def test_release_check_lists_what_changed_against_the_ledger(tmp_path, data, capsys):
+    from ssp_research.disclosure.release_check import check_release
+
+    ledger = tmp_path / "ledger"
+    assert main(["publication", "--ledger", str(ledger), "--out",
+                 str(tmp_path / "pub.parquet")]) == 0
+    same = check_release(DATA, ledger_dir=ledger)
+    assert not same.blocking and same.released_before == same.cells
+    assert not same.findings["kind"].isin(["revised", "new_hidden", "now_hidden"]).any()
+    # late answers change one school's 2025 numbers: every published cell of it is revised
+    school = "Elvetun skole"
+    changed = data.copy()
+    rows = changed.index[(changed["school"] == school) & (changed["wave"] == 2025)]
+    changed.loc[rows[: len(rows) // 2], "ind_lonely"] = 1.0  # half of them now lonely
+    path = tmp_path / "revised.parquet"
+    changed.to_parquet(path)
+    report = check_release(path, ledger_dir=ledger)
+    assert report.blocking
+    revised = report.findings[report.findings["kind"] == "revised"]["key"]
+    assert len(revised) and all(k.startswith("lonely|") and "|2025|" in k for k in revised)
+    assert f"lonely|school|{school}|2025|all|all|all" in set(revised)
+    beyond = set(report.findings.loc[report.findings["kind"] == "beyond_ci", "key"])
+    assert f"lonely|school|{school}|2025|all|all|all" in beyond
+    jumps = set(report.findings.loc[report.findings["kind"] == "jump", "key"])
+    assert f"lonely|school|{school}|2025|all|all|all" in jumps
+    out = tmp_path / "check.csv"
+    assert main(["release", "check", "--data", str(path), "--ledger", str(ledger),
+                 "--no-progress", "-o", str(out)]) == 1
+    assert "decide before publishing: revised" in capsys.readouterr().out
+    assert set(pd.read_csv(out)["kind"]) >= {"revised", "beyond_ci", "jump"}
+    # nothing was recorded by the checks
+    assert len(load_ledger("ungdata", "Trondheim", folder=ledger).releases) == 1
+    assert main(["release", "list", "--ledger", str(ledger)]) == 0
+    assert "r0001" in capsys.readouterr().out
