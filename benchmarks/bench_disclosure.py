@@ -70,7 +70,7 @@ def national(rows: int, indicators: list[str]) -> int:
 
     rules = Rules()
     data = synth.generate(national=True, rows=rows).data
-    table, parent, names, _, _ = _unprotected(
+    table, parent, names, *_ = _unprotected(
         data, "ungdata", indicators=indicators or None, waves=None,
         levels=("country", "municipality", "school"), breakdowns=["gender", "grade"], pool=1,
         standardise=None, standardise_by=("grade", "gender"), top_name=None, progress=False)
