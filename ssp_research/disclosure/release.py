@@ -583,26 +583,32 @@ def _table_cells(table: pd.DataFrame, levels: Sequence[str], top: str) -> pd.Dat
         raise DisclosureError("the table names no indicator", column="indicator",
                               rule="an indicator or variable column",
                               hint="release an indicator table")
-    unit_col = next((c for c in _UNIT_COLUMNS if c in table.columns), None)
-    level = {"school": "school", "district": "district",
-             "municipality": levels[1] if levels[0] == "country" else levels[0]}.get(unit_col)
+    # each row's unit: its finest unit column with a value (related tables concatenated:
+    # a school table's rows and a district table's rows), else the top unit
+    level_of = {"school": "school", "district": "district",
+                "municipality": levels[1] if levels[0] == "country" else levels[0]}
+    level = np.full(len(table), levels[0], dtype=object)
+    unit = np.full(len(table), top, dtype=object)
+    for col in reversed([c for c in _UNIT_COLUMNS if c in table.columns]):
+        has = table[col].notna().to_numpy()
+        level[has] = level_of[col]
+        unit[has] = table.loc[has, col].astype(str).to_numpy()
     if "wave" not in table.columns:
         raise DisclosureError("the table has no 'wave' column", column="wave",
                               rule="each cell is of one wave or a pooled window",
                               hint="estimate by wave (indicator_table does)")
     cells = pd.DataFrame({
         "_row": table.index, "indicator": indicator.to_numpy(),
-        "level": level or levels[0],
-        "unit": table[unit_col].astype(str).to_numpy() if unit_col else top,
+        "level": level, "unit": unit,
         "wave": table["wave"].astype(int).to_numpy(),
-        **{d: (table[d].map(cell_key).to_numpy() if d in table.columns else TOTAL)
-           for d in LEDGER_DIMS},
+        # a breakdown column without a value on a row: that row is its margin
+        **{d: (table[d].map(cell_key).replace("", TOTAL).to_numpy()
+               if d in table.columns else TOTAL) for d in LEDGER_DIMS},
         "n": table["n"].to_numpy(), "_own": True,
         "count": table["count"].to_numpy() if "count" in table.columns else np.nan,
         "estimate": table["estimate"].to_numpy() if "estimate" in table.columns else np.nan,
     })
-    if level == "city" and levels[0] == "city":
-        cells["unit"] = top
+    cells.loc[cells["level"] == levels[0], "unit"] = top
     if "pooled_from" in table.columns:
         cells["pooled_from"] = table["pooled_from"].to_numpy()
     cells["series_break"] = (table["series_break"].fillna(False).to_numpy(bool)

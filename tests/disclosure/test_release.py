@@ -213,3 +213,32 @@ def test_release_check_lists_what_changed_against_the_ledger(tmp_path, data, cap
     assert len(load_ledger("ungdata", "Trondheim", folder=ledger).releases) == 1
     assert main(["release", "list", "--ledger", str(ledger)]) == 0
     assert "r0001" in capsys.readouterr().out
+
+
+def test_related_tables_in_one_call_are_one_system(tmp_path, data):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from intruder import attack
+
+    def table(unit):
+        return indicator_table(data, "ungdata", indicators=["lonely"], unit=unit,
+                               compare=None, waves=[2025])
+
+    # three tables a researcher writes up together; the margins are built from the data
+    t = pd.concat([table("school"), table(["school", "gender"]), table(["district", "gender"])],
+                  ignore_index=True)
+    out = release_table(t, data, ledger_dir=tmp_path, kind="study")
+    led = load_ledger("ungdata", "Trondheim", folder=tmp_path)
+    assert led.status(cell_key_of("lonely", "school", "Elvetun skole", (2025, 2025))) in (
+        "shown", "hidden")
+    assert led.status(cell_key_of("lonely", "district", "Heimdal", (2025, 2025),
+                                  gender="girl")) in ("shown", "hidden")
+    assert out["suppressed"].any() and out.loc[out["suppressed"], "estimate"].isna().all()
+    rows = out.assign(level=np.where(out["school"].notna(), "school", "district"),
+                      unit=out["school"].fillna(out["district"]),
+                      gender=out["gender"].fillna("all"), grade="all", economy_group="all")
+    found = attack(data, [rows], sizes_known=True, singletons=True)
+    # (the three released each on its own, with a fresh ledger each: 1 hidden cell, narrowed)
+    assert len(found) and not found["narrowed"].any()
