@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help brief test lab lint system-deps synth env-yml bench clean-outputs
+.PHONY: help brief git-setup test lab lint system-deps synth env-yml bench clean-outputs
 
 help: ## Show this help
 	@echo "SteinSaksPapir research workbench"
@@ -19,11 +19,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-brief: $(STAMP) ## Evidence brief for Trondheim, latest wave, Bokmål, on the shipped synthetic data
+git-setup: $(STAMP) ## The notebook commit hook (pre-commit) and nbdime's git diff/merge drivers
+	@$(VENV)/bin/ssp notebook setup-git
+
+brief: $(STAMP) git-setup ## Evidence brief for Trondheim, latest wave, Bokmål, on the shipped synthetic data
 	$(VENV)/bin/ssp brief
 
-test: $(STAMP) system-deps ## Install what is missing, then lint and run all tests (incl. notebooks, R references)
+test: $(STAMP) git-setup system-deps ## Install what is missing, then lint and run all tests (incl. notebooks, R references)
 	$(VENV)/bin/ruff check ssp_research tests benchmarks
+	$(VENV)/bin/ssp notebook check
 	$(PY) -m pytest -n 2 --dist loadscope -m "not slow" tests ssp_research
 	SSP_OUTPUT_DIR=$$(mktemp -d) $(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly notebooks
 

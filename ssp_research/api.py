@@ -11,8 +11,10 @@ Everything here lives in a stage of the library (see ``docs/DESIGN.md``); this m
 gathers the everyday names:
 
 ========================  ================================================================
-reading and cleaning      :func:`read_survey`, :func:`load_codebook`, :func:`draft_codebook`,
-                          :mod:`clean` (``clean.apply``), :func:`list_codebooks`
+reading and cleaning      :func:`read_survey`, :func:`read_data` (records the file's
+                          fingerprint in the notebook), :func:`load_codebook`,
+                          :func:`draft_codebook`, :mod:`clean` (``clean.apply``),
+                          :func:`list_codebooks`
 survey statistics         :class:`SurveyDesign` (``.mean``, ``.proportion``, ``.glm`` ...),
                           :mod:`estimate`, :func:`svyglm`, :func:`svyttest`,
                           :func:`svycontrast`, :func:`svychisq`, :func:`poststratify`,
@@ -58,6 +60,7 @@ from ssp_research.core.errors import (
     SSPError,
 )
 from ssp_research.data import clean, draft_codebook, list_codebooks, load_codebook, read_survey
+from ssp_research.data.inputs import read_data
 from ssp_research.disclosure import Rules, audit, build_publication, protect
 from ssp_research.render import run_brief
 from ssp_research.survey import (
@@ -74,7 +77,7 @@ from ssp_research.survey import (
 
 __all__ = [
     # reading and cleaning
-    "read_survey", "load_codebook", "list_codebooks", "draft_codebook", "clean",
+    "read_survey", "read_data", "load_codebook", "list_codebooks", "draft_codebook", "clean",
     # survey statistics
     "SurveyDesign", "estimate", "svyglm", "svyttest", "svycontrast", "svychisq",
     "poststratify", "rake", "calibrate",

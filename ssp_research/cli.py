@@ -117,6 +117,58 @@ def _add_brief(p) -> None:
                    help="the release ledgers' folder (default: output/ledger or $SSP_LEDGER_DIR)")
 
 
+def _run_study(args) -> int:
+    from ssp_research.render import parse_cli_parameters
+    from ssp_research.render.study import run_study
+
+    _use_ledger(args.ledger)
+    params = parse_cli_parameters(args.notebook, args.param)
+    path = run_study(args.notebook, params, data=args.data, out=args.out, update=args.update,
+                     progress=not args.no_progress)
+    print(path)
+    return 0
+
+
+@command("study", "Execute a study notebook on some data; the run goes to output/studies/")
+def _add_study(p) -> None:
+    p.add_argument("notebook", help="the study notebook, e.g. "
+                                    "notebooks/studies/loneliness_social_gradient.ipynb")
+    p.add_argument("--data", default=None,
+                   help="data file (relative to the project or absolute; default: the "
+                        "notebook's data_path, the shipped synthetic data)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="any other parameter of the notebook (repeatable)")
+    p.add_argument("--out", default=None,
+                   help="executed copy (default: output/studies/<notebook>__<data>.ipynb)")
+    p.add_argument("--update", action="store_true",
+                   help="write the run over the notebook itself (shipped synthetic data only): "
+                        "the committed run nbval checks")
+    p.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+    p.add_argument("--ledger", default=None, metavar="DIR",
+                   help="the release ledgers' folder (default: output/ledger or $SSP_LEDGER_DIR)")
+
+
+def _run_notebook(args) -> int:
+    from ssp_research.render import notebook_check
+
+    if args.action == "setup-git":
+        for line in notebook_check.setup_git(args.repo):
+            print(line)
+        return 0
+    return notebook_check.main(args.files)
+
+
+@command("notebook", "Notebooks in git: check for outputs from real data and local paths; "
+                     "set up the commit hook and readable diffs")
+def _add_notebook(p) -> None:
+    p.add_argument("action", choices=["check", "setup-git"],
+                   help="check: the given notebooks (default: every tracked one), exit 1 on "
+                        "problems; setup-git: install the pre-commit hook and nbdime's git "
+                        "drivers in this working copy")
+    p.add_argument("files", nargs="*", help="notebooks to check (default: all tracked)")
+    p.add_argument("--repo", default=".", help="working copy for setup-git (default: .)")
+
+
 def _run_clean(args) -> int:
     from ssp_research.data import clean, io
 
@@ -385,7 +437,6 @@ def _add_glm(p) -> None:
 
 def _run_batch(args) -> int:
     from ssp_research import batch, disclosure, render
-    from ssp_research.render.runner import resolve_data_path
 
     _use_ledger(args.ledger)
     template = Path(args.template) if args.template else render.DEFAULT_TEMPLATE
@@ -393,7 +444,9 @@ def _run_batch(args) -> int:
     for name, value in (("lang", args.lang), ("framework", args.framework)):
         if value is not None:
             base[name] = value
-    data = args.data or str(resolve_data_path("data/synthetic/trondheim.parquet"))
+    from ssp_research.core import paths
+
+    data = args.data or str(paths.in_project("data/synthetic/trondheim.parquet"))
     units = batch.plan_units(data, args.by, wave=args.wave, base_params=base)
     deps = [Path(v) for v in base.values() if isinstance(v, str) and Path(v).is_file()]
     out = Path(args.out) if args.out else batch.default_out_dir()

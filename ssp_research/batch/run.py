@@ -183,7 +183,7 @@ def prepare_publication(units: list[Unit], out_dir: Path, *, template=None) -> d
         return {}
     top = units[0]
     target = cache.prepare_publication(
-        runner.resolve_data_path(top.params["data_path"]), Path(out_dir), top_name=top.unit,
+        paths.in_project(top.params["data_path"]), Path(out_dir), top_name=top.unit,
         **runner.publication_options(top.params, template))
     return {"publication_path": str(target)}
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +30,7 @@ from ssp_research.brief.texts import TEXTS
 from ssp_research.core import paths
 from ssp_research.core.errors import DataError, ParameterError
 from ssp_research.data import codebook as _codebook
+from ssp_research.data.inputs import record_input
 from ssp_research.disclosure import cache as publication_cache
 from ssp_research.disclosure import publication
 
@@ -40,7 +40,6 @@ __all__ = [
     "Brief",
     "load",
     "joint_publication",
-    "resolve",
     "UNIT_TYPES",
     "COMPARISONS",
 ]
@@ -60,12 +59,6 @@ _CORE = ["indicator", "wave", "estimate", "se", "ci_low", "ci_high", "df", "n", 
 HIDE = ["estimate", "se", "ci_low", "ci_high", "count"]
 _CMP = ["cmp_estimate", "cmp_se", "cmp_ci_low", "cmp_ci_high"]
 
-
-
-def resolve(path: str | Path) -> Path:
-    """A path from parameters: absolute as given, else relative to the project directory."""
-    p = Path(path)
-    return p if p.is_absolute() else paths.PROJECT_DIR / p
 
 
 class Html(str):
@@ -194,7 +187,7 @@ class Brief:
         if (not self.publication_path or self.standardise
                 or self.unit_type not in ("city", "district", "school")):
             return None
-        path = publication_cache.unit_tables_dir(resolve(self.publication_path)) / (
+        path = publication_cache.unit_tables_dir(paths.in_project(self.publication_path)) / (
             publication_cache.unit_table_name(self.unit_type, compare, self.pool,
                                         self.indicator_names))
         if not path.is_file():
@@ -257,7 +250,7 @@ class Brief:
         if self.unit_type not in _CITY_LEVELS:
             if not self.publication_path:
                 return None
-            path = resolve(self.publication_path)
+            path = paths.in_project(self.publication_path)
             level, name = self.publication_key
             own = publication.read_publication(path, level=level, unit=name)
             if "pilot" not in self.data.columns or self.unit_type == "country":
@@ -272,7 +265,7 @@ class Brief:
             both.attrs = dict(own.attrs)
             return _split_economy(self, both)
         return _split_economy(self, publication.read_publication(
-            resolve(self.publication_path)))
+            paths.in_project(self.publication_path)))
 
     @cached_property
     def publication(self) -> pd.DataFrame | None:
@@ -382,7 +375,7 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
     -------
     Brief
     """
-    path = resolve(data_path)
+    path = paths.in_project(data_path)
     if unit_type not in UNIT_TYPES:
         raise ParameterError(f"unknown unit_type {unit_type!r}",
                              rule=f"one of {', '.join(UNIT_TYPES)}")
@@ -409,6 +402,7 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
         raise DataError(f"cannot read the brief's data: {err}", file=path,
                         hint="give data_path of a tidy .parquet (see docs/synthetic_data.md)"
                         ) from None
+    record_input(path)  # the notebook keeps the data's fingerprint (the notebook check)
     col = UNIT_TYPES[unit_type] or "municipality"
     if col not in data.columns:
         raise DataError(f"the data have no column {col!r}", file=path, column=col)

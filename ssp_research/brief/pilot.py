@@ -29,6 +29,7 @@ from ssp_research.analysis.schools import pilot_did
 from ssp_research.brief import language, theme
 from ssp_research.brief.content import Brief, Html
 from ssp_research.brief.texts import TEXTS
+from ssp_research.core import paths
 from ssp_research.core.errors import DesignError
 
 if TYPE_CHECKING:
@@ -198,9 +199,7 @@ def _hidden_waves(b: Brief, indicator: str) -> set | None:
         return None
     pub = pub[pub["indicator"] == indicator]
     if b.unit_type == "municipality" and b.publication_path:
-        from ssp_research.brief.content import resolve
-
-        rest = pd.read_parquet(resolve(b.publication_path), engine="pyarrow", columns=[
+        rest = pd.read_parquet(paths.in_project(b.publication_path), engine="pyarrow", columns=[
             "indicator", "wave", "gender", "grade", "suppressed"], filters=[
             ("level", "==", "school"), ("parent", "==", b.unit),
             ("indicator", "==", indicator)])

@@ -37,6 +37,7 @@ __all__ = [
     "output_dir",
     "ledger_dir",
     "portable",
+    "in_project",
     "notebooks_dir",
     "resource_path",
     "pseudonym_key",
@@ -65,6 +66,18 @@ def portable(path: str | os.PathLike) -> str:
         return p.resolve().relative_to(PROJECT_DIR.resolve()).as_posix()
     except ValueError:
         return p.name
+
+
+def in_project(path: str | os.PathLike) -> Path:
+    """A path as parameters give it: absolute as given (``~`` expanded), else relative to the
+    project folder.
+
+    >>> in_project("data/synthetic/trondheim.parquet") == PROJECT_DIR / "data" / "synthetic" / (
+    ...     "trondheim.parquet")
+    True
+    """
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else PROJECT_DIR / p
 
 
 def data_dir() -> Path:

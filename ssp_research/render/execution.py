@@ -19,6 +19,7 @@ import nbformat
 
 from ssp_research.core import paths
 from ssp_research.core.errors import ReportError
+from ssp_research.data.inputs import gather_inputs
 from ssp_research.render.kernels import kernel_manager
 from ssp_research.render.parameters import load_notebook, validate_parameters
 
@@ -112,6 +113,7 @@ def execute(template, params: dict | None, out_notebook, *, kernel_name: str = "
             request_save_on_cell_execute=False, km=km, shutdown_kernel="immediate",
         )  # fmt: skip
         _portable(nb, params)
+        gather_inputs(nb)  # the data it read, for the notebook check
         nbformat.write(nb, out_notebook)  # once more (4 ms), without this machine's paths
         return nb
     except PapermillExecutionError as err:

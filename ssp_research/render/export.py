@@ -36,6 +36,7 @@ import nbformat
 
 from ssp_research.core import paths
 from ssp_research.core.errors import ReportError
+from ssp_research.data.inputs import INPUT_MIME
 
 __all__ = ["export_html", "export_pdf", "filter_notebook", "TEXTS"]
 
@@ -56,7 +57,8 @@ def filter_notebook(nb, lang: str) -> nbformat.NotebookNode:
 
     Drops the ``parameters`` / ``injected-parameters`` / ``remove-cell`` cells, markdown
     cells tagged for the other language, outputs of ``remove-output`` cells, stderr streams,
-    and papermill's error banner; keeps everything else in order.
+    the records of the data read (:data:`~ssp_research.data.inputs.INPUT_MIME`) and
+    papermill's error banner; keeps everything else in order.
 
     Examples
     --------
@@ -83,7 +85,8 @@ def filter_notebook(nb, lang: str) -> nbformat.NotebookNode:
                 cell.outputs = []
             else:
                 cell.outputs = [o for o in cell.outputs
-                                if not (o.output_type == "stream" and o.name == "stderr")]
+                                if not (o.output_type == "stream" and o.name == "stderr")
+                                and INPUT_MIME not in o.get("data", {})]
         cells.append(cell)
     out.cells = cells
     return out

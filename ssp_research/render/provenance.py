@@ -79,7 +79,7 @@ def provenance(params: dict, data_path, template) -> dict:
             packages[name] = None
     return {
         "data_file": paths.portable(data_path),
-        "data_sha256": file_sha256(_resolve(data_path)),
+        "data_sha256": file_sha256(paths.in_project(data_path)),
         "template": Path(template).name,
         "template_sha256": file_sha256(Path(template)),
         "code_version": __version__,
@@ -90,11 +90,6 @@ def provenance(params: dict, data_path, template) -> dict:
                        else v for k, v in params.items()},
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def _resolve(data_path) -> Path:
-    p = Path(data_path)
-    return p if p.is_absolute() else paths.PROJECT_DIR / p
 
 
 def read_stamp(brief: str | Path) -> dict:

@@ -75,7 +75,7 @@ def rerun(brief: str | Path, *, out_dir: str | Path | None = None, pdf: bool = T
     data = params.get("data_path") or stamp.get("data_file")
     template = Path(template) if template is not None else _template_path(stamp)
     if data:
-        data_path = runner.resolve_data_path(data)
+        data_path = paths.in_project(data)
         if not data_path.exists():
             raise ReportError("the brief's data file is not on this machine", file=data_path,
                               hint="restore the file the brief names (its sha256 is in the "

@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -44,7 +45,6 @@ from ssp_research.render.provenance import provenance
 __all__ = [
     "BriefResult",
     "DEFAULT_TEMPLATE",
-    "resolve_data_path",
     "brief_stem",
     "publication_options",
     "run_brief",
@@ -73,18 +73,6 @@ class BriefResult:
 # --- provenance and helpers --------------------------------------------------------------------
 
 
-def resolve_data_path(data_path) -> Path:
-    """A data path from parameters: absolute as given, relative to the project directory.
-
-    Examples
-    --------
-    >>> resolve_data_path("data/synthetic/trondheim.parquet").name
-    'trondheim.parquet'
-    """
-    p = Path(data_path)
-    return p if p.is_absolute() else paths.PROJECT_DIR / p
-
-
 def brief_stem(params: dict) -> str:
     """``<unit-slug>_<wave>_<lang>``: the file stem of a brief.
 
@@ -104,7 +92,7 @@ def _latest_wave(data_path) -> int:
     read) when every row group has them, else from the column itself."""
     import pyarrow.parquet as pq
 
-    path = resolve_data_path(data_path)
+    path = paths.in_project(data_path)
     try:
         meta = pq.ParquetFile(path)
         col = meta.schema_arrow.get_field_index("wave")
@@ -238,6 +226,52 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
                        time.perf_counter() - t0)
 
 
+@contextlib.contextmanager
+def first_release():
+    """Run as a first release: a fresh, temporary output folder and no ledger folder set, so
+    that a committed run never depends on this machine's history (its earlier releases)."""
+    saved = {k: os.environ.get(k) for k in ("SSP_OUTPUT_DIR", "SSP_LEDGER_DIR")}
+    with tempfile.TemporaryDirectory() as output:
+        os.environ["SSP_OUTPUT_DIR"] = output
+        os.environ.pop("SSP_LEDGER_DIR", None)
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def rewrite_in_place(template: Path, params: dict, *, progress: bool = False):
+    """Execute ``template`` with ``params`` as a first release and write the run over the
+    template; a failing cell raises :class:`ReportError` and leaves the file unchanged."""
+    template = Path(template)
+    with tempfile.TemporaryDirectory(dir=template.parent) as tmp, first_release():
+        out = Path(tmp) / template.name
+        nb = execute(template, params, out, progress=progress)
+        nb.metadata["papermill"]["output_path"] = paths.portable(template)
+        strip_timings(nb)
+        nbformat.write(nb, out)  # in place: not the temporary folder it ran in
+        os.replace(out, template)
+    return nb
+
+
+def strip_timings(nb) -> None:
+    """Drop what changes with every run and says nothing of the analysis: papermill's and
+    Jupyter's timings (cell ``execution`` and ``papermill`` metadata, the run's start, end and
+    duration) and the new id papermill gives its parameters cell, so that a committed rerun
+    differs from the last one only where the cells do."""
+    for key in ("start_time", "end_time", "duration", "exception"):
+        nb.metadata.get("papermill", {}).pop(key, None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("papermill", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # papermill draws a new one on every run
+
+
 def refresh_templates(templates=None, *, progress: bool = False) -> list[Path]:
     """Re-execute brief templates with their defaults and write the runs back in place.
 
@@ -261,23 +295,6 @@ def refresh_templates(templates=None, *, progress: bool = False) -> list[Path]:
         params = validate_parameters(template, {})
         if params.get("wave", 0) is None and "data_path" in params:
             params["wave"] = _latest_wave(params["data_path"])
-        with tempfile.TemporaryDirectory(dir=template.parent) as tmp, \
-                tempfile.TemporaryDirectory() as output:
-            out = Path(tmp) / template.name
-            # a first release: the committed runs never depend on this machine's ledger
-            saved = {k: os.environ.get(k) for k in ("SSP_OUTPUT_DIR", "SSP_LEDGER_DIR")}
-            os.environ["SSP_OUTPUT_DIR"] = output
-            os.environ.pop("SSP_LEDGER_DIR", None)
-            try:
-                nb = execute(template, params, out, progress=progress)
-                nb.metadata["papermill"]["output_path"] = paths.portable(template)
-                nbformat.write(nb, out)  # in place: not the temporary folder it ran in
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
-            os.replace(out, template)
+        rewrite_in_place(template, params, progress=progress)
         done.append(template)
     return done
