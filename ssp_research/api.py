@@ -21,7 +21,8 @@ survey statistics         :class:`SurveyDesign` (``.mean``, ``.proportion``, ``.
                           :func:`rake`, :func:`calibrate`
 analysis                  :func:`city_design`, :func:`indicator_table`, :func:`trend`,
                           :func:`gaps`, :func:`social_gradient`, :func:`school_icc`,
-                          :func:`pilot_did`, :func:`scale_score`, :func:`reliability`,
+                          :func:`pilot_did`, :func:`pilot_effect`, :func:`fay_herriot`,
+                          :func:`scale_score`, :func:`reliability`,
                           :func:`load_framework`
 disclosure                :class:`Rules`, :func:`protect`, :func:`build_publication`,
                           :func:`audit`
@@ -35,10 +36,12 @@ from __future__ import annotations
 
 from ssp_research.analysis import (
     city_design,
+    fay_herriot,
     gaps,
     indicator_table,
     load_framework,
     pilot_did,
+    pilot_effect,
     reliability,
     scale_score,
     school_icc,
@@ -83,7 +86,7 @@ __all__ = [
     "poststratify", "rake", "calibrate",
     # analysis
     "city_design", "indicator_table", "trend", "gaps", "social_gradient", "school_icc",
-    "pilot_did", "scale_score", "reliability", "load_framework",
+    "pilot_did", "pilot_effect", "fay_herriot", "scale_score", "reliability", "load_framework",
     # disclosure
     "Rules", "protect", "build_publication", "audit",
     # briefs and figures

@@ -25,17 +25,18 @@ import pandas as pd
 
 from ssp_research import disclosure
 from ssp_research.analysis import indicators
+from ssp_research.analysis.pilots import pilot_effect
 from ssp_research.analysis.schools import pilot_did
 from ssp_research.brief import language, theme
 from ssp_research.brief.content import Brief, Html
 from ssp_research.brief.texts import TEXTS
 from ssp_research.core import paths
-from ssp_research.core.errors import DesignError
+from ssp_research.core.errors import DesignError, EstimationError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["pilot_table", "pilot_html", "pilot_did_html", "show_pilot_trend",
+__all__ = ["pilot_table", "pilot_effect_for", "pilot_html", "pilot_did_html", "show_pilot_trend",
            "pilot_figure", "pilot_summary"]
 
 
@@ -65,50 +66,109 @@ def pilot_table(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> pd
     return b.cache[key].copy()
 
 
+def pilot_effect_for(b: Brief, indicator: str = "lonely", *, start: int = 2023):
+    """The unit's pilot effect in percentage points (:func:`~ssp_research.analysis.pilots.
+    pilot_effect`: randomisation inference over schools), or None without pilot schools.
+
+    The pilot schools evaluated are the unit's (the city: all; a district: its own; a
+    school: itself); the comparison is every school of the data in no pilot.
+    """
+    data = b.data
+    if b.unit_type == "country" or "pilot" not in data.columns or not data.loc[
+            b.unit_mask, "pilot"].any():
+        return None
+    key = ("pilot_effect", indicator, start)
+    if key not in b.cache:
+        pilot = data["pilot"].astype(bool).to_numpy()
+        sub = data.assign(treated_unit=pilot & b.unit_mask, comparison=~pilot)
+        sub = sub[sub["treated_unit"] | sub["comparison"]]
+        try:
+            b.cache[key] = pilot_effect(sub, b.codebook.indicator_column(indicator),
+                                        treated="treated_unit", comparison="comparison",
+                                        start=start)
+        except (DesignError, EstimationError):
+            b.cache[key] = None
+    return b.cache[key]
+
+
+def _signed(x: float, lang: str, decimals: int = 1) -> str:
+    """A signed number with a true minus sign (U+2212) and the language's decimal mark."""
+    text = language.format_number(abs(x), lang, decimals)
+    return ("\u2212" if x < 0 and text.strip("0,.") else "+" if x > 0 else "") + text
+
+
+def _waves(waves: list[int], lang: str) -> str:
+    items = [str(w) for w in waves]
+    word = " og " if lang == "nb" else " and "
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + word + items[-1]
+
+
 def pilot_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Html:
-    """The pilot evaluation as text: effect as an odds ratio with CI, hedged, and pretrend."""
+    """The pilot evaluation as text: the effect in percentage points with its interval, the
+    periods and the groups named, a verdict only where the design supports one, and the
+    pre-period check worded as what it is."""
     T = TEXTS[b.lang]
-    did = pilot_table(b, indicator, start=start)
     if b.unit_type == "country":
         return Html(f"<p>{_html.escape(T['pilot_country'])}</p>")
-    if did.attrs.get("reason") == "too_few_schools":
-        return Html(f"<p>{_html.escape(T['pilot_too_few'].format(unit=b.unit))}</p>")
-    if did.empty:
+    if "pilot" not in b.data.columns or not b.data.loc[b.unit_mask, "pilot"].any():
         key = "no_pilot_school" if b.unit_type == "school" else "no_pilot"
         return Html(f"<p>{_html.escape(T[key].format(unit=b.unit))}</p>")
-    row = did[did["quantity"] == "did"].iloc[0]
-    pre = did[did["quantity"] == "pretrend"].iloc[0]
+    eff = pilot_effect_for(b, indicator, start=start)
+    if eff is None:
+        return Html(f"<p>{_html.escape(T['pilot_too_few'].format(unit=b.unit))}</p>")
     lang = b.lang
-
-    def num(x):
-        return language.format_number(x, lang, 2)
-
-    odds = f"{num(math.exp(row['estimate']))} ({num(math.exp(row['ci_low']))}–" \
-           f"{num(math.exp(row['ci_high']))})"
-    clear = row["p_value"] < 0.05 and (row["ci_high"] < 0 or row["ci_low"] > 0)
-    label = b.label(indicator).lower() if lang == "nb" else b.label(indicator).lower()
-    if lang == "nb":
-        verdict = ("forskjellen er statistisk sikker" if clear else
-                   "det er ingen sikker forskjell")
-        text = (f"{T['pilot_intro'].format(before=start - 2, after=start)} Endring i "
-                f"{label} i pilotskolene utover endringen i andre skoler, som oddsforhold: "
-                f"{odds}; {verdict}.")
-        pre_text = ("Før piloten utviklet pilotskolene og de andre skolene seg likt "
-                    "(ingen sikker forskjell)." if pre["p_value"] >= 0.05 else
-                    "Advarsel: pilotskolene utviklet seg annerledes allerede før piloten; "
-                    "tolk effekten med forsiktighet.")
+    if _uses_hidden_cells(b, indicator, eff):
+        return Html(f"<p>{_html.escape(T['pilot_hidden'])}</p>")
+    n_pilot, n_cmp = len(eff.pilot_schools), len(eff.comparison_schools)
+    if b.unit_type == "school":
+        pilots = b.unit
     else:
-        verdict = "the difference is statistically clear" if clear else "no clear difference"
-        text = (f"{T['pilot_intro'].format(before=start - 2, after=start)} Change in "
-                f"{label} in pilot schools beyond the change in other schools, as an odds "
-                f"ratio: {odds}; {verdict}.")
-        pre_text = ("Before the pilot, pilot and other schools developed alike (no clear "
-                    "difference)." if pre["p_value"] >= 0.05 else
-                    "Caution: pilot schools developed differently already before the pilot.")
-    if pd.isna(pre["p_value"]):
-        pre_text = ""
-    return Html(f'<p class="ssp-pilot">{_html.escape(text)}</p>'
-                f'<p class="ssp-note">{_html.escape(pre_text)}</p>')
+        pilots = T["pilot_school_of" if n_pilot == 1 else "pilot_schools_of"].format(
+            n=n_pilot, unit=b.unit)
+    base = eff.pre_waves[-1]
+    words = {
+        "label": b.label(indicator).lower(), "pilots": pilots,
+        "comparison": T["pilot_comparison"].format(n=n_cmp, city=b.city),
+        "base": base, "post": _waves(eff.post_waves, lang),
+        "effect": _signed(100 * eff.estimate, lang),
+        "size": language.format_number(abs(100 * eff.estimate), lang, 1),
+        "direction": T["lower"] if eff.estimate < 0 else T["higher"],
+        "ci": (f"{_signed(100 * eff.ci_low, lang)} {T['and']} {_signed(100 * eff.ci_high, lang)}"
+               if np.isfinite(eff.ci_low) and np.isfinite(eff.ci_high) else None),
+        "p": language.format_number(eff.p_value, lang, 3),
+        "assignments": language.format_number(eff.assignments, lang),
+    }
+    parts = [T["pilot_compare"].format(**words), T["pilot_effect_pp"].format(**words)]
+    if words["ci"] and eff.verdict is not None:
+        parts.append(T["pilot_ci"].format(**words))
+    if eff.verdict == "sure":
+        parts.append(T["pilot_sure"].format(**words))
+    elif eff.verdict == "no sure difference":
+        parts.append(T["pilot_not_sure"].format(**words))
+    else:
+        parts.append(T["pilot_no_verdict_" + eff.reason].format(**words))
+    pre = eff.pretrend
+    if pre.get("reason") == "only_one_pre_wave":
+        pre_text = T["pilot_pre_one"].format(**words)
+    elif pre.get("verdict") == "sure":
+        pre_text = T["pilot_pre_differs"].format(a=pre["waves"][0], b=pre["waves"][1])
+    elif pre.get("verdict") == "no sure difference":
+        pre_text = T["pilot_pre_alike"].format(a=pre["waves"][0], b=pre["waves"][1])
+    else:
+        pre_text = T["pilot_pre_unknown"]
+    method = T["pilot_method" if eff.method.endswith("(exact)") else "pilot_method_random"
+               ].format(**words)
+    return Html(f'<p class="ssp-pilot">{_html.escape(" ".join(parts))}</p>'
+                f'<p class="ssp-note">{_html.escape(pre_text)} {_html.escape(method)}</p>')
+
+
+def _uses_hidden_cells(b: Brief, indicator: str, eff) -> bool:
+    """Whether a wave the effect is computed from is one in which some school of the
+    publication is hidden for ``indicator``: the effect is a difference of school shares, and
+    with the shown ones it could give a hidden share (as for :func:`pilot_figure`)."""
+    hidden = _hidden_waves(b, indicator)
+    used = {eff.pre_waves[-1], *eff.post_waves}
+    return bool(hidden and used & hidden)
 
 
 def pilot_did_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Html:
@@ -209,9 +269,10 @@ def _hidden_waves(b: Brief, indicator: str) -> set | None:
 
 
 def pilot_summary(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> str:
-    """The pilot's DiD as one plain line (for regression checks of notebooks)."""
-    did = pilot_table(b, indicator, start=start)
-    if did.empty:
+    """The pilot's effect as one plain line (for regression checks of notebooks)."""
+    eff = pilot_effect_for(b, indicator, start=start)
+    if eff is None:
         return f"{b.unit}: no pilot"
-    row = did[did["quantity"] == "did"].iloc[0]
-    return f"{indicator} DiD log-odds: {row['estimate']:.3f} (p={row['p_value']:.4f})"
+    return (f"{indicator} DiD points: {100 * eff.estimate:.2f} "
+            f"({100 * eff.ci_low:.2f} to {100 * eff.ci_high:.2f}), p={eff.p_value:.4f}, "
+            f"verdict={eff.verdict}, {eff.method}")

@@ -29,8 +29,43 @@ TEXTS = {
                          "ikke for hele landet samlet.",
         "event": "Pilot mot andre, år", "model_row": "Modellledd", "odds_ratio": "Oddsforhold",
         "pilot": "Pilotskoler", "other": "Andre skoler",
-        "pilot_intro": "Pilotskoler sammenlignet med andre skoler, før ({before}) og etter "
-                       "({after}) at piloten startet.",
+        "pilot_schools_of": "de {n} pilotskolene i {unit}",
+        "pilot_school_of": "den ene pilotskolen i {unit}",
+        "pilot_comparison": "de {n} skolene i {city} som ikke er med i piloten",
+        "pilot_compare": "Vi sammenligner endringen i {label} fra {base} (siste undersøkelse "
+                         "før piloten) til {post} i {pilots} med endringen i {comparison}.",
+        "pilot_effect_pp": "Etter at piloten startet, var andelen i pilotskolene {size} "
+                           "prosentpoeng {direction} enn om de hadde fulgt utviklingen i de "
+                           "andre skolene (forskjell {effect} prosentpoeng).",
+        "lower": "lavere", "higher": "høyere", "and": "og",
+        "pilot_ci": "Med 95 % sikkerhet ligger forskjellen mellom {ci} prosentpoeng.",
+        "pilot_method_random": "Metode: resultatet er sammenlignet med {assignments} tilfeldig "
+                               "valgte måter å velge like mange pilotskoler blant skolene på "
+                               "(randomiseringstest); det holder også når pilotskolene er få.",
+        "pilot_sure": "Forskjellen er statistisk sikker: så stor forskjell oppstår sjelden "
+                      "mellom skoler uten pilot (p = {p}).",
+        "pilot_not_sure": "Vi fant ingen sikker forskjell: like store forskjeller oppstår også "
+                          "mellom skoler uten pilot (p = {p}).",
+        "pilot_no_verdict_one_pilot_school": "Med én pilotskole kan vi ikke skille resultatet "
+                                             "fra vanlig variasjon mellom skoler, så vi "
+                                             "trekker ingen konklusjon.",
+        "pilot_no_verdict_too_few_comparison_schools": "Det er for få skoler å sammenligne "
+                                                       "med til å trekke en konklusjon.",
+        "pilot_no_verdict_too_few_assignments": "Det er for få skoler til å trekke en "
+                                                "konklusjon.",
+        "pilot_pre_alike": "Vi fant ingen sikker forskjell i utviklingen før piloten ({a} til "
+                           "{b}). Det viser ikke at utviklingen ville vært lik uten piloten.",
+        "pilot_pre_differs": "Advarsel: pilotskolene utviklet seg annerledes enn de andre "
+                             "skolene allerede før piloten ({a} til {b}). Tolk resultatet med "
+                             "forsiktighet.",
+        "pilot_pre_one": "Utviklingen før piloten kan ikke sjekkes: det finnes bare én "
+                         "undersøkelse før start.",
+        "pilot_pre_unknown": "Utviklingen før piloten kan ikke vurderes sikkert.",
+        "pilot_method": "Metode: resultatet er sammenlignet med alle de {assignments} måtene å "
+                        "velge like mange pilotskoler blant skolene på (randomiseringstest); "
+                        "det holder også når pilotskolene er få.",
+        "pilot_hidden": "Effekten av piloten vises ikke: den bygger på skoletall som er skjult "
+                        "for å verne små grupper.",
         "design": "Utvalg og vekter: alle ungdomsskoler deltar, så skolene er strata (per år) "
                   "og elevene er enhetene; vektene justerer for svarprosent per skole, trinn "
                   "og kjønn.",
@@ -72,8 +107,46 @@ TEXTS = {
                          "municipalities' briefs), not for the country as a whole.",
         "event": "Pilot vs others, year", "model_row": "Model term", "odds_ratio": "Odds ratio",
         "pilot": "Pilot schools", "other": "Other schools",
-        "pilot_intro": "Pilot schools compared with other schools, before ({before}) and after "
-                       "({after}) the pilot started.",
+        "pilot_schools_of": "the {n} pilot schools in {unit}",
+        "pilot_school_of": "the one pilot school in {unit}",
+        "pilot_comparison": "the {n} schools in {city} that are not in the pilot",
+        "pilot_compare": "We compare the change in {label} from {base} (the last survey before "
+                         "the pilot) to {post} in {pilots} with the change in {comparison}.",
+        "pilot_effect_pp": "After the pilot started, the share in the pilot schools was {size} "
+                           "percentage points {direction} than if they had followed the "
+                           "development in the other schools (difference {effect} percentage "
+                           "points).",
+        "lower": "lower", "higher": "higher", "and": "and",
+        "pilot_ci": "With 95% confidence the difference lies between {ci} percentage points.",
+        "pilot_method_random": "Method: the result is compared with {assignments} randomly "
+                               "chosen ways of choosing as many pilot schools among the schools "
+                               "(a randomisation test); it holds also when pilot schools are "
+                               "few.",
+        "pilot_sure": "The difference is statistically clear: a difference this large rarely "
+                      "arises between schools without the pilot (p = {p}).",
+        "pilot_not_sure": "We found no clear difference: differences this large also arise "
+                          "between schools without the pilot (p = {p}).",
+        "pilot_no_verdict_one_pilot_school": "With one pilot school the result cannot be told "
+                                             "apart from ordinary variation between schools, "
+                                             "so we draw no conclusion.",
+        "pilot_no_verdict_too_few_comparison_schools": "There are too few schools to compare "
+                                                       "with to draw a conclusion.",
+        "pilot_no_verdict_too_few_assignments": "There are too few schools to draw a "
+                                                "conclusion.",
+        "pilot_pre_alike": "We found no clear difference in the development before the pilot "
+                           "({a} to {b}). That does not show that the development would have "
+                           "been the same without the pilot.",
+        "pilot_pre_differs": "Caution: the pilot schools developed differently from the other "
+                             "schools already before the pilot ({a} to {b}). Interpret the "
+                             "result with care.",
+        "pilot_pre_one": "The development before the pilot cannot be checked: there is only one "
+                         "survey before the start.",
+        "pilot_pre_unknown": "The development before the pilot cannot be judged with certainty.",
+        "pilot_method": "Method: the result is compared with all {assignments} ways of choosing "
+                        "as many pilot schools among the schools (a randomisation test); it "
+                        "holds also when pilot schools are few.",
+        "pilot_hidden": "The pilot's effect is not shown: it is built from school figures that "
+                        "are hidden to protect small groups.",
         "design": "Sample and weights: every lower-secondary school takes part, so schools are "
                   "strata (per year) and pupils the units; weights adjust for response by "
                   "school, grade and gender.",

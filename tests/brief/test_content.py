@@ -176,9 +176,24 @@ def test_pilot_section_recovers_the_planted_effect(city):
     row = did[did["quantity"] == "did"].iloc[0]
     assert row["ci_low"] < truth["effect_log_odds"] < row["ci_high"]
     text = pilot.pilot_html(city)
-    assert "forskjellen er statistisk sikker" in text and "oddsforhold" in text
+    # the brief speaks in percentage points, names the periods and the groups, and gives a
+    # verdict from the randomisation test (7 pilot schools: enough for one)
+    assert "Forskjellen er statistisk sikker" in text and "prosentpoeng" in text
+    assert "fra 2021 (siste undersøkelse før piloten) til 2023 og 2025" in text
+    assert "de 7 pilotskolene i Trondheim" in text and "de 18 skolene i Trondheim" in text
+    assert "\u2212" in text and "randomiseringstest" in text
+    eff = pilot.pilot_effect_for(city)
+    assert eff.ci_low < truth["did_expected_prevalence"] < eff.ci_high
     table = pilot.pilot_did_html(city)
     assert table.startswith('<table class="ssp-table"') and "DiD" in table
+
+
+def test_one_pilot_school_gets_no_verdict():
+    b = content.load(unit_type="district", unit="Lerkendal", lang="nb")
+    text = pilot.pilot_html(b)
+    assert "den ene pilotskolen i Lerkendal" in text
+    assert "kan vi ikke skille resultatet fra vanlig variasjon mellom skoler" in text
+    assert "statistisk sikker" not in text
 
 
 def test_no_pilot_school(small):
@@ -326,7 +341,7 @@ def test_pilot_that_cannot_be_estimated_is_said_so(monkeypatch):
     def one_psu(*args, **kwargs):
         raise DesignError("the design has only one primary sampling unit")
 
-    monkeypatch.setattr(pilot, "pilot_did", one_psu)
+    monkeypatch.setattr(pilot, "pilot_effect", one_psu)
     b = content.load(unit_type="city", unit="Trondheim", lang="en")
     text = pilot.pilot_html(b)
     assert "cannot be evaluated" in text and "Trondheim" in text
