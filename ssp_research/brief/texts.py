@@ -29,6 +29,15 @@ TEXTS = {
                          "ikke for hele landet samlet.",
         "event": "Pilot mot andre, år", "model_row": "Modellledd", "odds_ratio": "Oddsforhold",
         "pilot": "Pilotskoler", "other": "Andre skoler",
+        "sae_title": "Modellbaserte anslag for en liten skole",
+        "sae_intro": "Skolen er liten (høyst {n} svar i {wave}), så skolens egne tall er "
+                     "usikre. Et modellbasert anslag (Fay–Herriot-modellen) låner styrke fra "
+                     "de andre skolene i {city}: det trekker skolens andel mot gjennomsnittet "
+                     "for skolene, mer jo færre som svarte. Anslagene er beregnet med en "
+                     "modell, ikke målt direkte, og vises bare der de er mer presise enn "
+                     "skolens egne tall. De bygger bare på tall som allerede er publisert.",
+        "sae_direct": "Skolens egne svar", "sae_model": "Modellbasert anslag",
+        "sae_weight": "Vekt på skolens egne svar",
         "pilot_schools_of": "de {n} pilotskolene i {unit}",
         "pilot_school_of": "den ene pilotskolen i {unit}",
         "pilot_comparison": "de {n} skolene i {city} som ikke er med i piloten",
@@ -107,6 +116,16 @@ TEXTS = {
                          "municipalities' briefs), not for the country as a whole.",
         "event": "Pilot vs others, year", "model_row": "Model term", "odds_ratio": "Odds ratio",
         "pilot": "Pilot schools", "other": "Other schools",
+        "sae_title": "Model-based estimates for a small school",
+        "sae_intro": "The school is small (at most {n} answers in {wave}), so its own figures "
+                     "are uncertain. A model-based estimate (the Fay–Herriot model) borrows "
+                     "strength from the other schools in {city}: it draws the school's share "
+                     "towards the mean of the schools, the more the fewer answered. These "
+                     "estimates come from a model, not a direct measurement, and are shown "
+                     "only where they are more precise than the school's own figures. They "
+                     "use only figures that are already published.",
+        "sae_direct": "The school's own answers", "sae_model": "Model-based estimate",
+        "sae_weight": "Weight of the school's own answers",
         "pilot_schools_of": "the {n} pilot schools in {unit}",
         "pilot_school_of": "the one pilot school in {unit}",
         "pilot_comparison": "the {n} schools in {city} that are not in the pilot",

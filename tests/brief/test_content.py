@@ -345,3 +345,32 @@ def test_pilot_that_cannot_be_estimated_is_said_so(monkeypatch):
     b = content.load(unit_type="city", unit="Trondheim", lang="en")
     text = pilot.pilot_html(b)
     assert "cannot be evaluated" in text and "Trondheim" in text
+
+
+def test_small_school_gets_model_based_estimates_named_so():
+    from ssp_research.brief import small_schools
+
+    b = content.load(unit_type="school", unit="Fjordgløtt skole", lang="nb")
+    t = small_schools.small_area_table(b)
+    assert len(t) >= 5 and (t["n"] < small_schools.SMALL_N).all()
+    # shrunk towards the schools' mean: between the direct estimate and that mean, and
+    # narrower intervals than the direct ones
+    assert ((t["eblup_high"] - t["eblup_low"]) < (t["ci_high"] - t["ci_low"])).all()
+    html = small_schools.small_area_html(b)
+    assert "Modellbaserte anslag" in html and "Fay–Herriot" in html
+    assert "beregnet med en modell, ikke målt direkte" in html
+    city = content.load(unit_type="city", unit="Trondheim", lang="nb")
+    assert small_schools.small_area_html(city) == ""
+
+
+def test_model_based_estimate_never_shows_a_hidden_direct_one(monkeypatch):
+    from ssp_research.brief import small_schools
+
+    b = content.load(unit_type="school", unit="Fjordgløtt skole", lang="en")
+    pub = b.publication.copy()
+    own = (pub["unit"] == "Fjordgløtt skole") & (pub["indicator"] == "lonely")
+    pub.loc[own, ["estimate", "se", "ci_low", "ci_high"]] = np.nan
+    pub.loc[own, "suppressed"] = True
+    b.__dict__["publication"] = pub  # the cached property, as if the cell were hidden
+    t = small_schools.small_area_table(b)
+    assert "lonely" not in set(t["indicator"]) and len(t) >= 4
