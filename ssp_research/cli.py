@@ -69,6 +69,19 @@ def _use_ledger(folder) -> None:
         os.environ["SSP_LEDGER_DIR"] = str(Path(folder).resolve())
 
 
+def _template(args, render):
+    """The template of ``--template``, or the one of ``--audience`` (adults: the evidence
+    brief; pupils: "Dette fortalte dere")."""
+    from ssp_research.core.errors import ParameterError
+
+    if args.template and args.audience != "adults":
+        raise ParameterError("--template and --audience exclude each other",
+                             hint="--audience pupils picks notebooks/briefs/pupils_brief.ipynb")
+    if args.template:
+        return args.template
+    return render.PUPILS_TEMPLATE if args.audience == "pupils" else render.DEFAULT_TEMPLATE
+
+
 def _run_brief(args) -> int:
     from ssp_research import render
 
@@ -79,7 +92,7 @@ def _run_brief(args) -> int:
                                              progress=args.progress):
             print(path)
         return 0
-    template = args.template or render.DEFAULT_TEMPLATE
+    template = _template(args, render)
     params = render.parse_cli_parameters(template, args.param)
     for name, value in (("unit_type", args.unit_type), ("unit", args.unit), ("wave", args.wave),
                         ("lang", args.lang), ("framework", args.framework),
@@ -108,6 +121,8 @@ def _add_brief(p) -> None:
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="any other template parameter (repeatable), e.g. -p pool=3")
     p.add_argument("--template", default=None, help="notebook template (default: evidence brief)")
+    p.add_argument("--audience", choices=("adults", "pupils"), default="adults",
+                   help="pupils: the pupils' version, \"Dette fortalte dere\" (default: adults)")
     p.add_argument("--out", default=None, help="output folder (default: output/briefs)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--progress", action="store_true", help="per-cell progress bar")
@@ -439,7 +454,7 @@ def _run_batch(args) -> int:
     from ssp_research import batch, disclosure, render
 
     _use_ledger(args.ledger)
-    template = Path(args.template) if args.template else render.DEFAULT_TEMPLATE
+    template = Path(_template(args, render))
     base = render.parse_cli_parameters(template, args.param)
     for name, value in (("lang", args.lang), ("framework", args.framework)):
         if value is not None:
@@ -489,6 +504,8 @@ def _add_batch(p) -> None:
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="any other brief parameter for every unit (repeatable)")
     p.add_argument("--template", default=None, help="notebook template (default: evidence brief)")
+    p.add_argument("--audience", choices=("adults", "pupils"), default="adults",
+                   help="pupils: every unit's pupils' version (default: adults)")
     p.add_argument("--out", default=None, help="batch folder (default: output/batch)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--ledger", default=None, metavar="DIR",

@@ -19,12 +19,14 @@ from ssp_research.render.provenance import provenance, read_stamp
 from ssp_research.render.reproduce import differences, rerun
 from ssp_research.render.runner import (
     DEFAULT_TEMPLATE,
+    PUPILS_TEMPLATE,
     BriefResult,
     refresh_templates,
     run_brief,
 )
 
-__all__ = ["run_brief", "BriefResult", "DEFAULT_TEMPLATE", "refresh_templates", "execute",
+__all__ = ["run_brief", "BriefResult", "DEFAULT_TEMPLATE", "PUPILS_TEMPLATE",
+           "refresh_templates", "execute",
            "export_html", "export_pdf", "Parameter", "template_parameters",
            "validate_parameters", "parse_cli_parameters", "provenance", "read_stamp", "rerun",
            "differences"]

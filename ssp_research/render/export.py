@@ -45,9 +45,13 @@ _LANGS = ("nb", "en")
 
 TEXTS = {
     "nb": {"kicker": "Kunnskapsgrunnlag", "parameters": "Parametere",
-           "provenance": "Opphav og versjoner", "title": "Kunnskapsgrunnlag: {unit}, {wave}"},
+           "provenance": "Opphav og versjoner", "title": "Kunnskapsgrunnlag: {unit}, {wave}",
+           "pupils_kicker": "Ungdata", "pupils_title": "Dette fortalte dere: {unit}, {wave}",
+           "pupils_footer": "Laget av kommunen med SteinSaksPapir-verktøyet."},
     "en": {"kicker": "Evidence brief", "parameters": "Parameters",
-           "provenance": "Provenance and versions", "title": "Evidence brief: {unit}, {wave}"},
+           "provenance": "Provenance and versions", "title": "Evidence brief: {unit}, {wave}",
+           "pupils_kicker": "Ungdata", "pupils_title": "What you told us: {unit}, {wave}",
+           "pupils_footer": "Made by the municipality with the SteinSaksPapir workbench."},
 }  # fmt: skip
 
 _EXPORTER = None
@@ -146,7 +150,7 @@ def _provenance_rows(stamp: dict) -> list[tuple[str, str]]:
 
 
 def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = None,
-                title: str | None = None) -> str:
+                title: str | None = None, audience: str = "adults") -> str:
     """Render an executed brief notebook as one self-contained HTML page.
 
     Parameters
@@ -164,6 +168,9 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
         and embedded as JSON (``<script type="application/json" id="ssp-provenance">``).
     title : str, optional
         Page title; default "Kunnskapsgrunnlag: <unit>, <wave>" / "Evidence brief: ...".
+    audience : {"adults", "pupils"}
+        ``pupils``: "Dette fortalte dere" / "What you told us", large text, no parameter
+        list, and the provenance only as the JSON data block (``ssp rerun`` reads it).
 
     Returns
     -------
@@ -174,12 +181,16 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
         raise ReportError(f"unknown language {lang!r}", rule="lang is 'nb' or 'en'")
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(Path(nb), as_version=4)
-    texts = TEXTS[lang]
+    if audience not in ("adults", "pupils"):
+        raise ReportError(f"unknown audience {audience!r}", rule="adults or pupils")
+    texts = dict(TEXTS[lang])
+    if audience == "pupils":
+        texts["kicker"], texts["title"] = texts["pupils_kicker"], texts["pupils_title"]
     title = title or texts["title"].format(unit=parameters.get("unit", ""),
                                            wave=parameters.get("wave", ""))
     stamp = provenance or {}
     resources = {"ssp": {
-        "lang": lang, "title": title, "text": texts,
+        "lang": lang, "title": title, "text": texts, "audience": audience,
         "css": (_TEMPLATE_DIR / "ssp_brief" / "brief.css").read_text(encoding="utf-8"),
         "parameters": [(k, _visible(k, v)) for k, v in parameters.items()],
         "provenance": stamp, "provenance_rows": _provenance_rows(stamp),

@@ -45,6 +45,7 @@ from ssp_research.render.provenance import provenance
 __all__ = [
     "BriefResult",
     "DEFAULT_TEMPLATE",
+    "PUPILS_TEMPLATE",
     "brief_stem",
     "publication_options",
     "run_brief",
@@ -52,6 +53,8 @@ __all__ = [
 ]
 
 DEFAULT_TEMPLATE = paths.notebooks_dir() / "briefs" / "evidence_brief.ipynb"
+#: The pupils' version ("Dette fortalte dere"), ``ssp brief --audience pupils``.
+PUPILS_TEMPLATE = paths.notebooks_dir() / "briefs" / "pupils_brief.ipynb"
 _CITY_LEVELS = ("city", "district", "school")
 
 
@@ -74,17 +77,21 @@ class BriefResult:
 
 
 def brief_stem(params: dict) -> str:
-    """``<unit-slug>_<wave>_<lang>``: the file stem of a brief.
+    """``<unit-slug>_<wave>_<lang>``: the file stem of a brief (``_pupils`` appended for the
+    pupils' version, so both can sit in one folder).
 
     Examples
     --------
     >>> brief_stem({"unit": "Østbyen skole", "wave": 2025, "lang": "nb"})
     'ostbyen-skole_2025_nb'
+    >>> brief_stem({"unit": "Østbyen skole", "wave": 2025, "lang": "nb", "audience": "pupils"})
+    'ostbyen-skole_2025_nb_pupils'
     """
     table = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"})
     slug = re.sub(r"[^a-z0-9]+", "-", str(params.get("unit", "unit")).translate(table)
                   .lower()).strip("-") or "unit"
-    return f"{slug}_{params.get('wave')}_{params.get('lang')}"
+    audience = "_pupils" if params.get("audience") == "pupils" else ""
+    return f"{slug}_{params.get('wave')}_{params.get('lang')}{audience}"
 
 
 def _latest_wave(data_path) -> int:
@@ -203,7 +210,8 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
             error.notebook_path = failed
             raise error from None
         stamp = provenance(params, params.get("data_path", ""), template)
-        html = export_html(nb, params.get("lang", "nb"), params, provenance=stamp)
+        html = export_html(nb, params.get("lang", "nb"), params, provenance=stamp,
+                           audience=params.get("audience", "adults"))
         outputs = {"html": stage / f"{stem}.html", "ipynb": nb_path}
         atomic_write(outputs["html"], html)
         if pdf:
