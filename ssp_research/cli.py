@@ -469,8 +469,8 @@ def _run_batch(args) -> int:
         units, out, template=template, dependencies=deps, executor=args.executor,
         jobs=args.jobs, mode=args.mode, force=args.force,
         retry_failed=args.retry_failed, progress=not args.no_progress,
-        prepare=lambda units, out_dir: batch.prepare_publication(units, out_dir,
-                                                                 template=template),
+        prepare=lambda units, out_dir: batch.prepare_publication(
+            units, out_dir, template=template, progress=not args.no_progress),
         audit=disclosure.audit,
     )
     print(f"{summary.ok} built, {summary.cached} cached, {summary.failed} failed "

@@ -164,7 +164,8 @@ def plan_units(
 # --- the batch's publication -------------------------------------------------------------
 
 
-def prepare_publication(units: list[Unit], out_dir: Path, *, template=None) -> dict:
+def prepare_publication(units: list[Unit], out_dir: Path, *, template=None,
+                        progress: bool = True) -> dict:
     """Build (or reuse) the protected publication of the whole batch before any brief runs.
 
     The tables of every unit the batch publishes, at every level (city, districts, schools;
@@ -184,7 +185,7 @@ def prepare_publication(units: list[Unit], out_dir: Path, *, template=None) -> d
     top = units[0]
     target = cache.prepare_publication(
         paths.in_project(top.params["data_path"]), Path(out_dir), top_name=top.unit,
-        **runner.publication_options(top.params, template))
+        progress=progress, **runner.publication_options(top.params, template))
     return {"publication_path": str(target)}
 
 
