@@ -35,6 +35,7 @@ briefs and figures        :func:`load_brief`, :mod:`plots`, :mod:`narrate`,
 from __future__ import annotations
 
 from ssp_research.analysis import (
+    assign_pilot,
     city_design,
     fay_herriot,
     gaps,
@@ -42,11 +43,15 @@ from ssp_research.analysis import (
     load_framework,
     pilot_did,
     pilot_effect,
+    plan_pilot,
+    power_curve,
     reliability,
     scale_score,
     school_icc,
     social_gradient,
     trend,
+    variation_from_data,
+    write_assignment,
 )
 from ssp_research.batch import plan_units, run_batch
 from ssp_research.brief import load as load_brief
@@ -87,6 +92,7 @@ __all__ = [
     # analysis
     "city_design", "indicator_table", "trend", "gaps", "social_gradient", "school_icc",
     "pilot_did", "pilot_effect", "fay_herriot", "scale_score", "reliability", "load_framework",
+    "variation_from_data", "plan_pilot", "power_curve", "assign_pilot", "write_assignment",
     # disclosure
     "Rules", "protect", "build_publication", "audit",
     # briefs and figures

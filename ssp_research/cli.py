@@ -184,6 +184,112 @@ def _add_notebook(p) -> None:
     p.add_argument("--repo", default=".", help="working copy for setup-git (default: .)")
 
 
+def _run_pilot(args) -> int:
+    import time
+
+    from ssp_research.analysis import pilot_plan
+    from ssp_research.core import paths
+    from ssp_research.core.errors import ParameterError
+    from ssp_research.data import io, load_codebook
+
+    t0 = time.perf_counter()
+    path = Path(args.data) if args.data else paths.synthetic_dir() / "trondheim.parquet"
+    data = io.read_survey(path).data
+    column = args.indicator
+    if column not in data.columns or not column.startswith("ind_"):
+        column = load_codebook(args.codebook).indicator_column(args.indicator)
+    v = pilot_plan.variation_from_data(data, column, leave_out=args.leave_out)
+    schools = args.schools or int(data["school"].nunique())
+    if args.pilot_schools >= schools:
+        raise ParameterError(f"{args.pilot_schools} pilot schools of {schools}",
+                             rule="fewer pilot schools than schools",
+                             hint="lower --pilot-schools or raise --schools")
+    plan = pilot_plan.plan_pilot(
+        schools=schools, pilot_schools=args.pilot_schools, pupils_per_school=v["pupils"],
+        waves_before=args.waves_before, waves_after=args.waves_after, baseline=v["baseline"],
+        school_sd=v["school_sd"], drift_sd=v["drift_sd"], wave_sd=v["wave_sd"],
+        effect_points=args.effect, power=args.power, direction=args.direction,
+        level=args.level, reps=args.reps, draws=args.draws, seed=args.seed)
+    q = v["pupils_quantiles"]
+    left = f", {len(v['left_out'])} schools left out ({args.leave_out})" if v["left_out"] else ""
+    print(f"{column} in {path} ({v['schools']} schools, waves {v['waves'][0]}-"
+          f"{v['waves'][-1]}{left})")
+    print("variation used (estimated from the data; logit scale):")
+    print(f"  baseline share ({v['baseline_wave']}):          {100 * v['baseline']:.1f} %")
+    print(f"  between-school sd:              {v['school_sd']:.3f} "
+          f"(latent ICC {v['icc_latent']:.3f})")
+    print(f"  school drift sd per wave step:  {v['drift_sd']:.3f}")
+    print(f"  school wave-to-wave sd:         {v['wave_sd']:.3f}")
+    print(f"  pupils per school and wave:     median {v['pupils_median']:.0f} (10-90 %: "
+          f"{q['q10']:.0f}-{q['q90']:.0f}; design effect of the weights {v['deff']:.2f})")
+    print(f"  sampling sd of a school's share: {v['sampling_sd_points']:.1f} points")
+    print(f"design: {plan.pilot_schools} pilot schools of {plan.schools} "
+          f"({plan.comparison_schools} to compare with), {plan.waves_before} waves before the "
+          f"start, {plan.waves_after} from it; test: {plan.method}, {plan.assignments:,} "
+          f"assignments, level {plan.level:.0%}")
+    cities = f"{plan.reps} simulated cities, seed {plan.seed}"
+    if plan.note and plan.power == 0:
+        print(f"power: 0 - {plan.note}")
+    elif args.effect is not None:
+        print(f"power for {plan.effect_points:+.1f} points: {100 * plan.power:.1f} % "
+              f"(Monte Carlo error +/- {100 * plan.power_se:.1f}; {cities})")
+    elif plan.mde_points is None:
+        print(f"minimum detectable effect: none - {plan.note} ({cities})")
+    else:
+        se = f" +/- {plan.mde_se:.2f}" if plan.mde_se else ""
+        print(f"minimum detectable effect at {plan.target_power:.0%} power: "
+              f"{plan.effect_points:+.1f} points{se} (Monte Carlo error); power there "
+              f"{100 * plan.power:.1f} % +/- {100 * plan.power_se:.1f} ({cities})")
+    if args.assign:
+        strata = None if args.strata in (None, "", "none") else args.strata
+        table = pilot_plan.assign_pilot(data, args.pilot_schools, strata=strata,
+                                        seed=args.seed)
+        out = pilot_plan.write_assignment(table, args.assign)
+        rec = table.attrs["assignment"]
+        print(f"assignment: {out} (+ {out.with_suffix('.json').name}): "
+              f"{', '.join(rec['pilot_schools'])} (seed {rec['seed']}, strata {strata})")
+    print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    return 0
+
+
+@command("pilot", "Plan a pilot: power or minimum detectable effect from the data's own "
+                  "variation, and a seeded, stratified assignment of pilot schools")
+def _add_pilot(p) -> None:
+    p.add_argument("action", choices=["plan"], help="plan: power / MDE (and --assign)")
+    p.add_argument("--data", default=None,
+                   help="tidy data (default: data/synthetic/trondheim.parquet)")
+    p.add_argument("--indicator", default="lonely",
+                   help="indicator name from the codebook, or an ind_ column (default: lonely)")
+    p.add_argument("--codebook", default="ungdata", help="codebook of --indicator (ungdata)")
+    p.add_argument("--pilot-schools", type=int, required=True, help="pilot schools planned")
+    p.add_argument("--schools", type=int, default=None,
+                   help="schools in the evaluation, pilot ones included (default: the data's)")
+    p.add_argument("--waves-before", type=int, default=2, help="waves before the start (2)")
+    p.add_argument("--waves-after", type=int, default=2, help="waves from the start (2)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--effect", type=float, default=None, metavar="POINTS",
+                      help="power for this effect in percentage points (e.g. -5)")
+    what.add_argument("--power", type=float, default=0.8,
+                      help="minimum detectable effect at this power (default: 0.8)")
+    p.add_argument("--direction", choices=["down", "up"], default="down",
+                   help="direction of the effect the MDE is searched in (default: down)")
+    p.add_argument("--level", type=float, default=0.95, help="the evaluation's level (0.95)")
+    p.add_argument("--reps", type=int, default=400,
+                   help="simulated cities (default: 400; Monte Carlo error ~2 points)")
+    p.add_argument("--draws", type=int, default=999,
+                   help="random assignments of the test when it cannot enumerate all (999)")
+    p.add_argument("--seed", type=int, default=20261214,
+                   help="seed of the simulation and of the assignment (default: 20261214)")
+    p.add_argument("--leave-out", default=None, metavar="COLUMN",
+                   help="boolean column: leave those schools out of the variation, e.g. "
+                        "pilot (an earlier pilot's effect would count as school variation)")
+    p.add_argument("--assign", default=None, metavar="OUT.csv",
+                   help="also draw the pilot schools (seeded) and write them here, with the "
+                        "record beside it (OUT.json)")
+    p.add_argument("--strata", default="district",
+                   help="stratify the assignment by this column (default: district; none)")
+
+
 def _run_clean(args) -> int:
     from ssp_research.data import clean, io
 
