@@ -210,6 +210,12 @@ def main_points(b: Brief, *, max_points: int = 6) -> dict[str, list[str]]:
             "hidden": [t for _, t in hidden]}
 
 
+def summary(b: Brief) -> str:
+    """The main points as plain text, one group per line block (for checking a committed run)."""
+    return "\n".join(f"{part} {len(lines)}" + "".join(f"\n  {line}" for line in lines)
+                     for part, lines in main_points(b).items())
+
+
 def main_points_html(b: Brief) -> Html:
     """The main points as two short lists (good news, what needs work) and hidden ones."""
     T = TEXTS[b.lang]
