@@ -469,7 +469,7 @@ def _full_reject(share, weight, k, before, level, draws, seed) -> np.ndarray:
                               schools), "share": share[r].ravel(),
                               "weight": np.repeat(weight[r] / t_n, t_n)})
         res = pilot_effect_cells(cells, {nm: before for nm in names[:k]}, level=level,
-                                 draws=draws, seed=seed)
+                                 draws=draws, seed=seed, method="randomisation")
         out[r] = res.verdict == "sure"
     return out
 

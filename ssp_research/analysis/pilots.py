@@ -24,6 +24,22 @@ difference-in-differences with few treated clusters"):
 4. The confidence interval inverts that test under a constant effect (the effects ``tau`` for
    which the test does not reject), so interval and verdict always agree.
 
+**Which test, and why.** With at least :data:`MIN_WCB_SCHOOLS` pilot schools *and* as many
+comparison schools, the p-value and interval come from a **restricted wild cluster
+bootstrap** over schools instead (:mod:`ssp_research.analysis.wild_bootstrap`; the same
+estimate, written as a weighted regression of each school's change on its cohort per
+comparison, schools as clusters, the cluster-robust t statistic of the pooled effect). It
+lets schools differ in size and in how much their shares vary, which the randomisation test
+does not (it assumes the pilot schools could as well have been any others; MacKinnon & Webb
+2020 show it over-rejects when the pilot schools are much larger or smaller than the rest).
+With few pilot schools the wild bootstrap is unreliable: the bootstrap t statistic of an
+effect estimated from G1 treated clusters has too few independent pieces, and the restricted
+bootstrap under-rejects and the unrestricted one over-rejects severely when G1 is small
+(MacKinnon & Webb 2017, "Wild bootstrap inference for wildly different cluster sizes",
+*J. Applied Econometrics* 32(2); 2018, "The wild bootstrap for few (treated) clusters",
+*Econometrics Journal* 21(2)). There the randomisation test is used.
+``benchmarks/sim_pilot.py`` prints both tests' null rejections and coverage per design.
+
 A **verdict** ("sure" / "no sure difference") is given only when the design can support one:
 at least :data:`MIN_PILOT_SCHOOLS` pilot schools, at least as many comparison schools, and
 enough distinct assignments that a p-value below ``1 - level`` is possible at all. Otherwise
@@ -43,8 +59,8 @@ Examples
 ...                      columns=["school", "wave", "share", "weight"])
 >>> start = pd.Series({s: 2023 for s in range(4)})
 >>> r = pilot_effect_cells(cells, start)
->>> r.method, r.assignments, r.verdict
-('randomisation (exact)', 1820, 'sure')
+>>> r.method, r.exact, r.assignments, r.verdict
+('randomisation', True, 1820, 'sure')
 >>> bool(r.ci_low < -0.06 < r.ci_high)
 True
 """
@@ -61,15 +77,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ssp_research.core.errors import DataError, EstimationError
+from ssp_research.analysis.wild_bootstrap import wild_cluster_bootstrap
+from ssp_research.core.errors import DataError, EstimationError, ParameterError
 
 __all__ = ["PilotEffect", "pilot_effect", "pilot_effect_cells", "school_wave_shares",
-           "MIN_PILOT_SCHOOLS", "MAX_EXACT"]
+           "MIN_PILOT_SCHOOLS", "MAX_EXACT", "MIN_WCB_SCHOOLS", "METHODS"]
 
 #: Fewer pilot schools than this get an estimate but no verdict.
 MIN_PILOT_SCHOOLS = 2
 #: Up to this many distinct assignments the randomisation distribution is enumerated.
 MAX_EXACT = 200_000
+#: With at least this many pilot schools and as many comparison schools the wild cluster
+#: bootstrap is used (``method="auto"``), else randomisation inference.
+MIN_WCB_SCHOOLS = 10
+#: The tests ``method=`` can ask for.
+METHODS = ("auto", "randomisation", "wild cluster bootstrap")
 
 
 @dataclass
@@ -85,10 +107,17 @@ class PilotEffect:
         Two-sided randomisation p-value of "no effect".
     verdict : {"sure", "no sure difference", None}
         None: the design cannot support a verdict (``reason`` says why).
-    method : str
-        ``"randomisation (exact)"`` or ``"randomisation (N random assignments)"``.
+    method : {"randomisation", "wild cluster bootstrap"}
+        The test behind the p-value and the interval.
+    method_reason : str
+        Why that test: ``"few_pilot_schools"``, ``"few_comparison_schools"`` (randomisation:
+        fewer than :data:`MIN_WCB_SCHOOLS`), ``"enough_schools"`` (wild bootstrap) or
+        ``"asked"`` (``method=`` named it).
+    exact : bool
+        Every assignment (randomisation) or every sign vector (bootstrap) was used.
     assignments : int
-        Distinct assignments of pilot schools the p-value compares with.
+        Distinct assignments of pilot schools the p-value compares with (randomisation), or
+        bootstrap samples (wild bootstrap).
     pilot_schools, comparison_schools : list of str
     pre_waves, post_waves : list of int
         The waves before and from the (earliest) start.
@@ -120,11 +149,14 @@ class PilotEffect:
     reason: str = ""
     level: float = 0.95
     excluded: dict = field(default_factory=dict, repr=False)
+    method_reason: str = ""
+    exact: bool = True
 
     def as_row(self) -> dict[str, Any]:
         """The headline numbers as one flat record (for tables and logs)."""
         return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
                 "p_value": self.p_value, "verdict": self.verdict, "method": self.method,
+                "method_reason": self.method_reason, "exact": self.exact,
                 "assignments": self.assignments, "pilot_schools": len(self.pilot_schools),
                 "comparison_schools": len(self.comparison_schools),
                 "pretrend_p": self.pretrend.get("p_value", np.nan), "reason": self.reason}
@@ -277,9 +309,60 @@ def _invert(t_y: np.ndarray, t_e: np.ndarray, t_obs: float, e_obs: float, alpha:
     return bounds[0], bounds[1]
 
 
+def _did_regression(y: np.ndarray, w: np.ndarray, cohort_of: np.ndarray, starts: list[int],
+                    waves: list[int]):
+    """The estimator of :func:`_att` (observed assignment) as one weighted regression.
+
+    One row per comparison ``(g, t)`` and school of cohort ``g`` or never in the pilot with
+    both waves: the change ``y[t] - y[g - 1]``, an intercept and a pilot dummy per
+    comparison, weight the school's pupils. Each comparison's dummy is its ATT(g, t); the
+    pooled effect is ``r'b`` with ``r`` the comparisons' shares of pilot pupils. Returns
+    ``outcome, X, r, cluster (school), weight``.
+    """
+    col = {wv: i for i, wv in enumerate(waves)}
+    cells = [(k, max(wv for wv in waves if wv < g), t) for k, g in enumerate(starts)
+             for t in waves if t >= g]
+    rows, tw = [], []
+    for c, (k, base, t) in enumerate(cells):
+        diff = y[:, col[t]] - y[:, col[base]]
+        member = np.isfinite(diff) & ((cohort_of == k) | (cohort_of == -1))
+        treated = member & (cohort_of == k)
+        if not treated.any() or not (member & (cohort_of == -1)).any():
+            continue  # as _att: a comparison without both groups does not count
+        for i in np.flatnonzero(member):
+            rows.append((c, i, diff[i], float(treated[i])))
+        tw.append((c, float(w[treated].sum())))
+    used = [c for c, _ in tw]
+    pos = {c: j for j, c in enumerate(used)}
+    m = len(used)
+    x = np.zeros((len(rows), 2 * m))
+    for j, (c, _i, _d, d) in enumerate(rows):
+        x[j, pos[c]] = 1.0
+        x[j, m + pos[c]] = d
+    total = sum(v for _, v in tw)
+    r = np.concatenate([np.zeros(m), [v / total for _, v in tw]])
+    school = np.array([i for _, i, _, _ in rows])
+    return np.array([d for _, _, d, _ in rows]), x, r, school, w[school]
+
+
+def _choose(method: str, n_pilot: int, n_comparison: int) -> tuple[str, str]:
+    """The test and why (see the module's docs)."""
+    if method not in METHODS:
+        raise ParameterError(f"unknown method {method!r}", rule=f"one of {METHODS}",
+                             hint="use 'auto' (the rule of the module's docs)")
+    if method != "auto":
+        return method, "asked"
+    if n_pilot < MIN_WCB_SCHOOLS:
+        return "randomisation", "few_pilot_schools"
+    if n_comparison < MIN_WCB_SCHOOLS:
+        return "randomisation", "few_comparison_schools"
+    return "wild cluster bootstrap", "enough_schools"
+
+
 def pilot_effect_cells(cells: pd.DataFrame, start: Mapping[str, int] | pd.Series, *,
                        comparison: list | None = None, level: float = 0.95,
-                       draws: int = 9_999, seed: int = 20261203) -> PilotEffect:
+                       draws: int = 9_999, seed: int = 20261203,
+                       method: str = "auto") -> PilotEffect:
     """:func:`pilot_effect` on school x wave shares (``school, wave, share, weight``).
 
     Parameters
@@ -293,9 +376,13 @@ def pilot_effect_cells(cells: pd.DataFrame, start: Mapping[str, int] | pd.Series
         ``cells``).
     level : float
     draws : int
-        Random assignments when there are more than :data:`MAX_EXACT`.
+        Random assignments when there are more than :data:`MAX_EXACT` (randomisation), or
+        bootstrap samples when the sign vectors are too many to enumerate (wild bootstrap).
     seed : int
         Seed of those draws (the result is reproducible).
+    method : {"auto", "randomisation", "wild cluster bootstrap"}
+        The test; ``"auto"``: the wild cluster bootstrap with at least
+        :data:`MIN_WCB_SCHOOLS` pilot and comparison schools, else randomisation.
     """
     start = pd.Series(start, dtype="int64")
     start.index = start.index.astype(str)
@@ -328,21 +415,31 @@ def pilot_effect_cells(cells: pd.DataFrame, start: Mapping[str, int] | pd.Series
     # a school needs its base wave and at least one post wave to enter a comparison
     starts = sorted({int(v) for v in start.loc[pilots]})
     cohort_of = np.array([starts.index(int(start[s])) for s in pilots] + [-1] * len(comparison))
-    groups, exact = _assignments(cohort_of, len(starts), draws, seed)
-    t_all, by_wave_all = _att(y, size, groups, starts, waves)
-    obs = 0 if not exact else int(np.flatnonzero((groups == cohort_of).all(axis=1))[0])
-    t_obs = float(t_all[obs])
-    # E: the observed pilot schools' post cells (for the interval under a constant effect)
-    e = np.zeros_like(y)
-    for i, s in enumerate(pilots):
-        e[i, [j for j, wv in enumerate(waves) if wv >= int(start[s])]] = 1.0
-    e_all, _ = _att(np.where(np.isfinite(y), e, np.nan), size, groups, starts, waves)
-    e_obs = float(e_all[obs])
+    test, why = _choose(method, len(pilots), len(comparison))
     alpha = 1 - level
-    n_assign = len(groups)
-    p = _p_value(t_obs, t_all)
-    scale = max(float(np.nanstd(t_all)), 1e-4)
-    lo, hi = _invert(t_all, e_all, t_obs, e_obs, alpha, scale)
+    if test == "randomisation":
+        groups, exact = _assignments(cohort_of, len(starts), draws, seed)
+        obs = 0 if not exact else int(np.flatnonzero((groups == cohort_of).all(axis=1))[0])
+    else:
+        groups, obs = cohort_of[None, :], 0
+    t_all, by_wave_all = _att(y, size, groups, starts, waves)
+    t_obs = float(t_all[obs])
+    if test == "randomisation":
+        # E: the observed pilot schools' post cells (the interval under a constant effect)
+        e = np.zeros_like(y)
+        for i, s in enumerate(pilots):
+            e[i, [j for j, wv in enumerate(waves) if wv >= int(start[s])]] = 1.0
+        e_all, _ = _att(np.where(np.isfinite(y), e, np.nan), size, groups, starts, waves)
+        n_assign = len(groups)
+        p = _p_value(t_obs, t_all)
+        scale = max(float(np.nanstd(t_all)), 1e-4)
+        lo, hi = _invert(t_all, e_all, t_obs, float(e_all[obs]), alpha, scale)
+    else:
+        out, x, r, cl, wt = _did_regression(y, size, cohort_of, starts, waves)
+        boot = wild_cluster_bootstrap(out, x, r, cl, weights=wt, level=level, draws=draws,
+                                      seed=seed)
+        p, lo, hi, n_assign, exact = (boot.p_value, boot.ci_low, boot.ci_high, boot.draws,
+                                      boot.enumerated)
     reason = ""
     if len(pilots) < MIN_PILOT_SCHOOLS:
         reason = "one_pilot_school"
@@ -358,25 +455,24 @@ def pilot_effect_cells(cells: pd.DataFrame, start: Mapping[str, int] | pd.Series
                             "estimate": [float(v[obs]) for v in by_wave_all.values()]})
     pre = [w for w in waves if w < first]
     post = [w for w in waves if w >= first]
-    pretrend = _pretrend(cells, pilots, comparison, pre, level, draws, seed)
+    pretrend = _pretrend(cells, pilots, comparison, pre, level, draws, seed, test)
     return PilotEffect(
         estimate=t_obs, ci_low=lo, ci_high=hi, p_value=p, verdict=verdict,
-        method=("randomisation (exact)" if exact
-                else f"randomisation ({draws} random assignments)"),
-        assignments=n_assign, pilot_schools=pilots, comparison_schools=comparison,
+        method=test, method_reason=why, exact=bool(exact), assignments=n_assign,
+        pilot_schools=pilots, comparison_schools=comparison,
         pre_waves=pre, post_waves=post, cohorts={g: int((cohort_of == k).sum())
                                                 for k, g in enumerate(starts)},
         by_wave=by_wave, pretrend=pretrend, reason=reason, level=level)
 
 
-def _pretrend(cells, pilots, comparison, pre, level, draws, seed) -> dict:
+def _pretrend(cells, pilots, comparison, pre, level, draws, seed, method) -> dict:
     """The placebo on the pre-period: the last pre-wave as if the pilot had started then."""
     if len(pre) < 2:
         return {"estimate": np.nan, "p_value": np.nan, "verdict": None,
                 "reason": "only_one_pre_wave"}
     sub = cells[cells["wave"].isin(pre)]
     placebo = pilot_effect_cells(sub, {s: pre[-1] for s in pilots}, comparison=comparison,
-                                 level=level, draws=draws, seed=seed) if len(pre) >= 2 else None
+                                 level=level, draws=draws, seed=seed, method=method)
     return {"estimate": placebo.estimate, "p_value": placebo.p_value,
             "verdict": placebo.verdict, "reason": placebo.reason,
             "waves": (pre[-2], pre[-1])}
@@ -385,8 +481,12 @@ def _pretrend(cells, pilots, comparison, pre, level, draws, seed) -> dict:
 def pilot_effect(data: pd.DataFrame, indicator: str, *, treated: str = "pilot",
                  start: int | str = 2023, school: str = "school", wave: str = "wave",
                  weight: str | None = "weight", comparison: str | None = None,
-                 level: float = 0.95, draws: int = 9_999, seed: int = 20261203) -> PilotEffect:
-    """The pilot's effect in percentage points with randomisation inference over schools.
+                 level: float = 0.95, draws: int = 9_999, seed: int = 20261203,
+                 method: str = "auto") -> PilotEffect:
+    """The pilot's effect in percentage points, with inference that holds for few schools.
+
+    Randomisation inference over schools, or the wild cluster bootstrap where there are
+    enough pilot and comparison schools (see the module's docs: which test, and why).
 
     Parameters
     ----------
@@ -408,7 +508,10 @@ def pilot_effect(data: pd.DataFrame, indicator: str, *, treated: str = "pilot",
     level : float
         Confidence level of the interval (and 1 - level the test's size).
     draws, seed : int
-        Random assignments when there are more than :data:`MAX_EXACT` (seeded).
+        Random assignments when there are more than :data:`MAX_EXACT`, or bootstrap samples
+        (seeded).
+    method : {"auto", "randomisation", "wild cluster bootstrap"}
+        The test (``"auto"``: the rule of the module's docs).
 
     Returns
     -------
@@ -456,4 +559,4 @@ def pilot_effect(data: pd.DataFrame, indicator: str, *, treated: str = "pilot",
         pool = sorted(schools[data[comparison].astype(bool) & ~is_pilot].unique())
     cells = cells[cells["school"].isin(set(starts.index) | set(pool))]
     return pilot_effect_cells(cells, starts, comparison=pool, level=level, draws=draws,
-                              seed=seed)
+                              seed=seed, method=method)

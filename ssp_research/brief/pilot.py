@@ -2,10 +2,13 @@
 
 Used by ``notebooks/briefs/evidence_brief.ipynb`` (one paragraph and a figure where the unit
 has pilot schools) and ``notebooks/briefs/pilot_evaluation.ipynb`` (the whole evaluation).
-The model is ``pilot_did`` of :mod:`ssp_research.analysis.schools` (schools as clusters,
-school and wave fixed effects); the observed shares come from
-:func:`ssp_research.analysis.indicators.indicator_table` and pass through
-:func:`~ssp_research.disclosure.protect` before they are drawn.
+The effect in percentage points is :func:`ssp_research.analysis.pilots.pilot_effect`
+(randomisation inference over schools, or the wild cluster bootstrap where there are at least
+:data:`~ssp_research.analysis.pilots.MIN_WCB_SCHOOLS` pilot and comparison schools; the text
+names the test and why); the odds-ratio table for researchers is ``pilot_did`` of
+:mod:`ssp_research.analysis.schools` (schools as clusters, school and wave fixed effects);
+the observed shares come from :func:`ssp_research.analysis.indicators.indicator_table` and
+pass through :func:`~ssp_research.disclosure.protect` before they are drawn.
 
 The treated group is the unit's pilot schools (the city: all pilot schools; a district: its
 pilot schools; a school: itself; a municipality of national data: its pilot schools, against
@@ -25,7 +28,7 @@ import pandas as pd
 
 from ssp_research import disclosure
 from ssp_research.analysis import indicators
-from ssp_research.analysis.pilots import pilot_effect
+from ssp_research.analysis.pilots import MIN_WCB_SCHOOLS, pilot_effect
 from ssp_research.analysis.schools import pilot_did
 from ssp_research.brief import language, theme
 from ssp_research.brief.content import Brief, Html
@@ -68,7 +71,8 @@ def pilot_table(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> pd
 
 def pilot_effect_for(b: Brief, indicator: str = "lonely", *, start: int = 2023):
     """The unit's pilot effect in percentage points (:func:`~ssp_research.analysis.pilots.
-    pilot_effect`: randomisation inference over schools), or None without pilot schools.
+    pilot_effect`: randomisation inference over schools, or the wild cluster bootstrap where
+    there are enough pilot and comparison schools), or None without pilot schools.
 
     The pilot schools evaluated are the unit's (the city: all; a district: its own; a
     school: itself); the comparison is every school of the data in no pilot.
@@ -137,6 +141,7 @@ def pilot_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Htm
                if np.isfinite(eff.ci_low) and np.isfinite(eff.ci_high) else None),
         "p": language.format_number(eff.p_value, lang, 3),
         "assignments": language.format_number(eff.assignments, lang),
+        "min_wcb": MIN_WCB_SCHOOLS,
     }
     parts = [T["pilot_compare"].format(**words), T["pilot_effect_pp"].format(**words)]
     if words["ci"] and eff.verdict is not None:
@@ -156,10 +161,19 @@ def pilot_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> Htm
         pre_text = T["pilot_pre_alike"].format(a=pre["waves"][0], b=pre["waves"][1])
     else:
         pre_text = T["pilot_pre_unknown"]
-    method = T["pilot_method" if eff.method.endswith("(exact)") else "pilot_method_random"
-               ].format(**words)
+    method = _method_text(eff, T, words)
     return Html(f'<p class="ssp-pilot">{_html.escape(" ".join(parts))}</p>'
                 f'<p class="ssp-note">{_html.escape(pre_text)} {_html.escape(method)}</p>')
+
+
+def _method_text(eff, T: dict, words: dict) -> str:
+    """The test in plain words, and why it is the one used."""
+    if eff.method == "wild cluster bootstrap":
+        text = T["pilot_method_wcb"].format(**words)
+    else:
+        text = T["pilot_method" if eff.exact else "pilot_method_random"].format(**words)
+    why = T.get(f"pilot_why_{eff.method_reason}")
+    return f"{text} {why.format(**words)}" if why else text
 
 
 def _uses_hidden_cells(b: Brief, indicator: str, eff) -> bool:
@@ -273,6 +287,10 @@ def pilot_summary(b: Brief, indicator: str = "lonely", *, start: int = 2023) -> 
     eff = pilot_effect_for(b, indicator, start=start)
     if eff is None:
         return f"{b.unit}: no pilot"
+    if eff.method == "wild cluster bootstrap":
+        detail = f"{'all ' if eff.exact else ''}{eff.assignments} draws"
+    else:
+        detail = "exact" if eff.exact else f"{eff.assignments - 1} random assignments"
     return (f"{indicator} DiD points: {100 * eff.estimate:.2f} "
             f"({100 * eff.ci_low:.2f} to {100 * eff.ci_high:.2f}), p={eff.p_value:.4f}, "
-            f"verdict={eff.verdict}, {eff.method}")
+            f"verdict={eff.verdict}, {eff.method} ({detail})")

@@ -73,6 +73,19 @@ TEXTS = {
         "pilot_method": "Metode: resultatet er sammenlignet med alle de {assignments} måtene å "
                         "velge like mange pilotskoler blant skolene på (randomiseringstest); "
                         "det holder også når pilotskolene er få.",
+        "pilot_method_wcb": "Metode: villbootstrap over skolene (wild cluster bootstrap): vi "
+                            "lager {assignments} tenkte utfall der hver skoles egne avvik "
+                            "snus tilfeldig, og ser hvor ofte så stor forskjell oppstår uten "
+                            "pilot.",
+        "pilot_why_enough_schools": "Vi bruker denne metoden fordi det er mange nok "
+                                    "pilotskoler og skoler å sammenligne med (minst {min_wcb} "
+                                    "av hver); den tåler at skolene er ulike store og "
+                                    "varierer ulikt.",
+        "pilot_why_few_pilot_schools": "Vi bruker denne metoden fordi pilotskolene er få "
+                                       "(færre enn {min_wcb}); andre metoder gir da for "
+                                       "skråsikre svar.",
+        "pilot_why_few_comparison_schools": "Vi bruker denne metoden fordi skolene å "
+                                            "sammenligne med er få (færre enn {min_wcb}).",
         "pilot_hidden": "Effekten av piloten vises ikke: den bygger på skoletall som er skjult "
                         "for å verne små grupper.",
         "design": "Utvalg og vekter: alle ungdomsskoler deltar, så skolene er strata (per år) "
@@ -164,6 +177,19 @@ TEXTS = {
         "pilot_method": "Method: the result is compared with all {assignments} ways of choosing "
                         "as many pilot schools among the schools (a randomisation test); it "
                         "holds also when pilot schools are few.",
+        "pilot_method_wcb": "Method: a wild cluster bootstrap over the schools: we build "
+                            "{assignments} imagined outcomes in which each school's own "
+                            "deviations are flipped at random, and see how often a difference "
+                            "this large arises without a pilot.",
+        "pilot_why_enough_schools": "We use it because there are enough pilot schools and "
+                                    "schools to compare with (at least {min_wcb} of each); it "
+                                    "allows schools to differ in size and in how much they "
+                                    "vary.",
+        "pilot_why_few_pilot_schools": "We use it because the pilot schools are few (fewer "
+                                       "than {min_wcb}); other methods then claim more "
+                                       "certainty than the data hold.",
+        "pilot_why_few_comparison_schools": "We use it because the schools to compare with "
+                                            "are few (fewer than {min_wcb}).",
         "pilot_hidden": "The pilot's effect is not shown: it is built from school figures that "
                         "are hidden to protect small groups.",
         "design": "Sample and weights: every lower-secondary school takes part, so schools are "

@@ -9,9 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ssp_research.analysis.pilots import pilot_effect, pilot_effect_cells, school_wave_shares
+from ssp_research.analysis.pilots import (
+    MIN_WCB_SCHOOLS,
+    _did_regression,
+    pilot_effect,
+    pilot_effect_cells,
+    school_wave_shares,
+)
+from ssp_research.analysis.wild_bootstrap import wild_cluster_bootstrap
 from ssp_research.core import paths
-from ssp_research.core.errors import DataError, EstimationError
+from ssp_research.core.errors import DataError, EstimationError, ParameterError
 
 WAVES = (2019, 2021, 2023, 2025)
 
@@ -55,7 +62,8 @@ def test_p_value_is_the_exact_randomisation_distribution():
     schools = sorted(cells["school"].unique())
     t_obs = _att_by_hand(cells, treated, 2023)
     all_t = [_att_by_hand(cells, list(c), 2023) for c in combinations(schools, 3)]
-    assert r.assignments == len(all_t) == 120 and r.method == "randomisation (exact)"
+    assert r.assignments == len(all_t) == 120 and r.method == "randomisation" and r.exact
+    assert r.method_reason == "few_pilot_schools"
     assert r.estimate == pytest.approx(t_obs, abs=1e-12)
     assert r.p_value == pytest.approx(np.mean(np.abs(all_t) >= abs(t_obs) - 1e-12))
 
@@ -129,3 +137,56 @@ def test_errors_name_the_problem(synthetic):
         pilot_effect(synthetic, "ind_lonely", treated="pilot_2")
     with pytest.raises(EstimationError, match="no pre-period"):
         pilot_effect(synthetic, "ind_lonely", start=2019)
+
+
+# --- which test: the wild cluster bootstrap where there are enough schools ------------------
+
+
+def test_enough_schools_use_the_wild_cluster_bootstrap():
+    n_pilot = MIN_WCB_SCHOOLS
+    cells = _cells(np.random.default_rng(21), n_schools=2 * n_pilot + 4,
+                   effect=lambda s, w: -0.06 * (s < n_pilot and w >= 2023), size=2000)
+    start = {f"s{s:02d}": 2023 for s in range(n_pilot)}
+    r = pilot_effect_cells(cells, start)
+    ri = pilot_effect_cells(cells, start, method="randomisation")
+    assert r.method == "wild cluster bootstrap" and r.method_reason == "enough_schools"
+    assert ri.method == "randomisation" and ri.method_reason == "asked"
+    # the same estimate, two tests; both find the planted effect
+    assert r.estimate == pytest.approx(ri.estimate, abs=1e-14)
+    assert r.verdict == ri.verdict == "sure" and r.ci_low < -0.06 < r.ci_high
+    assert r.as_row()["method"] == "wild cluster bootstrap"
+    assert r.pretrend["verdict"] is not None
+    # one fewer pilot school: back to randomisation inference
+    fewer = pilot_effect_cells(cells, dict(list(start.items())[:-1]))
+    assert fewer.method == "randomisation" and fewer.method_reason == "few_pilot_schools"
+    few_cmp = pilot_effect_cells(cells[cells["school"] < f"s{2 * n_pilot - 1:02d}"], start)
+    assert few_cmp.method_reason == "few_comparison_schools"
+
+
+def test_regression_form_is_the_estimator_and_the_bootstrap_its_test():
+    """Staggered cohorts, missing cells: r'b of the stacked regression is the estimate, and
+    the p-value and interval are those of the wild bootstrap on it."""
+    starts = {f"s{s:02d}": (2021 if s < 5 else 2023) for s in range(11)}
+    cells = _cells(np.random.default_rng(4), n_schools=24)
+    cells = cells.drop(index=cells.index[(cells["school"] == "s03") & (cells["wave"] == 2025)])
+    cells.loc[cells["school"] == "s20", "weight"] = 400.0
+    r = pilot_effect_cells(cells, starts, method="wild cluster bootstrap", draws=999, seed=5)
+    ri = pilot_effect_cells(cells, starts, method="randomisation", draws=999, seed=5)
+    assert r.estimate == pytest.approx(ri.estimate, abs=1e-14)
+    pool = sorted(starts) + sorted(set(cells["school"]) - set(starts))
+    wide = cells.pivot_table(index="school", columns="wave", values="share").reindex(pool)
+    size = cells.groupby("school")["weight"].sum().reindex(pool).to_numpy()
+    cohort = np.array([0 if starts[s] == 2021 else 1 for s in sorted(starts)]
+                      + [-1] * (len(pool) - len(starts)))
+    y, x, rr, cl, w = _did_regression(wide.to_numpy(float), size, cohort, [2021, 2023],
+                                      list(WAVES))
+    boot = wild_cluster_bootstrap(y, x, rr, cl, weights=w, draws=999, seed=5)
+    assert boot.estimate == pytest.approx(r.estimate, abs=1e-14)
+    assert (r.p_value, r.ci_low, r.ci_high) == (boot.p_value, boot.ci_low, boot.ci_high)
+    assert r.assignments == 999 and not r.exact
+
+
+def test_unknown_method_is_refused():
+    cells = _cells(np.random.default_rng(1))
+    with pytest.raises(ParameterError, match="unknown method"):
+        pilot_effect_cells(cells, {"s00": 2023, "s01": 2023}, method="bootstrap")

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from ssp_research.brief import content, gaps, pilot, sections
+from ssp_research.brief import content, gaps, language, pilot, sections
 from ssp_research.core import paths
 from ssp_research.core.errors import DataError, ParameterError
 from ssp_research.disclosure.auditing import audit
@@ -182,10 +182,28 @@ def test_pilot_section_recovers_the_planted_effect(city):
     assert "fra 2021 (siste undersøkelse før piloten) til 2023 og 2025" in text
     assert "de 7 pilotskolene i Trondheim" in text and "de 18 skolene i Trondheim" in text
     assert "\u2212" in text and "randomiseringstest" in text
+    assert "fordi pilotskolene er få (færre enn 10)" in text
     eff = pilot.pilot_effect_for(city)
     assert eff.ci_low < truth["did_expected_prevalence"] < eff.ci_high
     table = pilot.pilot_did_html(city)
     assert table.startswith('<table class="ssp-table"') and "DiD" in table
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("nb", ["villbootstrap over skolene", "1\u00a0999 tenkte utfall", "minst 10 av hver"]),
+    ("en", ["wild cluster bootstrap", "1,999 imagined outcomes", "at least 10 of each"])])
+def test_pilot_method_named_in_plain_words(lang, words):
+    from types import SimpleNamespace
+
+    from ssp_research.brief.texts import TEXTS
+
+    eff = SimpleNamespace(method="wild cluster bootstrap", method_reason="enough_schools",
+                          exact=False)
+    fmt = {"assignments": language.format_number(1999, lang), "min_wcb": 10}
+    text = pilot._method_text(eff, TEXTS[lang], fmt)
+    assert all(w in text for w in words), text
+    eff = SimpleNamespace(method="randomisation", method_reason="asked", exact=True)
+    assert "because" not in pilot._method_text(eff, TEXTS["en"], fmt)
 
 
 def test_one_pilot_school_gets_no_verdict():
