@@ -15,7 +15,11 @@ value 7 is not an allowed code [file: wave2023.csv, row: 12, column: lonely, rul
 
 from __future__ import annotations
 
+import math
+import numbers
+
 __all__ = [
+    "plain",
     "SSPError",
     "DataError",
     "CodebookError",
@@ -25,6 +29,31 @@ __all__ = [
     "ParameterError",
     "ReportError",
 ]
+
+
+def plain(value: object) -> str:
+    """A value as a message shows it: ``3``, ``2.5``, ``'Jente'`` (not ``np.float64(3.0)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plain(np.float64(3.0)), plain(np.int64(7)), plain(2.5), plain("x"), plain(None)
+    ('3', '7', '2.5', "'x'", 'missing')
+    """
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        f = float(value)
+        if math.isnan(f):
+            return "missing"
+        return str(int(f)) if f.is_integer() else repr(f)
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
 
 
 class SSPError(Exception):
