@@ -340,7 +340,8 @@ def _parse_item(name: str, raw: Any, default_missing: tuple, chk: _Checker) -> I
         chk.fail(kp + ("reverse",), "reverse scoring needs codes or a range",
                  "reverse needs min and max", "add codes or range")
     return Item(name=name, label=_norm_label(raw["label"], name), type=typ, codes=codes,
-                missing=missing, missing_ranges=tuple(ranges), reverse=reverse, range=rng, battery=raw.get("battery"),
+                missing=missing, missing_ranges=tuple(ranges), reverse=reverse, range=rng,
+                battery=raw.get("battery"),
                 required=bool(raw.get("required", True)))
 
 

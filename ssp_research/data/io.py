@@ -40,7 +40,8 @@ from ssp_research.core.errors import DataError
 
 __all__ = ["SurveyFile", "read_survey", "source_label", "file_sha256", "FORMATS"]
 
-FORMATS = {".sav": "spss", ".zsav": "spss", ".por": "spss", ".csv": "csv", ".txt": "csv", ".xlsx": "excel",
+FORMATS = {".sav": "spss", ".zsav": "spss", ".por": "spss", ".csv": "csv", ".txt": "csv",
+           ".xlsx": "excel",
            ".xlsm": "excel", ".parquet": "parquet", ".pq": "parquet"}
 _DELIMS = (";", ",", "\t", "|")
 
@@ -79,7 +80,8 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _fail(path: Path | str | None, message: str, rule: str, hint: str, err: Exception | None = None):
+def _fail(path: Path | str | None, message: str, rule: str, hint: str,
+          err: Exception | None = None):
     raise DataError(message, file=path, rule=rule, hint=hint) from err
 
 
