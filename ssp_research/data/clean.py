@@ -574,7 +574,8 @@ def apply(
             out[name] = take(name).astype("str").reset_index(drop=True)
         elif name in df and item.type == "date":
             out[name] = _date_col(take(name), name, log).reset_index(drop=True)
-    wave = _to_float(df[wcol], wcol, log, keep) if wcol in df else None
+    # the wave column's text values are logged once, by _int_col above
+    wave = _to_float(df[wcol], wcol, _Log(), keep) if wcol in df else None
     # one float block for items, scales and indicators: columns are filled in place
     nums = [i for i, it in cb.items.items() if i in df and it.type not in ("text", "date")]
     scales = [k for k, sc in cb.scales.items() if all(i in nums for i in sc.items)]

@@ -126,8 +126,10 @@ def _duplicated_header(path: Path, names: list[str], row: int, where: str = "") 
         which = "; ".join(f"{n!r} in columns {', '.join(map(str, pos))}" for n, pos in dup.items())
         raise DataError(f"duplicated column header{'s' if len(dup) > 1 else ''}{where}: {which}",
                         file=path, row=row, column=first, rule="each column name once",
-                        hint="rename or remove the repeated column(s) in the export: which copy "
-                             "holds the answers cannot be told from the file")
+                        hint=("if this is not the row of the column names, give it: "
+                              "header_row=N (ssp: --header-row N); else " if where else "")
+                        + "rename or remove the repeated column(s) in the export: which copy "
+                          "holds the answers cannot be told from the file")
 
 
 def _read_csv(path: Path, raw: bytes, *, encoding=None, delimiter=None, decimal=None,
