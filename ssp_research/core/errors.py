@@ -15,9 +15,6 @@ value 7 is not an allowed code [file: wave2023.csv, row: 12, column: lonely, rul
 
 from __future__ import annotations
 
-import math
-import numbers
-
 __all__ = [
     "plain",
     "SSPError",
@@ -40,17 +37,18 @@ def plain(value: object) -> str:
     >>> plain(np.float64(3.0)), plain(np.int64(7)), plain(2.5), plain("x"), plain(None)
     ('3', '7', '2.5', "'x'", 'missing')
     """
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # numpy scalar -> Python (numpy itself is not imported here)
     if value is None:
         return "missing"
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        f = float(value)
-        if math.isnan(f):
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
             return "missing"
-        return str(int(f)) if f.is_integer() else repr(f)
+        return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, str):
         return repr(value)
     return str(value)
