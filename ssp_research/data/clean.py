@@ -3,10 +3,15 @@
 :func:`apply` turns a raw frame (codes as exported) into tidy data (see
 ``docs/codebook_format.md``) and a cleaning log, in this order:
 
-1. wave harmonisation: renamed items (``renames``) are moved to their current name;
-2. exact duplicate responses are dropped (first copy kept, ``flag_duplicate``);
-3. role columns: ``wave``/``grade``/``birth_year`` as integers, group recodes (gender
-   1/2 -> ``"boy"``/``"girl"``), ids pseudonymised with HMAC-SHA256 (key from
+1. role columns absent under the codebook's name found under a Norwegian name (``År`` for
+   ``wave``, :mod:`ssp_research.data.roles`); wave harmonisation: renamed items
+   (``renames``) are moved to their current name;
+2. duplicates only by respondent id: an exact copy of an earlier row with the same id is
+   dropped (first copy kept, ``flag_duplicate``); rows sharing an id with other answers, and
+   identical rows without an id, are kept and flagged, and the log names their rows;
+3. role columns, named by their role in the tidy data (``aar`` -> ``wave``):
+   ``wave``/``grade``/``birth_year`` as integers (``8. trinn`` -> 8), group recodes (gender
+   1/2 or Gutt/Jente -> ``"boy"``/``"girl"``), ids pseudonymised with HMAC-SHA256 (key from
    ``$SSP_PSEUDONYM_KEY``);
 4. items: wave recodes (``recodes``), missing codes -> NaN, codes outside the codebook -> NaN
    (or a :class:`~ssp_research.core.errors.DataError` when the codebook is ``strict``);
@@ -447,7 +452,9 @@ def apply(
         ``data``: role columns, other columns passed through, items (float64, NaN missing,
         reversed items stored reversed), scales (float64), indicators ``ind_<name>``
         (0.0/1.0/NaN), flags ``flag_straightlining``, ``flag_age_grade``,
-        ``flag_duplicate`` (bool). ``log``: ``rule, column, rows, detail``.
+        ``flag_duplicate`` (bool). Role columns are named by their role. ``log``:
+        ``rule, column, rows, detail``; the detail of a row-level rule names data rows
+        (1-based, the export's first respondent is row 1) and a few example values.
 
     Raises
     ------
