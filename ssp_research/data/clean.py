@@ -52,7 +52,12 @@ from ssp_research.core.paths import PSEUDONYM_KEY_ENV, pseudonym_key
 from ssp_research.data import roles as _roles
 from ssp_research.data.codebook import Codebook, load_codebook
 from ssp_research.data.io import source_label
-from ssp_research.data.quality import age_grade_inconsistent, duplicate_rows, straightlining
+from ssp_research.data.quality import (
+    age_grade_inconsistent,
+    describe_rows,
+    duplicates_by_id,
+    straightlining,
+)
 
 __all__ = ["CleanResult", "apply", "write_clean", "pseudonymise_ids", "LOG_COLUMNS"]
 
@@ -206,13 +211,6 @@ def _to_float(s: pd.Series, name: str, log: _Log, keep=None, out=None) -> np.nda
     return out
 
 
-def _rows(idx: np.ndarray, show: int = 5) -> str:
-    """``data rows 3, 8, 12 and 4 more`` (1-based rows of the export's data)."""
-    rows = [str(int(i) + 1) for i in idx[:show]]
-    more = f" and {len(idx) - show} more" if len(idx) > show else ""
-    return f"data row{'s' if len(idx) > 1 else ''} {', '.join(rows)}{more}"
-
-
 def _examples(s: pd.Series, bad: np.ndarray, show: int = 3) -> str:
     """``2 value(s) not numbers: 'x' (data row 6), 'n/a' (data rows 7, 9)`` for the log;
     the rows are the export's (``s`` keeps the export's row numbers in its index)."""
@@ -221,7 +219,7 @@ def _examples(s: pd.Series, bad: np.ndarray, show: int = 3) -> str:
     rows = np.asarray(s.index[pos])
     parts = []
     for v, _n in vals.value_counts().head(show).items():
-        parts.append(f"{plain(v)} ({_rows(rows[(vals == v).to_numpy()], 3)})")
+        parts.append(f"{plain(v)} ({describe_rows(rows[(vals == v).to_numpy()], 3)})")
     kinds = vals.nunique()
     more = f"; {kinds - show} other value(s)" if kinds > show else ""
     return f"{int(bad.sum())} value(s) not numbers: " + ", ".join(parts) + more
@@ -340,45 +338,6 @@ def _tidy_names(df: pd.DataFrame, cb: Codebook, log: _Log) -> dict[str, str]:
                 log.add("role_renamed", role, len(df), f"{col} -> {role} (the tidy name of the "
                         "role)")
     return out
-
-
-def _duplicates(df: pd.DataFrame, idcol: str | None, log: _Log) -> tuple[np.ndarray, np.ndarray]:
-    """(rows to drop, rows to flag ``flag_duplicate``): a respondent is dropped only as an
-    exact copy of an earlier row with the same respondent id; without an id, identical
-    answers are flagged and kept (two pupils may answer alike)."""
-    later, first = duplicate_rows(df)
-    n = len(df)
-    if idcol is None:
-        flag = later | first
-        if flag.any():
-            log.add("duplicate_answers_kept", "*", flag.sum(),
-                    f"{int(later.sum())} row(s) repeat the answers of an earlier row "
-                    f"({_rows(np.flatnonzero(later))}); with no respondent id column they "
-                    "cannot be told from different pupils who answered alike, so all are kept "
-                    "and flagged flag_duplicate; map an id column (columns: respondent_id) "
-                    "to drop true copies")
-        return np.zeros(n, dtype=bool), flag
-    ids = df[idcol]
-    has_id = ids.notna().to_numpy()
-    drop = later & has_id
-    log.add("duplicate_removed", "*", drop.sum(),
-            f"exact copy of an earlier row with the same {idcol} (first kept; "
-            f"{_rows(np.flatnonzero(drop))})")
-    no_id = later & ~has_id
-    if no_id.any():
-        log.add("duplicate_answers_kept", "*", no_id.sum(),
-                f"repeat an earlier row but have no {idcol}: kept and flagged "
-                f"({_rows(np.flatnonzero(no_id))})")
-    flag = first | no_id
-    rest = ids.where(~drop)
-    clash = (rest.duplicated(keep=False) & rest.notna()).to_numpy()
-    if clash.any():
-        log.add("duplicate_id_kept", idcol, clash.sum(),
-                f"{int(rest[clash].nunique())} {idcol} value(s) on rows with different answers "
-                f"({_rows(np.flatnonzero(clash))}): kept and flagged flag_duplicate; check "
-                "which answer is the respondent's")
-        flag |= clash
-    return drop, flag
 
 
 def _date_col(s: pd.Series, name: str, log: _Log) -> pd.Series:
@@ -526,7 +485,9 @@ def apply(
                           "mark the item required: false")
     rows_in = len(df)
     idcol = cb.columns.get("respondent_id")
-    later, first_copy = _duplicates(df, idcol if idcol in df else None, log)
+    later, first_copy, entries = duplicates_by_id(df, idcol if idcol in df else None)
+    for entry in entries:
+        log.add(*entry)
     keep = np.flatnonzero(~later) if later.any() else None
     first_copy = first_copy if keep is None else first_copy[keep]
     n = rows_in if keep is None else len(keep)
