@@ -293,7 +293,7 @@ def _add_pilot(p) -> None:
 def _run_clean(args) -> int:
     from ssp_research.data import clean, io
 
-    survey = io.read_survey(args.input)
+    survey = io.read_survey(args.input, sheet=_sheet(args.sheet), header_row=args.header_row)
     result = clean.apply(survey, args.codebook, strict=True if args.strict else None,
                          wave=args.wave)
     data_path, log_path = clean.write_clean(result, args.out)
@@ -304,9 +304,24 @@ def _run_clean(args) -> int:
     return 0
 
 
+def _sheet(value: str | None) -> str | int | None:
+    """``--sheet 2`` is the third sheet (0-based) unless a sheet is named "2"."""
+    return int(value) if value is not None and value.isdigit() else value
+
+
+def _add_reader_options(p) -> None:
+    p.add_argument("--sheet", default=None,
+                   help="Excel: the sheet to read, by name or 0-based number (default: the "
+                        "first sheet with data)")
+    p.add_argument("--header-row", type=int, default=None, metavar="N",
+                   help="Excel/CSV: the row of the column names, counted from 1 as Excel shows "
+                        "it (default: Excel detected past title rows and merged headers; CSV 1)")
+
+
 @command("clean", "Clean a raw survey export with a codebook; write Parquet + log JSON")
 def _add_clean(p) -> None:
-    p.add_argument("input", help="raw export: .sav, .csv, .xlsx or .parquet")
+    p.add_argument("input", help="raw export: .sav, .zsav, .por, .csv, .xlsx or .parquet")
+    _add_reader_options(p)
     p.add_argument("--codebook", required=True, help="built-in codebook name or a .yml path")
     p.add_argument("--out", required=True, help="output .parquet (log beside it: .log.json)")
     p.add_argument("--strict", action="store_true",
@@ -325,7 +340,8 @@ def _run_codebook(args) -> int:
                                   + ("export.sav > codebook.yml" if args.action == "draft"
                                      else "ungdata"))
     if args.action == "draft":
-        sys.stdout.write(draft.draft_codebook(args.target))
+        sys.stdout.write(draft.draft_codebook(args.target, sheet=_sheet(args.sheet),
+                                              header_row=args.header_row))
     elif args.action == "list":
         print("\n".join(codebook.list_codebooks()))
     else:
@@ -339,7 +355,10 @@ def _run_codebook(args) -> int:
 def _add_codebook(p) -> None:
     p.add_argument("action", choices=["draft", "list", "check"],
                    help="draft FILE.sav > codebook.yml | list | check NAME_OR_PATH")
-    p.add_argument("target", nargs="?", default=None, help="the .sav file or the codebook")
+    p.add_argument("target", nargs="?", default=None,
+                   help="the export to draft from (.sav, .zsav, .por, .csv, .xlsx, .parquet), "
+                        "or the codebook to check")
+    _add_reader_options(p)
 
 
 def _rule_overrides(items: list[str]) -> dict:

@@ -45,6 +45,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,8 +59,8 @@ from ssp_research.analysis.domain_engine import _cross_cov, _Level, _spec_from
 from ssp_research.core.atomic import atomic_write
 from ssp_research.core.errors import DataError, ParameterError
 
-__all__ = ["city_design", "indicator_table", "write_table", "with_economy_group",
-           "resolve_indicators",
+__all__ = ["city_design", "require_role_columns", "indicator_table", "write_table",
+           "with_economy_group", "resolve_indicators",
            "RESULT_COLUMNS", "ECONOMY_GROUPS"]
 
 RESULT_COLUMNS = [
@@ -68,6 +69,47 @@ RESULT_COLUMNS = [
     "diff", "diff_se", "diff_ci_low", "diff_ci_high", "p_value",
     "series_break", "higher_is_better", "reason",
 ]  # fmt: skip
+
+
+def require_role_columns(df: pd.DataFrame, columns: dict[str, str], *, what: str) -> None:
+    """Raise a named DataError when a role column (``wave``, ``school`` ...) is missing.
+
+    The message names the missing column, the columns found, a column that plays the role
+    under a Norwegian name (``År`` for ``wave``, :mod:`ssp_research.data.roles`) or a close
+    spelling, and the fix.
+
+    Examples
+    --------
+    >>> try:
+    ...     require_role_columns(pd.DataFrame({"År": [2025], "skole": ["Å"]}),
+    ...                          {"wave": "wave"}, what="the city design")
+    ... except DataError as err:
+    ...     print(err.message)
+    ...     print(err.hint.split(", or")[0])
+    the wave column 'wave' is not in the data (needed by the city design); columns found: År, skole
+    'År' looks like the wave column: pass wave='År'
+    """
+    from ssp_research.data.roles import role_of_column
+
+    cols = [str(c) for c in df.columns]
+    for role, col in columns.items():
+        if col is None or col in df.columns:
+            continue
+        alias = [c for c in cols if role_of_column(c) == role]
+        close = difflib.get_close_matches(str(col), cols, 1, 0.6)
+        arg = {"weight": "weights"}.get(role, role)
+        if alias:
+            hint = f"{alias[0]!r} looks like the {role} column: pass {arg}={alias[0]!r}, or "
+        elif close:
+            hint = f"did you mean {close[0]!r}? pass {arg}={close[0]!r}, or "
+        else:
+            hint = f"pass {arg}= the column that holds the {role}, or "
+        shown = ", ".join(cols[:30]) + (f" ... ({len(cols)} in all)" if len(cols) > 30 else "")
+        raise DataError(
+            f"the {role} column {col!r} is not in the data (needed by {what}); columns found: "
+            f"{shown}", column=col, rule="tidy data names role columns by role",
+            hint=hint + "clean the export with ssp clean / clean.apply, which names role "
+                        "columns by role")
 
 
 def city_design(df: pd.DataFrame, *, weights: str = "weight", wave: str = "wave",
@@ -95,6 +137,8 @@ def city_design(df: pd.DataFrame, *, weights: str = "weight", wave: str = "wave"
     """
     from ssp_research.survey.design import SurveyDesign  # helper C1's module, imported lazily
 
+    require_role_columns(df, {"wave": wave, "school": school, "weight": weights},
+                         what="the city design")
     data = df.assign(_stratum=df[wave].astype(str) + "|" + df[school].astype(str))
     return SurveyDesign(data, ids=None, strata="_stratum", weights=weights, lonely_psu="adjust")
 

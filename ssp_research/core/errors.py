@@ -16,6 +16,7 @@ value 7 is not an allowed code [file: wave2023.csv, row: 12, column: lonely, rul
 from __future__ import annotations
 
 __all__ = [
+    "plain",
     "SSPError",
     "DataError",
     "CodebookError",
@@ -25,6 +26,32 @@ __all__ = [
     "ParameterError",
     "ReportError",
 ]
+
+
+def plain(value: object) -> str:
+    """A value as a message shows it: ``3``, ``2.5``, ``'Jente'`` (not ``np.float64(3.0)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plain(np.float64(3.0)), plain(np.int64(7)), plain(2.5), plain("x"), plain(None)
+    ('3', '7', '2.5', "'x'", 'missing')
+    """
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # numpy scalar -> Python (numpy itself is not imported here)
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return "missing"
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
 
 
 class SSPError(Exception):

@@ -3,10 +3,15 @@
 :func:`apply` turns a raw frame (codes as exported) into tidy data (see
 ``docs/codebook_format.md``) and a cleaning log, in this order:
 
-1. wave harmonisation: renamed items (``renames``) are moved to their current name;
-2. exact duplicate responses are dropped (first copy kept, ``flag_duplicate``);
-3. role columns: ``wave``/``grade``/``birth_year`` as integers, group recodes (gender
-   1/2 -> ``"boy"``/``"girl"``), ids pseudonymised with HMAC-SHA256 (key from
+1. role columns absent under the codebook's name found under a Norwegian name (``År`` for
+   ``wave``, :mod:`ssp_research.data.roles`); wave harmonisation: renamed items
+   (``renames``) are moved to their current name;
+2. duplicates only by respondent id: an exact copy of an earlier row with the same id is
+   dropped (first copy kept, ``flag_duplicate``); rows sharing an id with other answers, and
+   identical rows without an id, are kept and flagged, and the log names their rows;
+3. role columns, named by their role in the tidy data (``aar`` -> ``wave``):
+   ``wave``/``grade``/``birth_year`` as integers (``8. trinn`` -> 8), group recodes (gender
+   1/2 or Gutt/Jente -> ``"boy"``/``"girl"``), ids pseudonymised with HMAC-SHA256 (key from
    ``$SSP_PSEUDONYM_KEY``);
 4. items: wave recodes (``recodes``), missing codes -> NaN, codes outside the codebook -> NaN
    (or a :class:`~ssp_research.core.errors.DataError` when the codebook is ``strict``);
@@ -31,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -41,16 +47,23 @@ import numpy as np
 import pandas as pd
 
 from ssp_research.core.atomic import atomic_write, write_atomic
-from ssp_research.core.errors import DataError
+from ssp_research.core.errors import DataError, plain
 from ssp_research.core.paths import PSEUDONYM_KEY_ENV, pseudonym_key
+from ssp_research.data import roles as _roles
 from ssp_research.data.codebook import Codebook, load_codebook
-from ssp_research.data.quality import age_grade_inconsistent, duplicate_rows, straightlining
+from ssp_research.data.io import source_label
+from ssp_research.data.quality import (
+    age_grade_inconsistent,
+    describe_rows,
+    duplicates_by_id,
+    straightlining,
+)
 
 __all__ = ["CleanResult", "apply", "write_clean", "pseudonymise_ids", "LOG_COLUMNS"]
 
 LOG_COLUMNS = ["rule", "column", "rows", "detail"]
 _INT_ROLES = ("wave", "grade", "birth_year")
-_STR_ROLES = ("municipality", "district", "school", "strata", "psu")
+_STR_ROLES = ("municipality", "district", "school", "class", "strata", "psu")
 _REQUIRED_ROLES = ("respondent_id", "wave", "school", "grade", "gender")
 _FLAGS = ("flag_straightlining", "flag_age_grade", "flag_duplicate")
 
@@ -108,7 +121,7 @@ class CleanResult:
             out[name] = pd.Categorical.from_codes(np.where(ok, pos, -1), categories=labels,
                                                   ordered=item.type == "ordinal")
         for role, spec in cb.groups.items():
-            col = cb.columns.get(role)
+            col = role if role in out else cb.columns.get(role)
             labels = spec.get("labels") or {}
             if col in out and labels:
                 cats = list(dict.fromkeys(str(v) for v in spec["codes"].values()))
@@ -188,8 +201,7 @@ def _to_float(s: pd.Series, name: str, log: _Log, keep=None, out=None) -> np.nda
         if keep is not None:
             bad[np.setdiff1d(np.arange(len(bad)), keep)] = False
         if bad.any():
-            vals = s[bad].value_counts().head(5).to_dict()
-            log.add("non_numeric", name, bad.sum(), f"values {vals} -> NaN")
+            log.add("non_numeric", name, bad.sum(), _examples(s, bad) + " -> NaN")
     if out is None:
         return a[keep] if keep is not None else a.copy()
     if keep is None:
@@ -197,6 +209,20 @@ def _to_float(s: pd.Series, name: str, log: _Log, keep=None, out=None) -> np.nda
     else:
         np.take(a, keep, out=out, mode="clip")
     return out
+
+
+def _examples(s: pd.Series, bad: np.ndarray, show: int = 3) -> str:
+    """``2 value(s) not numbers: 'x' (data row 6), 'n/a' (data rows 7, 9)`` for the log;
+    the rows are the export's (``s`` keeps the export's row numbers in its index)."""
+    pos = np.flatnonzero(bad)
+    vals = s.iloc[pos]
+    rows = np.asarray(s.index[pos])
+    parts = []
+    for v, _n in vals.value_counts().head(show).items():
+        parts.append(f"{plain(v)} ({describe_rows(rows[(vals == v).to_numpy()], 3)})")
+    kinds = vals.nunique()
+    more = f"; {kinds - show} other value(s)" if kinds > show else ""
+    return f"{int(bad.sum())} value(s) not numbers: " + ", ".join(parts) + more
 
 
 def _bad_codes(x: np.ndarray, item) -> np.ndarray:
@@ -216,14 +242,36 @@ def _describe(values: np.ndarray) -> str:
     return "values " + ", ".join(f"{v:g} (x{c})" for c, v in top)
 
 
-def _int_col(s: pd.Series) -> pd.Series:
+def _int_col(s: pd.Series, name: str, role: str, log: _Log) -> pd.Series:
+    """An integer role column; grades written ``8. trinn`` read as 8, other text logged."""
     x = pd.to_numeric(s, errors="coerce")
+    bad = (s.notna() & x.isna()).to_numpy()
+    if bad.any() and role == "grade":
+        text = s[bad].astype("str")
+        parsed = pd.to_numeric(text.map(_roles.grade_of_label), errors="coerce")
+        x[bad] = parsed.to_numpy()
+        done = parsed.notna().to_numpy()
+        if done.any():
+            ex = ", ".join(f"{v!r} -> {_roles.grade_of_label(v)}"
+                           for v in text[done].unique()[:3])
+            log.add("grade_from_label", name, done.sum(), ex)
+        bad = (s.notna() & x.isna()).to_numpy()
+    if bad.any():
+        log.add("non_numeric", name, bad.sum(), _examples(s, bad) + " -> NA")
+    x = x.astype("float64")
+    frac = x.notna() & (x != x.round())
+    if frac.any():
+        log.add("not_whole_number", name, frac.sum(), _examples(s, frac.to_numpy())
+                .replace("not numbers", "not whole numbers") + " -> NA")
+        x = x.where(~frac)
     return x.astype("int64") if x.notna().all() else x.astype("Int64")
 
 
 def _group(s: pd.Series, spec: dict, name: str, log: _Log, strict: bool, file) -> pd.Series:
     codes = {float(k): str(v) for k, v in spec["codes"].items()}
     lookup = {v.lower(): v for v in codes.values()}
+    if name == "gender" or set(codes.values()) & {"boy", "girl"}:  # Gutt/Jente, Mann/Kvinne
+        lookup.update({k: v for k, v in _roles.GENDER_LABELS.items() if v in codes.values()})
     for value, lab in (spec.get("labels") or {}).items():
         for text in (lab.values() if isinstance(lab, dict) else [lab]):
             lookup[str(text).lower()] = str(value)
@@ -235,15 +283,72 @@ def _group(s: pd.Series, spec: dict, name: str, log: _Log, strict: bool, file) -
     need = given & (res == None)  # noqa: E711 - elementwise on an object array
     if need.any():  # labels or tidy values given as text (e.g. "Jente", "girl")
         res[need] = s[need].astype("str").str.strip().str.lower().map(lookup).to_numpy()
-    out = pd.Series(res, dtype="str")
+    out = pd.Series(res, dtype="str", index=s.index)
     bad = given & out.isna().to_numpy()
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         if strict:
-            raise DataError(f"value {s.iloc[first]!r} is not a code of {name}", file=file,
-                            row=first + 1, column=name, rule=f"codes {spec['codes']}",
+            raise DataError(f"value {plain(s.iloc[first])} is not a code of {name} "
+                            f"({int(bad.sum())} such rows)", file=file,
+                            row=int(s.index[first]) + 1, column=name,
+                            rule=f"codes {spec['codes']}",
                             hint="fix the export, or add the code to groups in the codebook")
-        log.add("invalid_code", name, bad.sum(), f"{s[bad].value_counts().head(5).to_dict()}")
+        log.add("invalid_code", name, bad.sum(),
+                _examples(s, bad).replace("not numbers", "not codes") + " -> NA")
+    return out
+
+
+def _cut(names: list[str], k: int) -> str:
+    return ", ".join(names[:k]) + (f" ... ({len(names)} in all)" if len(names) > k else "")
+
+
+def _find_role_columns(df: pd.DataFrame, cb: Codebook, log: _Log) -> pd.DataFrame:
+    """A role column absent under the codebook's name, found under a Norwegian (or English)
+    name of :mod:`ssp_research.data.roles` (``År`` for ``wave``): renamed and logged."""
+    absent = [r for r, c in cb.columns.items() if c not in df.columns]
+    if not absent:
+        return df
+    taken = set(cb.columns.values()) | set(cb.items) | {r["from"] for r in cb.renames}
+    free = [c for c in df.columns if c not in taken]
+    found = _roles.find_role_columns(free, absent)
+    if not found:
+        return df
+    for role, col in found.items():
+        log.add("role_column_found", cb.columns[role], len(df),
+                f"{col!r} read as the {role} column {cb.columns[role]!r} (a Norwegian name of "
+                f"the role, see docs/norwegian_columns.md)")
+    return df.rename(columns={col: cb.columns[role] for role, col in found.items()})
+
+
+def _tidy_names(df: pd.DataFrame, cb: Codebook, log: _Log) -> dict[str, str]:
+    """The tidy data's name of each role column: its role (``aar`` -> ``wave``), unless an
+    export column that is not a role already has that name (then the export's name stays)."""
+    out = {}
+    role_cols = set(cb.columns.values())
+    for role, col in cb.columns.items():
+        if col not in df.columns:
+            continue
+        if role != col and role in df.columns and role not in role_cols:
+            out[col] = col
+            log.add("role_name_taken", col, len(df),
+                    f"kept as {col!r}: the export has another column named {role!r}")
+        else:
+            out[col] = role
+            if role != col:
+                log.add("role_renamed", role, len(df), f"{col} -> {role} (the tidy name of the "
+                        "role)")
+    return out
+
+
+def _date_col(s: pd.Series, name: str, log: _Log) -> pd.Series:
+    """A date item as datetime64; values that are not dates -> NaT, logged with their rows."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s
+    out = pd.to_datetime(s, errors="coerce", format="mixed")
+    bad = (s.notna() & out.isna()).to_numpy()
+    if bad.any():
+        log.add("not_a_date", name, bad.sum(),
+                _examples(s, bad).replace("not numbers", "not dates") + " -> NaT")
     return out
 
 
@@ -306,7 +411,9 @@ def apply(
         ``data``: role columns, other columns passed through, items (float64, NaN missing,
         reversed items stored reversed), scales (float64), indicators ``ind_<name>``
         (0.0/1.0/NaN), flags ``flag_straightlining``, ``flag_age_grade``,
-        ``flag_duplicate`` (bool). ``log``: ``rule, column, rows, detail``.
+        ``flag_duplicate`` (bool). Role columns are named by their role. ``log``:
+        ``rule, column, rows, detail``; the detail of a row-level rule names data rows
+        (1-based, the export's first respondent is row 1) and a few example values.
 
     Raises
     ------
@@ -339,13 +446,14 @@ def apply(
         source = source if source is not None else raw.provenance
         raw = raw.data
     source = {"path": str(source)} if isinstance(source, (str, Path)) else dict(source or {})
-    file = source.get("path")
+    file = source_label(source)
     strict = cb.strict if strict is None else strict
     if not isinstance(raw, pd.DataFrame) or raw.empty:
         raise DataError("no data: the frame has no rows", file=file, rule="at least one row",
                         hint="check the export; read it with ssp_research.data.io.read_survey")
     log = _Log()
     df = raw.reset_index(drop=True)  # CoW: no data copied
+    df = _find_role_columns(df, cb, log)
     wcol = cb.columns.get("wave")
     if wave is not None and wcol and wcol not in df:
         df[wcol] = int(wave)
@@ -353,32 +461,44 @@ def apply(
     df = _harmonise_names(df, cb, log)
     known = set(cb.items) | set(cb.columns.values())
     if not known & set(df.columns):
-        raise DataError(f"none of the {cb.instrument} codebook's columns are in the data",
-                        file=file, rule=f"a {cb.instrument} export",
-                        hint=f"check the file, or choose another codebook; data columns: "
-                             f"{list(df.columns)[:8]}")
+        cols = [str(c) for c in df.columns]
+        header = sum(c.startswith("Unnamed:") for c in cols) >= max(1, len(cols) // 3)
+        raise DataError(
+            f"none of the {cb.instrument} codebook's columns are in the data", file=file,
+            rule=f"a {cb.instrument} export",
+            hint=("the column names were not found on the header row: give the row of the "
+                  "column names (--header-row N, read_survey(header_row=N)) or the sheet "
+                  "(--sheet NAME); " if header else "")
+            + f"check the file, or choose another codebook; data columns: {_cut(cols, 8)}; "
+              f"codebook columns: {_cut(sorted(known), 8)}")
     need = [cb.columns[r] for r in _REQUIRED_ROLES if r in cb.columns]
     need += [n for n, it in cb.items.items() if it.required and require_items]
     missing = [c for c in need if c not in df.columns]
     if missing:
+        have = [str(c) for c in df.columns if c not in known]
+        close = {m: difflib.get_close_matches(str(m), have, 1, 0.6) for m in missing}
+        means = "; ".join(f"did you mean {c[0]!r} for {m!r}?" for m, c in close.items() if c)
         raise DataError(f"missing required column(s) {missing}", file=file, column=missing[0],
                         rule=f"columns required by codebook {cb.instrument} {cb.version}",
-                        hint="rename the column in the export, add a harmonisation rename, or "
-                             "mark the item required: false")
+                        hint=(means + " " if means else "")
+                        + "rename the column in the export, add a harmonisation rename, or "
+                          "mark the item required: false")
     rows_in = len(df)
     idcol = cb.columns.get("respondent_id")
-    later, first_copy = duplicate_rows(df)
-    log.add("duplicate_removed", "*", later.sum(), "exact duplicate of an earlier row; first kept")
+    later, first_copy, entries = duplicates_by_id(df, idcol if idcol in df else None)
+    for entry in entries:
+        log.add(*entry)
     keep = np.flatnonzero(~later) if later.any() else None
     first_copy = first_copy if keep is None else first_copy[keep]
     n = rows_in if keep is None else len(keep)
 
-    def take(col: str) -> pd.Series:
-        return df[col] if keep is None else df[col].iloc[keep].reset_index(drop=True)
+    def take(col: str) -> pd.Series:  # the export's row numbers stay in the index
+        return df[col] if keep is None else df[col].iloc[keep]
 
     out: dict[str, Any] = {}
     hashed = False
     role_of = {col: role for role, col in cb.columns.items()}
+    tidy = _tidy_names(df, cb, log)
     derived = set(cb.scales) | {"ind_" + k for k in cb.indicators} | set(_FLAGS)
     for col in df.columns:  # role and other columns keep their order in the export
         if col in cb.items:
@@ -388,7 +508,7 @@ def apply(
             continue
         s = take(col)
         if col not in role_of:
-            out[col] = s
+            out[tidy.get(col, col)] = s.reset_index(drop=True)
             log.add("passed_through", col, n, "column not in the codebook, kept unchanged")
             continue
         role = role_of[col]
@@ -406,21 +526,26 @@ def apply(
                 log.add("pseudonymised", col, int(s.notna().sum()), "HMAC-SHA256, key from env")
         elif role in cb.groups:
             s = _group(s, cb.groups[role], col, log, strict, file)
+            if role in _INT_ROLES:
+                s = _int_col(s, col, role, log)
         elif role in _INT_ROLES:
-            s = _int_col(s)
+            s = _int_col(s, col, role, log)
         elif role in _STR_ROLES:
             s = s.astype("str")
         elif role == "pilot" and s.notna().all():
             s = s.astype("str").str.lower().isin(["1", "1.0", "true", "ja", "yes"])
         elif role == "weight":
-            s = pd.Series(_to_float(s, col, log))
-        out[col] = s
+            s = pd.Series(_to_float(df[col], col, log, keep))
+        out[tidy[col]] = s.reset_index(drop=True)
     for name, item in cb.items.items():
         if name in df and item.type == "text":
-            out[name] = take(name).astype("str")
-    wave = _to_float(df[wcol], wcol, log, keep) if wcol in df else None
+            out[name] = take(name).astype("str").reset_index(drop=True)
+        elif name in df and item.type == "date":
+            out[name] = _date_col(take(name), name, log).reset_index(drop=True)
+    # the wave column's text values are logged once, by _int_col above
+    wave = _to_float(df[wcol], wcol, _Log(), keep) if wcol in df else None
     # one float block for items, scales and indicators: columns are filled in place
-    nums = [i for i, it in cb.items.items() if i in df and it.type != "text"]
+    nums = [i for i, it in cb.items.items() if i in df and it.type not in ("text", "date")]
     scales = [k for k, sc in cb.scales.items() if all(i in nums for i in sc.items)]
     inds = [k for k, ind in cb.indicators.items() if ind.source in nums + scales]
     names = nums + scales + ["ind_" + k for k in inds]
@@ -439,7 +564,7 @@ def apply(
         flag_sl |= hit
     flag_ag = np.zeros(n, dtype=bool)
     ag = cb.quality.get("age_grade") or {}
-    by, gr = ag.get("column", cb.columns.get("birth_year")), cb.columns.get("grade")
+    by, gr = ag.get("column", cb.columns.get("birth_year")), tidy.get(cb.columns.get("grade"))
     if ag and by in df and gr in out and wave is not None:
         flag_ag = age_grade_inconsistent(
             wave, _to_float(df[by], by, log, keep), out[gr].to_numpy("float64"),
@@ -475,7 +600,7 @@ def apply(
                           "flag_duplicate": first_copy})
     data = pd.concat([front, pd.DataFrame(block.T, columns=names, copy=False), flags], axis=1)
     return CleanResult(data, log.frame(), cb, source, rows_in, pseudonymised=hashed or
-                       idcol not in data)
+                       tidy.get(idcol, idcol) not in data)
 
 
 def _clean_item(s, cb, item, x, keep, wave, strict, file, log) -> None:
@@ -498,6 +623,11 @@ def _clean_item(s, cb, item, x, keep, wave, strict, file, log) -> None:
             x[hit] = np.nan
             log.add("missing_code", name, n_hit,
                     f"code {m:g}: {cb.missing_codes.get(m, 'missing code')}")
+    for lo, hi in item.missing_ranges:
+        hit = (x >= lo) & (x <= hi)
+        if hit.any():
+            x[hit] = np.nan
+            log.add("missing_code", name, hit.sum(), f"codes {lo:g} to {hi:g}: missing range")
     bad = _bad_codes(x, item)
     if bad.any():
         if strict:
@@ -551,7 +681,8 @@ def write_clean(result: CleanResult, out_path: str | Path) -> tuple[Path, Path]:
     """
     out = Path(out_path)
     cb = result.codebook  # a ssp_research.data.clean.CleanResult
-    idcol = cb.columns.get("respondent_id")
+    idcol = next((c for c in ("respondent_id", cb.columns.get("respondent_id"))
+                  if c is not None and c in result.data), None)
     if not result.pseudonymised and idcol in result.data:
         raise DataError(f"refusing to write respondent ids in the clear (column {idcol!r})",
                         file=out, column=idcol, rule="only pseudonymised ids are written",

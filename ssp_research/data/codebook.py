@@ -46,10 +46,10 @@ __all__ = [
     "RULE_OPERATORS",
 ]
 
-ITEM_TYPES = ("ordinal", "nominal", "numeric", "binary", "text")
+ITEM_TYPES = ("ordinal", "nominal", "numeric", "binary", "text", "date")
 RULE_OPERATORS = ("in", ">=", ">", "<=", "<", "==")
 _ROLES = (
-    "respondent_id", "wave", "municipality", "district", "school", "grade", "gender",
+    "respondent_id", "wave", "municipality", "district", "school", "class", "grade", "gender",
     "birth_year", "weight", "pilot", "strata", "psu", "fpc",
 )
 _TOP_KEYS = {
@@ -85,6 +85,7 @@ class Item:
     type: str = "ordinal"
     codes: dict[float, dict[str, str]] = field(default_factory=dict)
     missing: tuple[float, ...] = ()
+    missing_ranges: tuple[tuple[float, float], ...] = ()
     reverse: bool = False
     range: tuple[float, float] | None = None
     battery: str | None = None
@@ -298,7 +299,7 @@ def _parse_item(name: str, raw: Any, default_missing: tuple, chk: _Checker) -> I
     typ = raw.get("type", "ordinal")
     if typ not in ITEM_TYPES:
         chk.fail(kp + ("type",), f"unknown item type {typ!r}", f"type in {ITEM_TYPES}",
-                 "use ordinal, nominal, numeric, binary or text")
+                 "use ordinal, nominal, numeric, binary, text or date")
     codes_raw = chk.mapping(raw.get("codes"), kp + ("codes",))
     codes = {_code(k, chk, kp + ("codes",)): _norm_label(v, str(k)) for k, v in codes_raw.items()}
     if typ in ("ordinal", "nominal", "binary") and not codes:
@@ -316,8 +317,18 @@ def _parse_item(name: str, raw: Any, default_missing: tuple, chk: _Checker) -> I
     elif not isinstance(missing, list):
         chk.fail(kp + ("missing",), "missing must be a list of codes", "missing: [98, 99]",
                  "write the item's missing codes as a list")
-    missing = tuple(_code(m, chk, kp + ("missing",)) for m in missing)
+    ranges = []
+    for m in missing:
+        if isinstance(m, list):
+            if len(m) != 2 or _code(m[0], chk, kp + ("missing",)) > _code(m[1], chk, kp + (
+                    "missing",)):
+                chk.fail(kp + ("missing",), f"bad missing range {m!r}",
+                         "a missing range is [low, high] with low <= high",
+                         "write e.g. missing: [98, 99, [-999, 0]]")
+            ranges.append((float(m[0]), float(m[1])))
+    missing = tuple(_code(m, chk, kp + ("missing",)) for m in missing if not isinstance(m, list))
     clash = set(missing) & set(codes)
+    clash |= {c for c in codes for lo, hi in ranges if lo <= c <= hi}
     if clash:
         chk.fail(kp + ("missing",), f"codes {sorted(clash)} are both valid and missing",
                  "missing codes differ from valid codes", "remove them from codes or missing")
@@ -329,7 +340,8 @@ def _parse_item(name: str, raw: Any, default_missing: tuple, chk: _Checker) -> I
         chk.fail(kp + ("reverse",), "reverse scoring needs codes or a range",
                  "reverse needs min and max", "add codes or range")
     return Item(name=name, label=_norm_label(raw["label"], name), type=typ, codes=codes,
-                missing=missing, reverse=reverse, range=rng, battery=raw.get("battery"),
+                missing=missing, missing_ranges=tuple(ranges), reverse=reverse, range=rng,
+                battery=raw.get("battery"),
                 required=bool(raw.get("required", True)))
 
 

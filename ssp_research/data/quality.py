@@ -1,4 +1,4 @@
-"""Response-quality checks used by cleaning: exact duplicates, straight-lining, age/grade.
+"""Response-quality checks used by cleaning: duplicates by id, straight-lining, age/grade.
 
 Each check is a vectorised function over whole columns that returns boolean flags, so it can
 also be used on its own on any frame. :func:`ssp_research.data.clean.apply` calls them with the
@@ -16,11 +16,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["duplicate_rows", "straightlining", "age_grade_inconsistent"]
+__all__ = ["duplicate_rows", "duplicates_by_id", "describe_rows", "straightlining",
+           "age_grade_inconsistent"]
 
 
 def duplicate_rows(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +65,87 @@ def duplicate_rows(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         later[pos[is_later]] = True
         first[pos[sub.duplicated(keep=False).to_numpy() & ~is_later]] = True
     return later, first
+
+
+def describe_rows(idx: np.ndarray, show: int = 5) -> str:
+    """``data rows 3, 8, 12 and 4 more`` for 0-based positions ``idx`` (shown 1-based).
+
+    Examples
+    --------
+    >>> describe_rows(np.array([2, 7])), describe_rows(np.arange(8), 3)
+    ('data rows 3, 8', 'data rows 1, 2, 3 and 5 more')
+    """
+    rows = [str(int(i) + 1) for i in idx[:show]]
+    more = f" and {len(idx) - show} more" if len(idx) > show else ""
+    return f"data row{'s' if len(idx) > 1 else ''} {', '.join(rows)}{more}"
+
+
+def duplicates_by_id(df: pd.DataFrame, idcol: str | None
+                     ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str, int, str]]]:
+    """Duplicates decided by respondent id: which rows to drop, which to flag, and why.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The export (row ``i`` is data row ``i + 1`` in the messages).
+    idcol : str or None
+        The respondent id column, None when the export has none.
+
+    Returns
+    -------
+    (drop, flag, entries)
+        ``drop``: exact copies of an earlier row with the same (non-missing) id. ``flag``:
+        the kept first copies, rows that share an id but differ, and identical rows without
+        an id (two pupils may answer alike: kept). ``entries``: cleaning-log rows
+        ``(rule, column, rows, detail)`` for ``duplicate_removed``, ``duplicate_id_kept``
+        and ``duplicate_answers_kept`` (rules with no rows are left out).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"q1": [1, 2, 1], "q2": [3, 3, 3]})
+    >>> drop, flag, entries = duplicates_by_id(df, None)
+    >>> drop.tolist(), flag.tolist(), entries[0][:3]
+    ([False, False, False], [True, False, True], ('duplicate_answers_kept', '*', 2))
+    """
+    out: list[tuple[str, str, int, str]] = []
+
+    def add(rule: str, column: str, n: Any, detail: str) -> None:
+        if int(n):
+            out.append((rule, column, int(n), detail))
+
+    later, first = duplicate_rows(df)
+    n = len(df)
+    if idcol is None:
+        flag = later | first
+        if flag.any():
+            add("duplicate_answers_kept", "*", flag.sum(),
+                    f"{int(later.sum())} row(s) repeat the answers of an earlier row "
+                    f"({describe_rows(np.flatnonzero(later))}); with no respondent id column they "
+                    "cannot be told from different pupils who answered alike, so all are kept "
+                    "and flagged flag_duplicate; map an id column (columns: respondent_id) "
+                    "to drop true copies")
+        return np.zeros(n, dtype=bool), flag, out
+    ids = df[idcol]
+    has_id = ids.notna().to_numpy()
+    drop = later & has_id
+    add("duplicate_removed", "*", drop.sum(),
+            f"exact copy of an earlier row with the same {idcol} (first kept; "
+            f"{describe_rows(np.flatnonzero(drop))})")
+    no_id = later & ~has_id
+    if no_id.any():
+        add("duplicate_answers_kept", "*", no_id.sum(),
+                f"repeat an earlier row but have no {idcol}: kept and flagged "
+                f"({describe_rows(np.flatnonzero(no_id))})")
+    flag = first | no_id
+    rest = ids.where(~drop)
+    clash = (rest.duplicated(keep=False) & rest.notna()).to_numpy()
+    if clash.any():
+        add("duplicate_id_kept", idcol, clash.sum(),
+                f"{int(rest[clash].nunique())} {idcol} value(s) on rows with different answers "
+                f"({describe_rows(np.flatnonzero(clash))}): kept and flagged flag_duplicate; check "
+                "which answer is the respondent's")
+        flag |= clash
+    return drop, flag, out
 
 
 def straightlining(items: Sequence[np.ndarray] | pd.DataFrame, *, min_items: int) -> np.ndarray:
