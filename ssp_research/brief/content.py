@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ssp_research import disclosure
-from ssp_research.analysis import effects, frameworks, indicators
+from ssp_research.analysis import effects, frameworks, indicators, references
 from ssp_research.brief import language, narrate
 from ssp_research.brief.texts import TEXTS
 from ssp_research.core import paths
@@ -94,6 +94,7 @@ class Brief:
     data_path: str = ""
     publication_path: str = ""
     population: pd.DataFrame | None = field(default=None, repr=False)
+    references_path: str = ""
     cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -306,6 +307,17 @@ class Brief:
                                                 codebook=self.codebook)
             rows.append({"indicator": name, "slope": slope, "p_value": p})
         return pd.DataFrame(rows)
+
+    @property
+    def benchmark(self) -> pd.DataFrame:
+        """The latest wave against the published national figures (the barometer):
+        :func:`ssp_research.analysis.references.compare_with_references`, one row per
+        indicator, ``ref_class`` hidden where the unit's share is hidden."""
+        if "benchmark" not in self.cache:
+            refs = references.load_references(self.references_path or None)
+            self.cache["benchmark"] = references.compare_with_references(
+                self.latest, refs, instrument=self.codebook.instrument, year=int(self.wave))
+        return self.cache["benchmark"]
 
     def arrow(self, name: str) -> str:
         row = self.trends.set_index("indicator").loc[name]

@@ -29,6 +29,8 @@ __all__ = [
     "LANGS",
     "TEXTS",
     "format_number",
+    "format_difference",
+    "MINUS",
     "format_percent",
     "format_points",
     "format_ci",
@@ -36,6 +38,7 @@ __all__ = [
     "indicator_label",
 ]
 
+MINUS = "\u2212"  # the minus sign of typeset numbers
 NBSP = "\u00a0"
 LANGS = ("nb", "en")
 
@@ -195,14 +198,46 @@ def format_number(x, lang: str = "nb", decimals: int = 0) -> str:
     ('1,234,567', '2,3')
     >>> format_number(1234, "nb") == "1" + NBSP + "234"
     True
+
+    Negative numbers get a true minus sign (U+2212), and a number that rounds to zero gets
+    none:
+
+    >>> format_number(-1.25, "nb", 1) == MINUS + "1,3", format_number(-0.04, "en", 1)
+    (True, '0.0')
     """
     _check_lang(lang)
     if _missing(x):
         return "–"
-    text = f"{_round(x, decimals):,.{decimals}f}"
+    rounded = _round(x, decimals)
+    text = f"{abs(rounded):,.{decimals}f}"
     if lang == "nb":
         text = text.replace(",", NBSP).replace(".", ",")
-    return text
+    return MINUS + text if rounded < 0 else text
+
+
+def format_difference(diff, low, high, lang: str = "nb", decimals: int = 1) -> str:
+    """A difference in percentage points with its 95 % interval, ``"1,9 (0,9 til 2,8)"``.
+
+    One decimal by default; when the interval excludes 0 (a clear difference) but a bound
+    would show as 0 at that precision, more decimals are used (up to three), so a clear
+    difference never shows a bound of "0,0".
+
+    Examples
+    --------
+    >>> format_difference(0.0161, 0.0004, 0.0318, "en")
+    '1.61 (0.04 to 3.18)'
+    >>> format_difference(-0.004, -0.018, 0.009, "nb") == MINUS + "0,4 (" + MINUS + "1,8 til 0,9)"
+    True
+    """
+    if _missing(diff) or _missing(low) or _missing(high):
+        return ""
+    sure = low > 0 or high < 0
+    d = decimals
+    while sure and d < 3 and min(abs(low), abs(high)) * 100 < 0.5 * 10 ** -d:
+        d += 1
+    to = "til" if lang == "nb" else "to"
+    num = [format_number(100 * float(v), lang, d) for v in (diff, low, high)]
+    return f"{num[0]} ({num[1]} {to} {num[2]})"
 
 
 def format_percent(x, lang: str = "nb", decimals: int = 0) -> str:
@@ -228,7 +263,7 @@ def format_points(x, lang: str = "nb", decimals: int = 0) -> str:
     Examples
     --------
     >>> format_points(0.052, "en"), format_points(-0.052, "nb", decimals=1)
-    ('5 percentage points', '-5,2 prosentpoeng')
+    ('5 percentage points', '\u22125,2 prosentpoeng')
     """
     _check_lang(lang)
     unit = "prosentpoeng" if lang == "nb" else "percentage points"

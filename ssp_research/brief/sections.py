@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["headlines_html", "goals_html", "show_trends", "trends_figure", "method_html",
-           "summary"]
+           "summary", "barometer_sentence"]
 
 
 
@@ -44,8 +44,45 @@ def headlines_html(b: Brief, *, max_sentences: int = 6) -> Html:
         comparison_name=b.comparison_name, trends=trends, wave=b.wave,
         max_sentences=max_sentences,
     )  # fmt: skip
+    national = barometer_sentence(b)
+    if national:
+        sentences = sentences[: max_sentences - 1] + [national]
     items = "".join(f"<li>{_html.escape(s)}</li>" for s in sentences)
     return Html(f'<ol class="ssp-headlines">{items}</ol>')
+
+
+def barometer_sentence(b: Brief) -> str:
+    """One page-1 sentence: the unit against the national figures (better, no clear
+    difference, worse, by name), or "" when no national figure fits any shown indicator.
+
+    >>> from ssp_research.brief import load
+    >>> b = load("data/synthetic/trondheim.parquet", lang="en")
+    >>> print(barometer_sentence(b))  # doctest: +NORMALIZE_WHITESPACE
+    Against the national figures (Ungdata 2024): Trondheim does better on loneliness, worse
+    on bullying and shows no clear difference on thriving at school.
+    """
+    bench = b.benchmark.dropna(subset=["ref_class"])
+    if not len(bench):
+        return ""
+    year = int(bench["ref_year"].max())
+    names = {}
+    for c in ("better", "worse", "same"):
+        nouns = [language._noun(n, b.codebook, b.lang)
+                 for n in bench.loc[bench["ref_class"] == c, "indicator"]]
+        names[c] = language._join(nouns, b.lang) if nouns else ""
+    nb = b.lang == "nb"
+    parts = []
+    if names["better"]:
+        parts.append(("gjør det bedre på " if nb else "does better on ") + names["better"])
+    if names["worse"]:
+        parts.append(("dårligere på " if nb else "worse on ") + names["worse"])
+    if names["same"]:
+        parts.append(("har ingen sikker forskjell på " if nb else "shows no clear difference on ")
+                     + names["same"])
+    body = language._join(parts, b.lang)
+    lead = (f"Sammenlignet med landstallene (Ungdata {year}): {b.unit} "
+            if nb else f"Against the national figures (Ungdata {year}): {b.unit} ")
+    return lead + body + "."
 
 
 def _pct(x, lang, decimals=0) -> str:
@@ -57,20 +94,30 @@ def _goal_rows(b: Brief, names: list[str]) -> pd.DataFrame:
     lang = b.lang
     shown = ~t["suppressed"].to_numpy()
     t["label"] = [b.label(n) for n in t["indicator"]]
-    t["ci"] = [language.format_ci(lo, hi, lang) if s else ""
+    t["ci"] = [language.format_ci(lo, hi, lang, 1) if s else ""
                for lo, hi, s in zip(t["ci_low"], t["ci_high"], shown)]
-    t["cmp"] = [_pct(v, lang) for v in t["cmp_estimate"]]
-    to = TEXTS[lang]["to"]
-
-    def num(x):
-        return language.format_number(100 * x, lang, 1)
-
-    t["diff_text"] = [
-        "" if not s or pd.isna(d) else f"{num(d)} ({num(lo)} {to} {num(hi)})"
-        for d, lo, hi, s in zip(t["diff"], t["diff_ci_low"], t["diff_ci_high"], shown)
-    ]  # fmt: skip
-    t["arrow"] = [b.arrow(n) if s else "" for n, s in zip(t["indicator"], shown)]
+    t["cmp"] = [_pct(v, lang, 1) for v in t["cmp_estimate"]]
+    T = TEXTS[lang]
+    t["diff_text"] = [language.format_difference(d, lo, hi, lang) if s else ""
+                      for d, lo, hi, s in zip(t["diff"], t["diff_ci_low"], t["diff_ci_high"],
+                                              shown)]
+    t["arrow"] = [_arrow_text(b, n) if s else "" for n, s in zip(t["indicator"], shown)]
+    bench = b.benchmark.set_index("indicator").reindex(t["indicator"])
+    t["ref"] = [_pct(v, lang) for v in bench["ref_estimate"]]
+    t["barometer"] = [T[f"bar_{c}"] if isinstance(c, str) else
+                      ("" if not s else T["bar_none"] if pd.isna(r) else "")
+                      for c, r, s in zip(bench["ref_class"], bench["ref_estimate"], shown)]
     return t
+
+
+def _arrow_text(b: Brief, name: str) -> str:
+    """The trend arrow with its sign in words: "↓ bedre" for a falling problem share."""
+    arrow = b.arrow(name)
+    if arrow not in ("↑", "↓"):
+        return arrow
+    better = (arrow == "↑") == bool(b.latest.set_index("indicator").loc[name,
+                                                                        "higher_is_better"])
+    return f"{arrow} {TEXTS[b.lang]['trend_good' if better else 'trend_bad']}"
 
 
 def goals_html(b: Brief) -> Html:
@@ -80,10 +127,15 @@ def goals_html(b: Brief) -> Html:
     """
     T = TEXTS[b.lang]
     parts = []
+    ref_years = b.benchmark["ref_year"].dropna()
     labels = {"label": T["indicator"], "estimate": T["estimate"], "ci": T["ci"],
               "cmp": f"{T['cmp']}: {b.comparison_name}", "diff_text": T["diff"],
-              "arrow": T["trend"], "n": T["n"]}
-    fmt = {"estimate": lambda v: _pct(v, b.lang),
+              "arrow": T["trend"],
+              "ref": T["ref"].format(year=int(ref_years.max())) if len(ref_years) else "",
+              "barometer": T["barometer"], "n": T["n"]}
+    bar_class = {T[f"bar_{c}"]: f"ssp-bar ssp-bar-{c}" for c in ("better", "same", "worse")}
+    classes = {"barometer": lambda v: bar_class.get(v, "")}
+    fmt = {"estimate": lambda v: _pct(v, b.lang, 1),
            "n": lambda v: language.format_number(v, b.lang)}  # 1 234 (nb) / 1,234 (en)
     for goal in b.framework.goals:
         title = goal.title_in(b.lang)
@@ -93,7 +145,8 @@ def goals_html(b: Brief) -> Html:
         if names:
             rows = _goal_rows(b, names)
             parts.append(disclosure.to_html(rows, list(labels), labels, b.lang,
-                                            formatters=fmt, dataset=b.dataset))
+                                            formatters=fmt, dataset=b.dataset,
+                                            classes=classes))
         if goal.unmeasured:
             text = goal.unmeasured.get(b.lang) or next(iter(goal.unmeasured.values()))
             lead = "" if names else T["no_goal_ind"] + " "
@@ -102,6 +155,11 @@ def goals_html(b: Brief) -> Html:
                          f"{_html.escape(lead + text)}</p>")
         parts.append("</section>")
     notes = [T["fn_arrow"]]
+    used = b.benchmark.dropna(subset=["ref_estimate"])
+    if len(used):
+        sources = "; ".join(dict.fromkeys(used["ref_source"]))
+        notes.append(T["fn_barometer"].format(sources=sources))
+        notes += list(dict.fromkeys(used[f"ref_note_{b.lang}"].dropna()))
     if b.latest["suppressed"].any():
         notes.append(T["fn_suppressed"] + " " + b.rules.describe(b.lang).splitlines()[0])
     if b.latest["series_break"].astype(bool).any():

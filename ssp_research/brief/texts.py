@@ -20,6 +20,15 @@ TEXTS = {
         "fn_arrow": "Pil: ↑ / ↓ statistisk sikker økning / nedgang over årene, → ingen sikker "
                     "endring; tom når tidsserien ikke kan vises.",
         "no_goal_ind": "Ingen indikator i undersøkelsen måler dette målet.",
+        "ref": "Landet ({year})", "barometer": "Mot landet",
+        "bar_better": "✔ bedre", "bar_same": "= ingen sikker forskjell",
+        "bar_worse": "✖ dårligere", "bar_none": "– ikke noe landstall",
+        "fn_barometer": "Mot landet: enhetens andel testet mot siste publiserte landstall "
+                        "(høyst tre år gammelt), med usikkerheten i begge tallene. ✔ bedre og ✖ "
+                        "dårligere betyr en statistisk sikker forskjell i god eller dårlig retning "
+                        "for indikatoren; = ingen sikker forskjell; – ikke noe publisert landstall "
+                        "passer. Kilder: {sources}.",
+        "trend_good": "bedre", "trend_bad": "dårligere",
         "poor": "Dårlig råd", "middle": "Verken god eller dårlig", "good": "God råd",
         "all": "Alle", "no_pilot": "{unit} har ingen skoler i pilotprogrammet.",
         "no_pilot_school": "{unit} er ikke med i pilotprogrammet.",
@@ -120,6 +129,15 @@ TEXTS = {
         "fn_arrow": "Arrow: ↑ / ↓ statistically clear rise / fall over the years, → no clear "
                     "change; empty when the series cannot be shown.",
         "no_goal_ind": "No survey indicator measures this goal.",
+        "ref": "Norway ({year})", "barometer": "Against Norway",
+        "bar_better": "✔ better", "bar_same": "= no clear difference",
+        "bar_worse": "✖ worse", "bar_none": "– no national figure",
+        "fn_barometer": "Against Norway: the unit's share tested against the latest published "
+                        "national figure (at most three years old), with the uncertainty of both. "
+                        "✔ better and ✖ worse mean a statistically clear difference in the "
+                        "indicator's good or bad direction; = no clear difference; – no published "
+                        "national figure fits. Sources: {sources}.",
+        "trend_good": "better", "trend_bad": "worse",
         "poor": "Hard up", "middle": "Neither good nor poor", "good": "Well off",
         "all": "All", "no_pilot": "{unit} has no schools in the pilot programme.",
         "no_pilot_school": "{unit} is not in the pilot programme.",

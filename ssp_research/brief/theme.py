@@ -113,12 +113,12 @@ def rendering():
 
     Examples
     --------
-    >>> before = mpl.rcParams["lines.linewidth"]
+    >>> before, figures = mpl.rcParams["lines.linewidth"], plt.get_fignums()
     >>> mpl.rcParams["lines.linewidth"] = 3.0  # e.g. a user's matplotlibrc
     >>> with rendering():
     ...     fig = new_figure((2, 1))
-    ...     mpl.rcParams["lines.linewidth"], plt.get_fignums()
-    (1.5, [])
+    ...     mpl.rcParams["lines.linewidth"], plt.get_fignums() == figures  # not in pyplot
+    (1.5, True)
     >>> mpl.rcParams["lines.linewidth"]
     3.0
     >>> mpl.rcParams["lines.linewidth"] = before

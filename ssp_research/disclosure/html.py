@@ -76,7 +76,8 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
             labels: Mapping[str, str] | None = None, lang: str = "nb", *,
             caption: str | None = None,
             formatters: Mapping[str, Callable[[object], str]] | None = None,
-            dataset: str | None = None) -> str:
+            dataset: str | None = None,
+            classes: Mapping[str, Callable[[object], str]] | None = None) -> str:
     """Render a protected table as ``<table class="ssp-table">`` (the audit contract).
 
     Parameters
@@ -96,6 +97,9 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
         The dataset whose release ledger holds the rows' cells (``data-ssp-dataset``, e.g.
         ``ungdata--trondheim``; :func:`~ssp_research.disclosure.ledger.dataset_id`): the
         audit looks each ``data-ssp-cell`` up in that ledger.
+    classes : dict, optional
+        ``{column: function(value) -> str}``: a CSS class for a (non-statistic) column's
+        cell, e.g. the barometer's ``ssp-bar-worse``.
 
     Returns
     -------
@@ -145,6 +149,8 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
                 text = formatters[c](value) if c in formatters else _format(value, c, lang,
                                                                              proportion)
                 klass = ' class="ssp-n"' if c == "n" else ""
+                if classes and c in classes and classes[c](value):
+                    klass = f' class="{esc(classes[c](value))}"'
                 cells.append(f"<td{klass}>{esc(text)}</td>")
         cells.append(f'<td class="ssp-marker">{esc(str(row.get("marker", "")))}</td>')
         parts.append(f"<tr {attrs}>" + "".join(cells) + "</tr>")

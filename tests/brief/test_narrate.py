@@ -58,7 +58,7 @@ def test_number_formats_with_thousands_separators():
 
 def test_points_and_ci():
     assert format_points(0.0649, "en") == "6 percentage points"
-    assert format_points(-0.0651, "nb", 1) == "-6,5 prosentpoeng"
+    assert format_points(-0.0651, "nb", 1) == "\u22126,5 prosentpoeng"
     assert format_ci(0.101, 0.1449, "nb", 1) == f"10,1–14,5{NB}%"
     assert format_ci(0.101, 0.1449, "en") == "10–14%"
     assert format_ci(NAN, 0.2, "en") == "–"
