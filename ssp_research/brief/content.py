@@ -350,7 +350,7 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
          framework: str = "trondheim_ssp", unit_type: str = "city", unit: str = "Trondheim",
          wave: int | None = None, comparison: str = "auto", lang: str = "nb", pool: int = 1,
          standardise: bool = False, disclosure_rules: dict | None = None,
-         publication_path: str = "") -> Brief:
+         publication_path: str = "", references_path: str = "") -> Brief:
     """Load the data, codebook, framework and rules of one brief and check the unit.
 
     Parameters
@@ -376,6 +376,9 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
         next to the data).
     disclosure_rules : dict, optional
         Overrides of :class:`ssp_research.disclosure.suppression.Rules`.
+    references_path : str
+        Published reference figures to test the unit against (CSV, ``docs/references.md``);
+        "" for the shipped national figures.
     publication_path : str
         The batch's protected publication (``ssp batch`` passes it). "" for a city, district
         or school: the city's publication in ``<output>/cache/publication/`` (see
@@ -464,7 +467,7 @@ def load(data_path: str = "data/synthetic/trondheim.parquet", *, instrument: str
         rules=disclosure.Rules.from_overrides(disclosure_rules or {}), unit_type=unit_type,
         unit=unit, wave=wave, lang=lang, comparison=comparison, comparison_name=cmp_name,
         pool=pool, standardise=standardise, data_path=str(data_path), population=population,
-        publication_path=publication_path,
+        publication_path=publication_path, references_path=str(references_path or ""),
     )  # fmt: skip
     return b
 
