@@ -76,9 +76,10 @@ class BriefResult:
 # --- provenance and helpers --------------------------------------------------------------------
 
 
-def brief_stem(params: dict) -> str:
+def brief_stem(params: dict, *, default_framework: str | None = None) -> str:
     """``<unit-slug>_<wave>_<lang>``: the file stem of a brief (``_pupils`` appended for the
-    pupils' version, so both can sit in one folder).
+    pupils' version, ``_pool3`` for a pooled brief and ``_<framework>`` for a strategy other
+    than the template's default, so that none of them overwrites another in one folder).
 
     Examples
     --------
@@ -86,12 +87,55 @@ def brief_stem(params: dict) -> str:
     'ostbyen-skole_2025_nb'
     >>> brief_stem({"unit": "Østbyen skole", "wave": 2025, "lang": "nb", "audience": "pupils"})
     'ostbyen-skole_2025_nb_pupils'
+    >>> brief_stem({"unit": "Lade", "wave": 2025, "lang": "nb", "pool": 3,
+    ...             "framework": "lillestrom"}, default_framework="trondheim_ssp")
+    'lade_2025_nb_pool3_lillestrom'
     """
     table = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"})
     slug = re.sub(r"[^a-z0-9]+", "-", str(params.get("unit", "unit")).translate(table)
                   .lower()).strip("-") or "unit"
     audience = "_pupils" if params.get("audience") == "pupils" else ""
-    return f"{slug}_{params.get('wave')}_{params.get('lang')}{audience}"
+    pool = f"_pool{int(params['pool'])}" if int(params.get("pool") or 1) > 1 else ""
+    framework = str(params.get("framework") or "")
+    other = ""
+    if framework and default_framework and framework != default_framework:
+        other = "_" + (re.sub(r"[^a-z0-9]+", "-", Path(framework).stem.translate(table).lower())
+                       .strip("-") or "framework")
+    return f"{slug}_{params.get('wave')}_{params.get('lang')}{pool}{other}{audience}"
+
+
+def _pooled_waves(data_path, wave: int, pool: int) -> list[int]:
+    """The waves of a pooled window: the ``pool`` latest waves up to ``wave`` in the data."""
+    import pyarrow.parquet as pq
+
+    waves = sorted(set(pq.read_table(paths.in_project(data_path), columns=["wave"])
+                       .column("wave").to_pylist()))
+    return [w for w in waves if w <= wave][-pool:]
+
+
+def brief_title(params: dict, *, default_framework: str | None = None) -> str | None:
+    """The brief's title when it differs from the plain "<kind>: <unit>, <wave>": a pooled
+    brief names its years ("2021–2025"), a strategy other than the template's default names
+    the strategy. None otherwise (the export's default title)."""
+    from ssp_research.analysis.frameworks import load_framework
+    from ssp_research.render.export import TEXTS as EXPORT_TEXTS
+
+    lang = params.get("lang", "nb")
+    pool = int(params.get("pool") or 1)
+    framework = str(params.get("framework") or "")
+    other = bool(framework and default_framework and framework != default_framework)
+    if pool <= 1 and not other:
+        return None
+    key = "pupils_title" if params.get("audience") == "pupils" else "title"
+    years = str(params.get("wave"))
+    if pool > 1 and params.get("data_path") and params.get("wave") is not None:
+        waves = _pooled_waves(params["data_path"], int(params["wave"]), pool)
+        years = f"{waves[0]}–{waves[-1]}" if len(waves) > 1 else str(waves[0])
+    title = EXPORT_TEXTS[lang][key].format(unit=params.get("unit", ""), wave=years)
+    if other:
+        fw = load_framework(framework)
+        title += " – " + (fw.title.get(lang) or next(iter(fw.title.values())))
+    return title
 
 
 def _latest_wave(data_path) -> int:
@@ -194,7 +238,9 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
         params["wave"] = _latest_wave(params["data_path"])
     out_dir = Path(out_dir) if out_dir is not None else paths.output_dir() / "briefs"
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = brief_stem(params)
+    spec = template_parameters(template)
+    default_framework = spec["framework"].default if "framework" in spec else None
+    stem = brief_stem(params, default_framework=default_framework)
     stage = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=out_dir))
     try:
         nb_path = stage / f"{stem}.ipynb"
@@ -211,7 +257,8 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
             raise error from None
         stamp = provenance(params, params.get("data_path", ""), template)
         html = export_html(nb, params.get("lang", "nb"), params, provenance=stamp,
-                           audience=params.get("audience", "adults"))
+                           audience=params.get("audience", "adults"),
+                           title=brief_title(params, default_framework=default_framework))
         outputs = {"html": stage / f"{stem}.html", "ipynb": nb_path}
         atomic_write(outputs["html"], html)
         if pdf:
