@@ -1,0 +1,79 @@
+# Reference values for the R-parity features of ssp_research.survey, from R's survey package:
+# factor variables in svymean/svytotal/svyciprop, factor() in svyglm formulas, regTermTest,
+# exp(cbind(coef, confint)), svyquantile's qrule/interval.type, calibrate(calfun=, bounds=),
+# and the edge cases of svyciprop on calibrated designs and zero weights.
+#
+# Run from the repository root:
+#   Rscript tests/reference/survey_parity_reference.R > tests/reference/survey_parity_reference.json
+# (R 4 with survey 4.1.1; no other packages: JSON is written by hand below.)
+#
+# Data: the .rda files shipped with survey (api); tests/survey/test_parity.py loads the same
+# files with the Python `rdata` package and adds the same derived columns (see `derive` there).
+# Every case is {"names": [...], "estimate": [...], ...}; tests compare to a relative 1e-6
+# unless the test says otherwise.
+
+suppressMessages(library(survey))
+data(api)
+for (nm in c("apiclus1", "apistrat")) {
+  d <- get(nm)
+  d$stype_na <- d$stype
+  d$stype_na[seq_len(nrow(d)) %% 7 == 0] <- NA                   # planted missing values
+  d$high <- as.numeric(d$api00 > 800)
+  d$grade <- factor(ifelse(d$stype == "E", "g8", ifelse(d$stype == "M", "g9", "g10")),
+                    levels = c("g8", "g9", "g10"))                 # a non-alphabetical factor
+  assign(nm, d)
+}
+
+designs <- list(
+  clus1 = svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1),
+  strat = svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = apistrat)
+)
+
+# ---- tiny JSON writer (no jsonlite on the machine) ----------------------------------------
+num <- function(x) {
+  x <- as.numeric(x)
+  s <- ifelse(is.na(x), "null", ifelse(is.infinite(x), ifelse(x > 0, "1e999", "-1e999"),
+                                       sprintf("%.17g", x)))
+  paste0("[", paste(s, collapse = ", "), "]")
+}
+strs <- function(x) paste0("[", paste0('"', as.character(x), '"', collapse = ", "), "]")
+obj <- function(items) {
+  paste0("{", paste(sprintf('"%s": %s', names(items), unlist(items)), collapse = ", "), "}")
+}
+out <- list()
+put <- function(name, ...) {
+  items <- list(...)
+  items <- lapply(items, function(v) if (is.character(v)) strs(v) else num(unlist(v)))
+  out[[name]] <<- obj(items)
+}
+stat <- function(name, s) {
+  ci <- confint(s)
+  put(name, names = names(coef(s)), estimate = coef(s), se = SE(s), ci_low = ci[, 1],
+      ci_high = ci[, 2])
+}
+
+# ---- 1. factor variables in svymean, svytotal, svyby and svyciprop --------------------------
+for (nm in names(designs)) {
+  des <- designs[[nm]]
+  stat(paste0(nm, "_mean_stype"), svymean(~stype, des))
+  stat(paste0(nm, "_total_stype"), svytotal(~stype, des))
+  stat(paste0(nm, "_mean_grade"), svymean(~grade, des))
+  stat(paste0(nm, "_mean_stype_na"), svymean(~stype_na, des, na.rm = TRUE))
+  stat(paste0(nm, "_total_stype_na"), svytotal(~stype_na, des, na.rm = TRUE))
+  stat(paste0(nm, "_mean_by_awards"), svyby(~stype_na, ~awards, des, svymean, na.rm = TRUE))
+  stat(paste0(nm, "_total_by_awards"), svyby(~stype, ~awards, des, svytotal))
+  for (m in c("logit", "beta", "mean")) {
+    est <- c(); se <- c(); lo <- c(); hi <- c(); nms <- c()
+    for (lv in levels(apiclus1$stype)) {
+      dd <- update(des, ind = as.numeric(stype_na == lv))
+      p <- svyciprop(~ind, dd, method = m, na.rm = TRUE)
+      est <- c(est, coef(p)); se <- c(se, SE(p)); nms <- c(nms, lv)
+      lo <- c(lo, confint(p)[1]); hi <- c(hi, confint(p)[2])
+    }
+    put(paste0(nm, "_ciprop_stype_na_", m), names = nms, estimate = est, se = se,
+        ci_low = lo, ci_high = hi)
+  }
+}
+
+cat("{\n", paste(sprintf('  "%s": %s', names(out), unlist(out)), collapse = ",\n"), "\n}\n",
+    sep = "")
