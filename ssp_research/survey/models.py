@@ -158,7 +158,9 @@ def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.9
     design : SurveyDesign
         The survey design (a subset design fits the model in that domain).
     formula : str
-        ``"y ~ x1 + x2 + C(g)"``; syntax in :mod:`ssp_research.survey.formula` (terms named like R).
+        ``"y ~ x1 + x2 + C(g) + factor(grade)"``; syntax in :mod:`ssp_research.survey.formula`
+        (terms named like R: ``factor(grade)9``). An unknown column raises
+        :class:`~ssp_research.core.errors.EstimationError` with close matches.
     family : {"gaussian", "quasibinomial", "binomial", "quasipoisson", "poisson"}
         Identity, logit or log link. Quasi and plain families give the same estimates and SEs
         (the sandwich variance does not use a dispersion).

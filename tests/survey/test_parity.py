@@ -29,6 +29,7 @@ def derive(df: pd.DataFrame) -> pd.DataFrame:
     row = np.arange(1, len(df) + 1)
     df["stype_na"] = df["stype"].where(row % 7 != 0, None)
     df["high"] = (df["api00"] > 800).astype(float)
+    df["sgrade"] = np.select([df["stype"] == "E", df["stype"] == "M"], [8.0, 9.0], 10.0)
     df["grade"] = pd.Categorical(
         np.select([df["stype"] == "E", df["stype"] == "M"], ["g8", "g9"], "g10"),
         categories=["g8", "g9", "g10"],
@@ -101,3 +102,36 @@ def test_mixed_numeric_and_factor_and_boolean_stay_indicators(designs):
     assert r["variable"].tolist() == ["api00", "stype", "stype", "stype", "flag"]
     assert r["category"].isna().tolist() == [True, False, False, False, True]
     close(r["estimate"].iloc[-1], d.mean("high")["estimate"].iloc[0])
+
+
+# ---- 2. factor() in formulas -----------------------------------------------------------------
+MODELS = {
+    "lin": ("api00 ~ ell + factor(sgrade)", "gaussian"),
+    "inter": ("api00 ~ factor(sgrade) * ell + meals", "gaussian"),
+    "logit": ("awards ~ meals + factor(sgrade) + ell", "quasibinomial"),
+}
+
+
+@pytest.mark.parametrize("name", ["clus1", "strat"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_factor_in_formula_matches_svyglm(designs, name, model):
+    formula, family = MODELS[model]
+    fit = designs[name].glm(formula, family=family)
+    ref = REF[f"{name}_glm_{model}"]
+    assert fit["term"].tolist() == ref["names"]
+    check(fit, ref)
+    assert (fit["df"] == ref["df"][0]).all()
+
+
+def test_unknown_formula_variable_lists_columns_and_close_matches(designs):
+    from ssp_research.core.errors import EstimationError
+
+    d = designs["clus1"]
+    wide = d.assign(**{f"q{i}": 0.0 for i in range(40)})
+    with pytest.raises(EstimationError) as e:
+        wide.glm("api00 ~ sgrad")
+    msg = str(e.value)
+    assert "did you mean 'sgrade'" in msg
+    assert f"... and {wide.data.shape[1] - 30} more" in msg
+    with pytest.raises(EstimationError, match=r"log\(\) is not supported.*factor\(x\) or C\(x\)"):
+        d.glm("api00 ~ log(ell)")
