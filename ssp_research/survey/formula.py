@@ -192,7 +192,7 @@ def _r_label(level) -> str:
     return str(level)
 
 
-def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+def model_matrix(data: pd.DataFrame, formula: str, *, with_terms: bool = False):
     """Build the design matrix of an R-like formula's right-hand side.
 
     Parameters
@@ -201,6 +201,9 @@ def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str
         One row per respondent.
     formula : str
         ``"y ~ a + C(b) + a:b"`` or ``"~ a + b"``; the response (if any) is ignored here.
+    with_terms : bool, default False
+        Also return the term label of every column (R's ``attr(, "assign")`` by name:
+        ``"(Intercept)"``, ``"a"``, ``"C(b)"``, ``"a:C(b)"``), as a fourth value.
 
     Returns
     -------
@@ -211,6 +214,8 @@ def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str
         ``ell:stypeH``).
     ok : numpy.ndarray
         Boolean mask of rows without a missing value in any term.
+    terms : list of str
+        Only with ``with_terms=True``: the term of each column.
 
     Examples
     --------
@@ -224,6 +229,7 @@ def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str
     ok = np.ones(n, dtype=bool)
     blocks: list[np.ndarray] = [np.ones(n)] if intercept else []
     names = ["(Intercept)"] if intercept else []
+    assign = list(names)
     cache: dict[str, tuple[list[np.ndarray], list[str]]] = {}
     full_coding = not intercept  # as R: without intercept the first factor keeps all levels
     for term in terms:
@@ -249,9 +255,10 @@ def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str
                 col = col * p[0][j]
             blocks.append(col)
             names.append(":".join(p[1][j] for p, j in zip(parts, combo)))
+            assign.append(":".join(term))
     X = np.column_stack(blocks) if blocks else np.empty((n, 0))
     X[~ok] = 0.0
-    return X, names, ok
+    return (X, names, ok, assign) if with_terms else (X, names, ok)
 
 
 def model_response(data: pd.DataFrame, name: str, formula: str) -> tuple[np.ndarray, np.ndarray]:

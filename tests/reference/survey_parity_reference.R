@@ -97,5 +97,37 @@ for (nm in names(designs)) for (mn in names(models)) {
   model(paste0(nm, "_glm_", mn), fits[[paste0(nm, "_", mn)]])
 }
 
+# ---- 3. regTermTest: Wald F and the working likelihood ratio ----------------------------------
+tests <- list(
+  lin = list(~factor(sgrade), ~ell + factor(sgrade)),
+  inter = list(~factor(sgrade):ell, ~factor(sgrade) + factor(sgrade):ell),
+  logit = list(~factor(sgrade), ~meals)
+)
+for (nm in names(designs)) for (mn in names(models)) {
+  m <- fits[[paste0(nm, "_", mn)]]
+  for (j in seq_along(tests[[mn]])) {
+    tt <- tests[[mn]][[j]]
+    w <- regTermTest(m, tt, method = "Wald")
+    put(sprintf("%s_rtt_%s_%d_Wald", nm, mn, j), statistic = w$Ftest, df = w$df,
+        ddf = w$ddf, p_value = w$p)
+    w <- regTermTest(m, tt, method = "Wald", df = Inf)
+    put(sprintf("%s_rtt_%s_%d_Wald_inf", nm, mn, j), statistic = w$chisq, df = w$df,
+        p_value = w$p)
+    for (meth in c("WorkingWald", "LRT")) {
+      w <- regTermTest(m, tt, method = meth)
+      put(sprintf("%s_rtt_%s_%d_%s", nm, mn, j, meth), statistic = w$chisq, df = w$df,
+          ddf = w$ddf, p_value = w$p, lambda = w$lambda)
+    }
+  }
+  put(paste0(nm, "_dev_", mn), deviance = deviance(m))
+}
+
+# ---- 4. odds ratios: exp(cbind(coef, confint)) ------------------------------------------------
+for (nm in names(designs)) {
+  e <- exp(cbind(coef(fits[[paste0(nm, "_logit")]]), confint(fits[[paste0(nm, "_logit")]])))
+  put(paste0(nm, "_or_logit"), names = rownames(e), estimate = e[, 1], ci_low = e[, 2],
+      ci_high = e[, 3])
+}
+
 cat("{\n", paste(sprintf('  "%s": %s', names(out), unlist(out)), collapse = ",\n"), "\n}\n",
     sep = "")

@@ -135,3 +135,70 @@ def test_unknown_formula_variable_lists_columns_and_close_matches(designs):
     assert f"... and {wide.data.shape[1] - 30} more" in msg
     with pytest.raises(EstimationError, match=r"log\(\) is not supported.*factor\(x\) or C\(x\)"):
         d.glm("api00 ~ log(ell)")
+
+
+# ---- 3. regTermTest --------------------------------------------------------------------------
+TERMS = {
+    "lin": ["~ factor(sgrade)", "~ ell + factor(sgrade)"],
+    "inter": ["~ factor(sgrade):ell", ["factor(sgrade)", "ell:factor(sgrade)"]],
+    "logit": ["~ factor(sgrade)", "~ meals"],
+}
+
+
+@pytest.fixture(scope="module")
+def fits(designs):
+    return {(n, m): designs[n].glm(MODELS[m][0], family=MODELS[m][1])
+            for n in designs for m in MODELS}
+
+
+@pytest.mark.parametrize("name", ["clus1", "strat"])
+@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("j", [1, 2])
+@pytest.mark.parametrize("method", ["Wald", "Wald_inf", "WorkingWald", "LRT"])
+def test_regtermtest_matches_r(designs, fits, name, model, j, method):
+    from ssp_research.survey.termtest import regtermtest
+
+    ref = REF[f"{name}_rtt_{model}_{j}_{method}"]
+    fit = fits[(name, model)]
+    r = regtermtest(fit, TERMS[model][j - 1], design=designs[name],
+                    method=method.replace("_inf", ""),
+                    df=np.inf if method.endswith("_inf") else None)
+    close(r["statistic"], ref["statistic"])
+    close(r["p_value"], ref["p_value"])
+    assert int(r["df"].iloc[0]) == ref["df"][0]
+    if "ddf" in ref:
+        assert float(r["ddf"].iloc[0]) == ref["ddf"][0]
+    if "lambda" in ref:
+        close(r.attrs["lambda"], ref["lambda"])
+
+
+@pytest.mark.parametrize("name", ["clus1", "strat"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_deviance_is_rs(fits, name, model):
+    close(fits[(name, model)].attrs["deviance"], REF[f"{name}_dev_{model}"]["deviance"])
+
+
+def test_regtermtest_refuses_unknown_terms_and_lrt_without_design(fits):
+    from ssp_research.core.errors import ParameterError
+    from ssp_research.survey.termtest import regtermtest
+
+    fit = fits[("clus1", "lin")]
+    with pytest.raises(ParameterError, match="'meals' is not in the model.*factor\\(sgrade\\)"):
+        regtermtest(fit, "~ meals")
+    with pytest.raises(ParameterError, match="needs its design"):
+        regtermtest(fit, "~ ell", method="LRT")
+    with pytest.raises(ParameterError, match="from svyglm"):
+        regtermtest(pd.DataFrame(fit.to_dict()), "~ ell")  # a copy without the attrs
+
+
+# ---- 4. odds ratios --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["clus1", "strat"])
+def test_exponentiate_gives_odds_ratios_as_r(designs, name):
+    formula, family = MODELS["logit"]
+    fit = designs[name].glm(formula, family=family, exponentiate=True)
+    ref = REF[f"{name}_or_logit"]
+    assert fit["term"].tolist() == ref["names"]
+    check(fit, ref, cols=("estimate", "ci_low", "ci_high"))
+    plain = designs[name].glm(formula, family=family)
+    close(fit["se"], plain["se"])
+    close(fit["p_value"], plain["p_value"])
