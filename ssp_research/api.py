@@ -17,8 +17,8 @@ reading and cleaning      :func:`read_survey`, :func:`read_data` (records the fi
                           :func:`list_codebooks`
 survey statistics         :class:`SurveyDesign` (``.mean``, ``.proportion``, ``.glm`` ...),
                           :mod:`estimate`, :func:`svyglm`, :func:`svyttest`,
-                          :func:`svycontrast`, :func:`svychisq`, :func:`poststratify`,
-                          :func:`rake`, :func:`calibrate`
+                          :func:`svycontrast`, :func:`svychisq`, :func:`regtermtest`,
+                          :func:`poststratify`, :func:`rake`, :func:`calibrate`
 analysis                  :func:`city_design`, :func:`indicator_table`, :func:`trend`,
                           :func:`gaps`, :func:`social_gradient`, :func:`school_icc`,
                           :func:`pilot_did`, :func:`pilot_effect`, :func:`fay_herriot`,
@@ -77,6 +77,7 @@ from ssp_research.survey import (
     estimate,
     poststratify,
     rake,
+    regtermtest,
     svychisq,
     svycontrast,
     svyglm,
@@ -88,7 +89,7 @@ __all__ = [
     "read_survey", "read_data", "load_codebook", "list_codebooks", "draft_codebook", "clean",
     # survey statistics
     "SurveyDesign", "estimate", "svyglm", "svyttest", "svycontrast", "svychisq",
-    "poststratify", "rake", "calibrate",
+    "regtermtest", "poststratify", "rake", "calibrate",
     # analysis
     "city_design", "indicator_table", "trend", "gaps", "social_gradient", "school_icc",
     "pilot_did", "pilot_effect", "fay_herriot", "scale_score", "reliability", "load_framework",

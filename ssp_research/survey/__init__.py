@@ -7,7 +7,8 @@ Modules: :mod:`~ssp_research.survey.design`, :mod:`~ssp_research.survey.variance
 :mod:`~ssp_research.survey.ciprop` (``svyciprop``), :mod:`~ssp_research.survey.weights` and
 :mod:`~ssp_research.survey.postcal` (post-stratification, raking, calibration),
 :mod:`~ssp_research.survey.formula`, :mod:`~ssp_research.survey.models` (``svyglm``) and
-:mod:`~ssp_research.survey.compare` (``svyttest``, ``svycontrast``, ``svychisq``).
+:mod:`~ssp_research.survey.compare` (``svyttest``, ``svycontrast``, ``svychisq``) and
+:mod:`~ssp_research.survey.termtest` (``regTermTest``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 from ssp_research.survey.compare import svychisq, svycontrast, svyttest
 from ssp_research.survey.design import SurveyDesign
 from ssp_research.survey.models import svyglm
+from ssp_research.survey.termtest import regtermtest
 from ssp_research.survey.weights import calibrate, poststratify, rake
 
-__all__ = ["SurveyDesign", "svyglm", "svyttest", "svycontrast", "svychisq", "poststratify",
-           "rake", "calibrate"]
+__all__ = ["SurveyDesign", "svyglm", "svyttest", "svycontrast", "svychisq", "regtermtest",
+           "poststratify", "rake", "calibrate"]

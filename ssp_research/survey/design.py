@@ -571,9 +571,10 @@ class SurveyDesign:
 
     # ------------------------------------------------------------------ models and tests
     def glm(self, formula: str, family: str = "gaussian", *,
-            level: float = 0.95) -> pd.DataFrame:
+            level: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
         """Design-based GLM (R's ``svyglm``); see :func:`ssp_research.survey.models.svyglm`."""
-        return models.svyglm(self, formula, family=family, level=level)
+        return models.svyglm(self, formula, family=family, level=level,
+                             exponentiate=exponentiate)
 
     def ttest(self, formula: str, *, level: float = 0.95) -> pd.DataFrame:
         """Design-based t-test (R's ``svyttest``); see

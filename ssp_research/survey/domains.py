@@ -15,7 +15,8 @@ from scipy import stats
 from ssp_research.core.errors import ParameterError
 
 __all__ = ["check_design", "domain_codes", "degf_domains", "as_list", "critical_value",
-           "result_table", "mean_parts", "domain_means", "deff_mean"]
+           "result_table", "mean_parts", "domain_means", "deff_mean", "is_factor",
+           "variable_columns"]
 
 _COLS = ["estimate", "se", "ci_low", "ci_high", "df", "n"]
 
@@ -100,6 +101,46 @@ def as_list(variables) -> list:
     return list(variables)
 
 
+def is_factor(s: pd.Series) -> bool:
+    """True for text and categorical columns: estimated one row per level (R's factors).
+
+    Booleans and numbers are not factors (a boolean is a 0/1 indicator).
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return True
+    return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
+
+
+def factor_levels(s: pd.Series) -> list:
+    """The levels of a factor column as R's ``factor()`` orders them: a categorical's own
+    categories (unused ones included, as R keeps unused levels), otherwise the sorted values."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return list(s.cat.categories)
+    return sorted(pd.unique(s.dropna()), key=lambda v: (str(type(v)), v))
+
+
+def variable_columns(design, variables) -> list[tuple[str, object, np.ndarray]]:
+    """``(variable, category, values)`` per estimated column.
+
+    A numeric (or boolean) column gives one entry with category ``None``; a text or
+    categorical column gives one 0/1 indicator per level (NaN where the value is missing),
+    as R's ``svymean(~factor(x))`` does.
+    """
+    out = []
+    for v in as_list(variables):
+        if v in design.data.columns and is_factor(design.data[v]):
+            s = design.data[v]
+            miss = s.isna().to_numpy()
+            values = s.to_numpy()
+            for lv in factor_levels(s):
+                ind = (values == lv).astype(float)
+                ind[miss] = np.nan
+                out.append((v, lv, ind))
+        else:
+            out.append((v, None, design.column(v)))
+    return out
+
+
 def critical_value(level: float, df) -> np.ndarray:
     if not 0 < level < 1:
         raise ParameterError(
@@ -115,8 +156,13 @@ def critical_value(level: float, df) -> np.ndarray:
 def result_table(rows: list[dict], labels: pd.DataFrame, extra: tuple = ()) -> pd.DataFrame:
     """Stack per-variable results (arrays over domains) into the tidy result table."""
     ndom = len(labels)
-    keys = [k for k in rows[0] if k != "variable"]
+    keys = [k for k in rows[0] if k not in ("variable", "category")]
     cols = {"variable": np.repeat([r["variable"] for r in rows], ndom).astype(object)}
+    if any(r.get("category") is not None for r in rows):
+        cats = np.empty(len(rows) * ndom, dtype=object)
+        for i, r in enumerate(rows):
+            cats[i * ndom:(i + 1) * ndom] = r.get("category")
+        cols["category"] = cats
     for c in labels.columns:
         vals = labels[c].to_numpy()
         cols[c] = np.tile(vals, len(rows)) if ndom else vals
@@ -128,7 +174,8 @@ def result_table(rows: list[dict], labels: pd.DataFrame, extra: tuple = ()) -> p
     for c in labels.columns:
         if isinstance(labels[c].dtype, pd.CategoricalDtype):
             out[c] = out[c].astype(labels[c].dtype)
-    order = ["variable", *labels.columns, *[c for c in extra if c in out.columns]]
+    order = ["variable", *(["category"] if "category" in out.columns else []),
+             *labels.columns, *[c for c in extra if c in out.columns]]
     order += [c for c in _COLS + ["count", "deff"] if c in out.columns]
     out = out[order + [c for c in out.columns if c not in order]]
     out["variable"] = out["variable"].astype(str)

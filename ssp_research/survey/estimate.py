@@ -43,6 +43,7 @@ from ssp_research.survey.domains import (
     domain_means,
     mean_parts,
     result_table,
+    variable_columns,
 )
 
 __all__ = ["mean", "total", "proportion", "ratio", "quantile", "PROPORTION_METHODS"]
@@ -67,9 +68,12 @@ def mean(
     ----------
     design : SurveyDesign
     variables : str or list of str
-        Numeric columns; missing values are left out (R's ``na.rm=TRUE``), each variable on
-        its own non-missing rows (as separate ``svymean`` calls; R's
-        ``svymean(~a + b, na.rm=TRUE)`` would drop rows missing either).
+        Numeric (or boolean) columns, or factors: a text or categorical column gives one row
+        per level (the share of each level, R's ``svymean(~factor(x))``; levels in
+        categorical order or sorted, unused categories kept as R keeps unused levels).
+        Missing values are left out (R's ``na.rm=TRUE``), each variable on its own
+        non-missing rows (as separate ``svymean`` calls; R's ``svymean(~a + b, na.rm=TRUE)``
+        would drop rows missing either).
     by : str or list of str, optional
         Domain columns; all domains are estimated in one pass. Rows with a missing ``by``
         value are in no domain; categorical columns keep their category order.
@@ -83,7 +87,8 @@ def mean(
     Returns
     -------
     pandas.DataFrame
-        ``variable``, by columns, ``estimate`` (weighted mean), ``se``, ``ci_low``,
+        ``variable``, ``category`` (the level, only when a factor was given; missing for
+        numeric variables), by columns, ``estimate`` (weighted mean), ``se``, ``ci_low``,
         ``ci_high``, ``df`` (design df of the domain), ``n`` (respondents with a value),
         optionally ``deff``.
 
@@ -103,7 +108,15 @@ def mean(
     >>> round(float(r["estimate"].iloc[0]), 6), round(float(r["se"].iloc[0]), 6)
     (3.166667, 0.756148)
 
-    In R: ``svymean(~y, svydesign(ids=~s, weights=~w, data=df))``.
+    A text column gives one row per level:
+
+    >>> df["g"] = ["b", "a", "b", "b", "a", "a"]
+    >>> mean(SurveyDesign(df, ids="s", weights="w"), "g")[["variable", "category", "estimate"]]
+      variable category  estimate
+    0        g        a  0.333333
+    1        g        b  0.666667
+
+    In R: ``svymean(~y, svydesign(ids=~s, weights=~w, data=df))`` and ``svymean(~g, ...)``.
     """
     check_design(design)
     dom, ndom, labels = domain_codes(design, by)
@@ -113,14 +126,14 @@ def mean(
             f"ci_df={ci_df!r} is not known", rule='"normal" or "design"', hint='use "normal"'
         )
     crit = critical_value(level, np.inf if ci_df == "normal" else df_dom)
-    vars_ = as_list(variables)
-    ys = [design.column(v) for v in vars_]
+    cols = variable_columns(design, variables)
+    ys = [y for _, _, y in cols]
     ests, var, ns, big_ws, oks = domain_means(design, ys, dom, ndom)
     rows = []
-    for j, v in enumerate(vars_):
+    for j, (v, cat) in enumerate((v, c) for v, c, _ in cols):
         est, n = ests[:, j], ns[:, j]
         se = np.where(n > 0, np.sqrt(var[:, j]), np.nan)
-        row = dict(variable=v, estimate=est, se=se, ci_low=est - crit * se,
+        row = dict(variable=v, category=cat, estimate=est, se=se, ci_low=est - crit * se,
                    ci_high=est + crit * se, df=df_dom, n=n)
         if deff:
             row["deff"] = deff_mean(design, ys[j], oks[j], dom, ndom, var[:, j], est,
@@ -148,7 +161,9 @@ def total(
     Returns
     -------
     pandas.DataFrame
-        ``variable``, by columns, ``estimate`` (weighted total), ``se``, ``ci_low``,
+        ``variable``, ``category`` (for factors: the level, whose total is the estimated
+        number of its population members, R's ``svytotal(~factor)``), by columns,
+        ``estimate`` (weighted total), ``se``, ``ci_low``,
         ``ci_high``, ``df``, ``n``, optionally ``deff``.
 
     Notes
@@ -170,11 +185,10 @@ def total(
     dom, ndom, labels = domain_codes(design, by)
     df_dom = degf_domains(design, dom, ndom, design.weights > 0)
     crit = critical_value(level, np.inf if ci_df == "normal" else df_dom)
-    vars_ = as_list(variables)
+    cols = variable_columns(design, variables)
     w = design.weights
     rows, zs, pres, keep = [], [], [], []
-    for v in vars_:
-        y = design.column(v)
+    for _, _, y in cols:
         ok = (w > 0) & ~np.isnan(y) & (dom >= 0)
         zs.append(np.where(ok, w * np.where(ok, y, 0.0), 0.0))
         pres.append(ok)
@@ -184,14 +198,14 @@ def total(
     var = design._domain_var_lin(zs, coefs, dom, ndom)
     if var is None:
         var = design._domain_var(np.column_stack(zs), dom, ndom, present=np.column_stack(pres))
-    for j, v in enumerate(vars_):
+    for j, (v, cat, _) in enumerate(cols):
         ok = pres[j]
         d = np.where(ok, dom, 0)
         est = np.bincount(d, weights=zs[j], minlength=ndom)
         n = np.bincount(d, weights=ok, minlength=ndom)
         se = np.where(n > 0, np.sqrt(var[:, j]), np.nan)
         est = np.where(n > 0, est, np.nan)
-        row = dict(variable=v, estimate=est, se=se, ci_low=est - crit * se,
+        row = dict(variable=v, category=cat, estimate=est, se=se, ci_low=est - crit * se,
                    ci_high=est + crit * se, df=df_dom, n=n)
         if deff:
             big_w = np.bincount(d, weights=np.where(ok, w, 0.0), minlength=ndom)
@@ -218,7 +232,9 @@ def proportion(
     ----------
     design : SurveyDesign
     variables : str or list of str
-        Indicator columns with values 0/1 (or True/False); missing values are left out.
+        Indicator columns with values 0/1 (or True/False), or factors (text or categorical
+        columns): one proportion per level, each with its own interval (R:
+        ``svyciprop(~I(x == "level"))`` per level). Missing values are left out.
     by : str or list of str, optional
         Domain columns (one vectorised pass for all domains and indicators).
     method : {"logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson"}
@@ -230,7 +246,8 @@ def proportion(
     Returns
     -------
     pandas.DataFrame
-        ``variable``, by columns, ``estimate`` (weighted proportion), ``se`` (of the
+        ``variable``, ``category`` (the level, only for factors), by columns, ``estimate``
+        (weighted proportion), ``se`` (of the
         proportion, as R's ``SE(svyciprop)``), ``ci_low``, ``ci_high``, ``df`` (design df of
         the domain, used for the t quantiles), ``n``, ``count`` (unweighted respondents with
         the attribute), optionally ``deff``.
@@ -287,10 +304,9 @@ def proportion(
         nrow = np.full(ndom, float(len(w)))
     else:
         nrow = np.bincount(np.where(in_dom, dom, 0), weights=in_dom, minlength=ndom)
-    vars_ = as_list(variables)
+    cols = variable_columns(design, variables)
     ys = []
-    for v in vars_:
-        y = design.column(v)
+    for v, _, y in cols:
         # y (y - 1) is 0 for 0/1 and NaN for missing: more non-zeros than NaNs means bad codes
         if np.count_nonzero(y * (y - 1)) > np.count_nonzero(np.isnan(y)):
             row = int(np.flatnonzero(~np.isnan(y) & (y != 0) & (y != 1))[0])
@@ -304,14 +320,14 @@ def proportion(
         ys.append(y)
     ests, var, ns, big_ws, oks = domain_means(design, ys, dom, ndom)
     rows = []
-    for j, v in enumerate(vars_):
+    for j, (v, cat, _) in enumerate(cols):
         p, n, ok, big_w = ests[:, j], ns[:, j], oks[j], big_ws[:, j]
         vj = np.where(n > 0, var[:, j], np.nan)
         lo, hi = _prop_ci(method, p, vj, df_dom, level, nrow,
                           design=design, y=ys[j], ok=ok, dom=dom, ndom=ndom)
         count = np.bincount(np.where(ok, dom, 0), weights=np.where(ok, ys[j], 0.0),
                             minlength=ndom)
-        row = dict(variable=v, estimate=p, se=np.sqrt(vj), ci_low=lo, ci_high=hi,
+        row = dict(variable=v, category=cat, estimate=p, se=np.sqrt(vj), ci_low=lo, ci_high=hi,
                    df=df_dom, n=n, count=count)
         if deff:
             row["deff"] = deff_mean(design, ys[j], ok, dom, ndom, vj, p, big_w, n)

@@ -1,9 +1,10 @@
 """R-like model formulas and design matrices, built directly with numpy (no patsy).
 
-``"y ~ a + b + C(g) + a:b + a*b - 1"``: numeric columns enter as they are; text, categorical
-and boolean columns (or any column wrapped in ``C()``) enter as treatment dummies named like
-R (``stypeH`` for level ``H`` of ``stype``; the first level, in categorical order or sorted,
-is the reference; without an intercept the first factor keeps all its levels). Terms are
+``"y ~ a + b + C(g) + factor(h) + a:b + a*b - 1"``: numeric columns enter as they are; text,
+categorical and boolean columns (or any column wrapped in ``C()``, ``factor()`` or
+``as.factor()``) enter as treatment dummies named like R (``stypeH`` for level ``H`` of
+``stype``, ``factor(grade)9`` for ``factor(grade)``; the first level, in categorical order
+or sorted, is the reference; without an intercept the first factor keeps all its levels). Terms are
 ordered as R orders them (main effects, then interactions). Rows with a missing value in any
 term are flagged (R's ``na.omit``). Building the matrix of a million rows takes a fraction of
 a second, where statsmodels' formula parsing takes seconds.
@@ -27,6 +28,8 @@ __all__ = [
     "formula_column",
     "is_categorical",
     "factor_name",
+    "factor_prefix",
+    "column_hint",
 ]
 
 
@@ -91,23 +94,70 @@ def parse_formula(formula: str) -> tuple[str | None, list[tuple[str, ...]], bool
     return (lhs or None), unique, intercept
 
 
+_FACTOR_CALL = re.compile(r"(C|factor|as\.factor)\(\s*(.+?)\s*\)")
+
+#: How many columns an "unknown variable" message lists before "... and N more".
+_LIST_COLUMNS = 30
+
+
 def factor_name(token: str) -> tuple[str, bool]:
-    """``"C(x)"`` -> ("x", True); ``"x"`` -> ("x", False); backticks allowed."""
-    m = re.fullmatch(r"C\(\s*(.+?)\s*\)", token)
-    name, forced = (m.group(1), True) if m else (token, False)
+    """The column a formula token names and whether it is forced to be a factor.
+
+    ``"C(x)"``, ``"factor(x)"`` and ``"as.factor(x)"`` give ``("x", True)``; ``"x"`` gives
+    ``("x", False)``; backticks are allowed around names.
+
+    Examples
+    --------
+    >>> factor_name("factor(grade)"), factor_name("C(grade)"), factor_name("`my col`")
+    (('grade', True), ('grade', True), ('my col', False))
+    """
+    m = _FACTOR_CALL.fullmatch(token)
+    name, forced = (m.group(2), True) if m else (token, False)
     return name.strip("`"), forced
+
+
+def factor_prefix(token: str) -> str:
+    """The prefix of a factor's dummy names, as R's ``model.matrix`` names them:
+    ``factor(x)`` and ``as.factor(x)`` keep the call (``factor(x)b``); ``C(x)`` and a plain
+    categorical column use the column name (``xb``)."""
+    m = _FACTOR_CALL.fullmatch(token)
+    if m and m.group(1) != "C":
+        return f"{m.group(1)}({m.group(2).strip('`')})"
+    return factor_name(token)[0]
+
+
+def column_hint(name: str, columns) -> str:
+    """"did you mean ...?" with close matches, then the columns (the first 30, then
+    "... and N more"), for messages about an unknown column.
+
+    Examples
+    --------
+    >>> column_hint("grde", ["grade", "w"] + [f"q{i}" for i in range(40)])[:40]
+    "did you mean 'grade'? columns: grade, w,"
+    >>> column_hint("x", [f"q{i}" for i in range(40)])[-19:]
+    'q29 ... and 10 more'
+    """
+    cols = [str(c) for c in columns]
+    close = difflib.get_close_matches(str(name), cols, n=3)
+    listed = ", ".join(cols[:_LIST_COLUMNS])
+    if len(cols) > _LIST_COLUMNS:
+        listed += f" ... and {len(cols) - _LIST_COLUMNS} more"
+    return (f"did you mean {' or '.join(map(repr, close))}? " if close else "") \
+        + f"columns: {listed}"
 
 
 def formula_column(data: pd.DataFrame, name: str, formula: str) -> pd.Series:
     """The column ``name``; an unknown name raises EstimationError with close matches."""
     if name not in data.columns:
-        close = difflib.get_close_matches(str(name), [str(c) for c in data.columns], n=3)
+        call = re.fullmatch(r"([A-Za-z_.][\w.]*)\(.*\)", str(name))
+        extra = (f"; the function {call.group(1)}() is not supported in formulas: use "
+                 "factor(x) or C(x) for a factor, or add a derived column "
+                 "(design.assign(...))") if call else ""
         raise EstimationError(
             f"unknown variable {name!r} in formula {formula!r}",
             column=name,
-            rule="every formula variable must be a column of the design's data",
-            hint=(f"did you mean {' or '.join(map(repr, close))}? " if close else "")
-            + f"columns: {', '.join(map(str, list(data.columns)[:30]))}",
+            rule="every formula variable must be a column of the design's data" + extra,
+            hint=column_hint(name, data.columns),
         )
     return data[name]
 
@@ -129,11 +179,20 @@ def _factor_columns(
     levels = list(cat.cat.categories)
     first = 0 if full else 1
     cols = [(codes == j).astype(float) for j in range(first, len(levels))]
-    names = [f"{name}{'TRUE' if lv is True else 'FALSE' if lv is False else lv}" for lv in levels]
+    names = [f"{name}{_r_label(lv)}" for lv in levels]
     return cols, names[first:], codes < 0
 
 
-def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+def _r_label(level) -> str:
+    """A level as R's ``as.character`` writes it (TRUE/FALSE, 8 for 8.0)."""
+    if isinstance(level, (bool, np.bool_)):
+        return "TRUE" if level else "FALSE"
+    if isinstance(level, (float, np.floating)) and float(level).is_integer():
+        return str(int(level))
+    return str(level)
+
+
+def model_matrix(data: pd.DataFrame, formula: str, *, with_terms: bool = False):
     """Build the design matrix of an R-like formula's right-hand side.
 
     Parameters
@@ -142,6 +201,9 @@ def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str
         One row per respondent.
     formula : str
         ``"y ~ a + C(b) + a:b"`` or ``"~ a + b"``; the response (if any) is ignored here.
+    with_terms : bool, default False
+        Also return the term label of every column (R's ``attr(, "assign")`` by name:
+        ``"(Intercept)"``, ``"a"``, ``"C(b)"``, ``"a:C(b)"``), as a fourth value.
 
     Returns
     -------
@@ -152,6 +214,8 @@ def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str
         ``ell:stypeH``).
     ok : numpy.ndarray
         Boolean mask of rows without a missing value in any term.
+    terms : list of str
+        Only with ``with_terms=True``: the term of each column.
 
     Examples
     --------
@@ -165,6 +229,7 @@ def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str
     ok = np.ones(n, dtype=bool)
     blocks: list[np.ndarray] = [np.ones(n)] if intercept else []
     names = ["(Intercept)"] if intercept else []
+    assign = list(names)
     cache: dict[str, tuple[list[np.ndarray], list[str]]] = {}
     full_coding = not intercept  # as R: without intercept the first factor keeps all levels
     for term in terms:
@@ -175,7 +240,7 @@ def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str
                 s = formula_column(data, name, formula)
                 if forced or is_categorical(s):
                     full = full_coding and len(term) == 1
-                    cols, labels, miss = _factor_columns(s, name, full)
+                    cols, labels, miss = _factor_columns(s, factor_prefix(token), full)
                     full_coding = False
                 else:
                     values = s.to_numpy(dtype=float, na_value=np.nan)
@@ -190,9 +255,10 @@ def model_matrix(data: pd.DataFrame, formula: str) -> tuple[np.ndarray, list[str
                 col = col * p[0][j]
             blocks.append(col)
             names.append(":".join(p[1][j] for p, j in zip(parts, combo)))
+            assign.append(":".join(term))
     X = np.column_stack(blocks) if blocks else np.empty((n, 0))
     X[~ok] = 0.0
-    return X, names, ok
+    return (X, names, ok, assign) if with_terms else (X, names, ok)
 
 
 def model_response(data: pd.DataFrame, name: str, formula: str) -> tuple[np.ndarray, np.ndarray]:

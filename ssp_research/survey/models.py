@@ -150,7 +150,8 @@ def t_table(est, se, df, level):
     return t, p, est - tq * se, est + tq * se
 
 
-def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.95):
+def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.95,
+           exponentiate: bool = False) -> pd.DataFrame:
     """Design-based generalised linear model (R's ``svyglm``).
 
     Parameters
@@ -158,12 +159,19 @@ def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.9
     design : SurveyDesign
         The survey design (a subset design fits the model in that domain).
     formula : str
-        ``"y ~ x1 + x2 + C(g)"``; syntax in :mod:`ssp_research.survey.formula` (terms named like R).
+        ``"y ~ x1 + x2 + C(g) + factor(grade)"``; syntax in :mod:`ssp_research.survey.formula`
+        (terms named like R: ``factor(grade)9``). An unknown column raises
+        :class:`~ssp_research.core.errors.EstimationError` with close matches.
     family : {"gaussian", "quasibinomial", "binomial", "quasipoisson", "poisson"}
         Identity, logit or log link. Quasi and plain families give the same estimates and SEs
         (the sandwich variance does not use a dispersion).
     level : float
         Confidence level of the intervals.
+    exponentiate : bool, default False
+        Report ``exp(estimate)`` and ``exp`` of the interval limits: odds ratios for a logit
+        link, rate ratios for a log link (R's ``exp(cbind(coef(m), confint(m)))``). ``se``,
+        ``statistic`` and ``p_value`` stay on the link scale (as broom's
+        ``tidy(exponentiate=TRUE)``); ``attrs["exponentiate"]`` is True.
 
     Returns
     -------
@@ -172,7 +180,10 @@ def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.9
         ``se`` (linearised), ``ci_low``/``ci_high`` (t interval), ``df`` (residual degrees of
         freedom, degf - p + 1), ``n`` (respondents used), ``statistic`` (t) and ``p_value``
         (two-sided). ``attrs`` holds ``vcov`` (DataFrame), ``family``, ``formula``,
-        ``response`` and ``degf``.
+        ``response``, ``degf``, ``df_residual``, ``assign`` (the term of each coefficient),
+        ``deviance`` and ``naive_cov`` (the model-based :math:`A^{-1}`), the last two with
+        R's rescaled weights (``w / mean(w)`` over the design's rows), as ``deviance(m)``
+        and ``m$naive.cov``; :func:`ssp_research.survey.termtest.regtermtest` uses them.
 
     Notes
     -----
@@ -195,7 +206,19 @@ def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.9
     0  (Intercept)    0.9740  0.1380   1  6
     1            x    0.9351  0.0424   1  6
 
-    In R: ``svyglm(y ~ x, svydesign(id = ~psu, weights = ~w, data = df))``.
+    Odds ratios with their intervals (``exponentiate=True``):
+
+    >>> df = pd.DataFrame({"hi": [0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 0, 1],
+    ...                    "x": [0, 1, 2, 3, 4, 5] * 2, "psu": np.repeat(range(6), 2), "w": 1.0})
+    >>> fit = svyglm(SurveyDesign(df, ids="psu", weights="w"), "hi ~ x",
+    ...              family="quasibinomial", exponentiate=True)
+    >>> fit[["term", "estimate", "ci_low", "ci_high"]].round(3)
+              term  estimate  ci_low  ci_high
+    0  (Intercept)     0.482   0.106    2.197
+    1            x     1.561   0.884    2.756
+
+    In R: ``svyglm(y ~ x, svydesign(id = ~psu, weights = ~w, data = df))``; the odds
+    ratios are ``exp(cbind(coef(m), confint(m)))`` of the quasibinomial model.
     """
     fam = family.lower() if isinstance(family, str) else family
     _family(fam)
@@ -206,7 +229,7 @@ def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.9
             hint='put the outcome left of "~"',
         )
     data = design.data
-    X, names, ok = model_matrix(data, formula)
+    X, names, ok, assign = model_matrix(data, formula, with_terms=True)
     y, y_ok = model_response(data, response, formula)
     w_all = np.asarray(design.weights, dtype=float)
     use = ok & y_ok & (w_all > 0)
@@ -253,12 +276,21 @@ def svyglm(design, formula: str, *, family: str = "gaussian", level: float = 0.9
     df_res = degf + 1 - len(names)
     se = np.sqrt(np.diag(vcov))
     t, p, lo, hi = t_table(beta, se, df_res, level)
+    # R's svyglm rescales the weights by their mean over all the design's rows
+    r_mean = float(np.mean(w_all))
+    binary = fam in ("binomial", "quasibinomial") and bool(np.all((yu == 0) | (yu == 1)))
+    deviance = _deviance(fam, yu, mu, wu / r_mean, binary)
+    naive = Ainv * (r_mean / wmean)
+    if exponentiate:
+        beta, lo, hi = np.exp(beta), np.exp(lo), np.exp(hi)
     out = pd.DataFrame({
         "term": names, "estimate": beta, "se": se, "ci_low": lo, "ci_high": hi,
         "df": df_res, "n": int(use.sum()), "statistic": t, "p_value": p,
     })[_GLM_COLUMNS]
     out.attrs.update(
         vcov=pd.DataFrame(vcov, index=names, columns=names), family=fam, formula=formula,
-        response=response, degf=degf,
+        response=response, degf=degf, df_residual=df_res, assign=assign,
+        deviance=deviance, naive_cov=pd.DataFrame(naive, index=names, columns=names),
+        exponentiate=bool(exponentiate),
     )
     return out

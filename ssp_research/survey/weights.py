@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ssp_research.core.errors import DataError, DesignError, EstimationError, ParameterError
 from ssp_research.survey import postcal
-from ssp_research.survey.formula import model_matrix
+from ssp_research.survey.formula import column_hint, model_matrix
 
 __all__ = ["poststratify", "rake", "calibrate", "RakingWarning"]
 
@@ -42,7 +42,7 @@ def _columns(design, names: list[str], what: str) -> pd.DataFrame:
                 f"unknown {what} variable {name!r}",
                 column=name,
                 rule="the variable must be a column of the design's data",
-                hint=f"use one of: {', '.join(map(str, list(data.columns)[:30]))}",
+                hint=column_hint(name, data.columns),
             )
     sub = data[names]
     inset = design.weights != 0

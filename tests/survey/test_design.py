@@ -159,8 +159,9 @@ def test_unknown_variable_is_data_error(small):
     with pytest.raises(DataError, match="'yy' is not in the data") as e:
         d.mean("yy")
     assert "did you mean y" in str(e.value)
-    with pytest.raises(DataError, match="not numeric"):
-        SurveyDesign(small.assign(t="a"), ids="psu", weights="w").mean("t")
+    # a text column is a factor (one row per level, as R's svymean(~factor)), not an error
+    r = SurveyDesign(small.assign(t="a"), ids="psu", weights="w").mean("t")
+    assert r["category"].tolist() == ["a"] and r["estimate"].tolist() == [1.0]
 
 
 def test_two_stage_with_fpc_adds_second_stage():
