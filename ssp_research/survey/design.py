@@ -545,10 +545,12 @@ class SurveyDesign:
         return estimate.ratio(self, numerator, denominator, by=by, level=level, ci_df=ci_df)
 
     def quantile(self, variables: str | list[str], quantiles=(0.5,),
-                 by: str | list[str] | None = None, *, level: float = 0.95) -> pd.DataFrame:
-        """Quantiles with Woodruff intervals (R's ``svyquantile``); see
-        :func:`ssp_research.survey.estimate.quantile`."""
-        return estimate.quantile(self, variables, quantiles, by=by, level=level)
+                 by: str | list[str] | None = None, *, level: float = 0.95,
+                 qrule: str = "math", interval_type: str = "mean") -> pd.DataFrame:
+        """Quantiles with R's ``svyquantile`` rules and intervals; see
+        :func:`ssp_research.survey.quantiles.quantile`."""
+        return estimate.quantile(self, variables, quantiles, by=by, level=level, qrule=qrule,
+                                 interval_type=interval_type)
 
     # ------------------------------------------------------------------ weighting
     def poststratify(self, strata: str | list[str], population, *,

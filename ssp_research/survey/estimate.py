@@ -1,5 +1,8 @@
 """Design-based estimators: means, totals, proportions, ratios and quantiles, by domain.
 
+(``quantile`` lives in :mod:`ssp_research.survey.quantiles` with R's rules and interval
+types, and is re-exported here.)
+
 Every function takes a :class:`~ssp_research.survey.design.SurveyDesign` first and returns a tidy
 DataFrame with the columns ``variable``, the ``by`` columns, then
 ``estimate, se, ci_low, ci_high, df, n`` (proportions add ``count``; ``deff`` on request).
@@ -29,7 +32,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ssp_research.core.errors import DataError, ParameterError
 from ssp_research.survey.ciprop import prop_ci as _prop_ci
@@ -41,10 +43,10 @@ from ssp_research.survey.domains import (
     degf_domains,
     domain_codes,
     domain_means,
-    mean_parts,
     result_table,
     variable_columns,
 )
+from ssp_research.survey.quantiles import quantile
 
 __all__ = ["mean", "total", "proportion", "ratio", "quantile", "PROPORTION_METHODS"]
 
@@ -408,105 +410,3 @@ def ratio(
             rows.append(dict(variable=f"{num}/{den}", estimate=r, se=se,
                              ci_low=r - crit * se, ci_high=r + crit * se, df=df_dom, n=n))
     return result_table(rows, labels)
-
-
-def quantile(
-    design,
-    variables,
-    quantiles=(0.5,),
-    *,
-    by=None,
-    level: float = 0.95,
-) -> pd.DataFrame:
-    """Quantiles with Woodruff confidence intervals (R's ``svyquantile`` defaults).
-
-    Parameters
-    ----------
-    design : SurveyDesign
-    variables : str or list of str
-    quantiles : float or sequence of float
-        Probabilities in [0, 1].
-    by : str or list of str, optional
-    level : float, default 0.95
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``variable``, by columns, ``quantile`` (the probability), ``estimate``, ``se``
-        (R's: CI width / (2 t)), ``ci_low``, ``ci_high``, ``df`` (design df after leaving
-        out missing values, as R), ``n``.
-
-    Notes
-    -----
-    ``qrule="math"``: the smallest :math:`x` whose weighted CDF reaches :math:`p`.
-    ``interval.type="mean"`` (Woodruff): the CI of :math:`\\hat F(\\hat q_p)` from
-    :func:`mean` of :math:`1[y \\le \\hat q_p]` with a t quantile on the design df is mapped
-    back through the quantile rule; the SE is the CI width over :math:`2t`.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from ssp_research.survey.design import SurveyDesign
-    >>> df = pd.DataFrame({"s": range(8), "y": [3.0, 1, 4, 1, 5, 9, 2, 6], "w": 1.0})
-    >>> r = quantile(SurveyDesign(df, ids="s", weights="w"), "y", [0.5])
-    >>> r[["estimate", "ci_low", "ci_high"]].iloc[0].tolist(), round(float(r["se"].iloc[0]), 6)
-    ([3.0, 1.0, 9.0], 1.691601)
-
-    In R: ``svyquantile(~y, design, 0.5, na.rm=TRUE)``.
-    """
-    check_design(design)
-    qs = np.atleast_1d(np.asarray(quantiles, dtype=float))
-    if ((qs < 0) | (qs > 1)).any() or np.isnan(qs).any():
-        raise ParameterError(
-            f"quantiles {list(qs)} are not all in [0, 1]",
-            rule="0 <= quantile <= 1",
-            hint="e.g. quantiles=[0.25, 0.5, 0.75]",
-        )
-    dom, ndom, labels = domain_codes(design, by)
-    w = design.weights
-    a = 1 - level
-    rows = []
-    for v in as_list(variables):
-        y = design.column(v)
-        ok = (w > 0) & ~np.isnan(y) & (dom >= 0)
-        df_dom = degf_domains(design, dom, ndom, ok)
-        t = critical_value(level, df_dom)
-        order = np.lexsort((y[ok], dom[ok]))
-        idx = np.flatnonzero(ok)[order]
-        ys, ds, ws = y[idx], dom[idx], w[idx]
-        # R accumulates cumsum()/sum() in long double and rounds to double: do the same
-        cwl = np.cumsum(np.concatenate([ws, [0.0]]).astype(np.longdouble))  # spare 0 at end
-        n = np.bincount(ds, minlength=ndom)
-        start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
-        before = np.where(start > 0, cwl[np.maximum(start - 1, 0)], 0.0)
-        cw = (cwl[: len(ws)] - before[ds]).astype(float)
-        last = np.maximum(start + n - 1, 0)
-        big_w = np.where(n > 0, (cwl[last] - before).astype(float), 0.0)
-
-        def rule(pp, ys=ys, ds=ds, cw=cw, n=n, start=start, big_w=big_w):
-            if not len(ys):
-                return np.full(ndom, np.nan)
-            pp = np.broadcast_to(pp, (ndom,))
-            with np.errstate(invalid="ignore"):
-                below = cw <= pp[ds] * big_w[ds]
-            cnt = np.bincount(ds, weights=below, minlength=ndom).astype(int)
-            pos = np.maximum(cnt, 1) - 1  # R's last(): 1 when none
-            gi = np.minimum(start + pos, len(ys) - 1)
-            nxt = np.minimum(start + np.minimum(pos + 1, n - 1), len(ys) - 1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                wlow = pp - cw[gi] / big_w
-            out = np.where(wlow == 0, ys[gi], ys[nxt])
-            return np.where(n > 0, out, np.nan)
-
-        for prob in qs:
-            qhat = rule(np.full(ndom, prob))
-            ind = np.where(ok, (y <= qhat[np.where(dom >= 0, dom, 0)]).astype(float), np.nan)
-            pm, z, okm, _, _ = mean_parts(design, ind, dom, ndom)
-            se_p = np.sqrt(design._domain_var(z[:, None], dom, ndom, present=okm[:, None])[:, 0])
-            pl, pu = pm - t * se_p, pm + t * se_p
-            lo = np.where(np.isnan(pl) | (pl < 0), np.nan, rule(np.nan_to_num(pl)))
-            hi = np.where(np.isnan(pu) | (pu > 1), np.nan, rule(np.nan_to_num(pu)))
-            se = (hi - lo) / (2 * stats.t.ppf(1 - a / 2, df_dom))
-            rows.append(dict(variable=v, quantile=prob, estimate=qhat, se=se, ci_low=lo,
-                             ci_high=hi, df=df_dom, n=n.astype(float)))
-    return result_table(rows, labels, extra=("quantile",))

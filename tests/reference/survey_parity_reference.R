@@ -129,5 +129,34 @@ for (nm in names(designs)) {
       ci_high = e[, 3])
 }
 
+# ---- 5. svyquantile: quantile rules and interval types ---------------------------------------
+qput <- function(name, q) {
+  ci <- confint(q)
+  put(name, estimate = coef(q), se = SE(q), ci_low = ci[, 1], ci_high = ci[, 2])
+}
+rules <- c("math", "school", "shahvaish", paste0("hf", 1:9))
+for (nm in names(designs)) {
+  des <- designs[[nm]]
+  for (v in c("api00", "meals")) for (r in rules) {
+    qput(sprintf("%s_q_%s_%s_mean", nm, v, r),
+         svyquantile(as.formula(paste0("~", v)), des, c(0.1, 0.5, 0.9), qrule = r))
+  }
+  for (v in c("api00", "meals")) for (r in c("math", "school", "hf7"))
+    for (it in c("beta", "xlogit", "asin", "score")) {
+      qput(sprintf("%s_q_%s_%s_%s", nm, v, r, it),
+           svyquantile(as.formula(paste0("~", v)), des, c(0.25, 0.5, 0.75), qrule = r,
+                       interval.type = it))
+    }
+  # by domain: svyquantile on each subset() (what svyby does; confint(svyby(...)) would give
+  # estimate +- z SE instead of the quantile intervals)
+  for (r in c("math", "school", "hf7")) for (it in c("mean", "beta", "score")) {
+    qs <- lapply(c("No", "Yes"), function(lv)
+      svyquantile(~api00, subset(des, awards == lv), 0.5, qrule = r, interval.type = it))
+    put(sprintf("%s_qby_%s_%s", nm, r, it), estimate = sapply(qs, coef),
+        se = sapply(qs, SE), ci_low = sapply(qs, function(q) confint(q)[1]),
+        ci_high = sapply(qs, function(q) confint(q)[2]))
+  }
+}
+
 cat("{\n", paste(sprintf('  "%s": %s', names(out), unlist(out)), collapse = ",\n"), "\n}\n",
     sep = "")

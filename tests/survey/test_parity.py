@@ -202,3 +202,41 @@ def test_exponentiate_gives_odds_ratios_as_r(designs, name):
     plain = designs[name].glm(formula, family=family)
     close(fit["se"], plain["se"])
     close(fit["p_value"], plain["p_value"])
+
+
+# ---- 5. svyquantile rules and interval types -------------------------------------------------
+RULES = ["math", "school", "shahvaish"] + [f"hf{i}" for i in range(1, 10)]
+
+
+@pytest.mark.parametrize("name", ["clus1", "strat"])
+@pytest.mark.parametrize("var", ["api00", "meals"])
+@pytest.mark.parametrize("qrule", RULES)
+def test_quantile_rules_match_svyquantile(designs, name, var, qrule):
+    r = designs[name].quantile(var, [0.1, 0.5, 0.9], qrule=qrule)
+    check(r, REF[f"{name}_q_{var}_{qrule}_mean"])
+
+
+@pytest.mark.parametrize("name", ["clus1", "strat"])
+@pytest.mark.parametrize("var", ["api00", "meals"])
+@pytest.mark.parametrize("qrule", ["math", "school", "hf7"])
+@pytest.mark.parametrize("itype", ["beta", "xlogit", "asin", "score"])
+def test_quantile_interval_types_match_svyquantile(designs, name, var, qrule, itype):
+    r = designs[name].quantile(var, [0.25, 0.5, 0.75], qrule=qrule, interval_type=itype)
+    check(r, REF[f"{name}_q_{var}_{qrule}_{itype}"])
+
+
+@pytest.mark.parametrize("name", ["clus1", "strat"])
+@pytest.mark.parametrize("qrule", ["math", "school", "hf7"])
+@pytest.mark.parametrize("itype", ["mean", "beta", "score"])
+def test_quantile_by_domain_matches_svyby(designs, name, qrule, itype):
+    r = designs[name].quantile("api00", 0.5, by="awards", qrule=qrule, interval_type=itype)
+    check(r, REF[f"{name}_qby_{qrule}_{itype}"])
+
+
+def test_quantile_refuses_unknown_rule_and_interval(designs):
+    from ssp_research.core.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="qrule='hf10'"):
+        designs["clus1"].quantile("api00", qrule="hf10")
+    with pytest.raises(ParameterError, match="replicate-weight designs only"):
+        designs["clus1"].quantile("api00", interval_type="quantile")
