@@ -319,6 +319,29 @@ class Brief:
                 self.latest, refs, instrument=self.codebook.instrument, year=int(self.wave))
         return self.cache["benchmark"]
 
+    def period(self, wave: int | None = None) -> str:
+        """The years a wave's figures cover: "2025", or a pooled window's "2021–2025".
+
+        >>> from ssp_research.brief import load
+        >>> b = load("data/synthetic/trondheim.parquet", unit_type="district", unit="Heimdal",
+        ...          pool=3)
+        >>> b.period(), b.period(2019)
+        ('2021–2025', '2019')
+        """
+        wave = self.wave if wave is None else int(wave)
+        t = self.indicators
+        if "pooled_from" in t.columns:
+            first = t.loc[t["wave"] == wave, "pooled_from"]
+            if len(first) and int(first.min()) != wave:
+                return f"{int(first.min())}\u2013{wave}"
+        return str(wave)
+
+    @property
+    def previous_wave(self) -> str | None:
+        """The years of the survey before :attr:`wave` (see :meth:`period`), None if none."""
+        waves = sorted(int(w) for w in self.data["wave"].unique() if int(w) < self.wave)
+        return self.period(waves[-1]) if waves else None
+
     def arrow(self, name: str) -> str:
         row = self.trends.set_index("indicator").loc[name]
         if math.isnan(row["slope"]):

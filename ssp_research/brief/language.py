@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,6 +27,7 @@ from ssp_research.core.errors import ParameterError
 
 __all__ = [
     "NBSP",
+    "lix",
     "LANGS",
     "TEXTS",
     "format_number",
@@ -75,27 +77,24 @@ TEXTS: dict[str, dict[str, str]] = {
     "comparison_unit": {"nb": "sammenligningsgrunnlaget", "en": "the comparison"},
 }
 
-# Verb phrases per indicator: "rel" after "Andelen som" / "The share who", "main" after
-# "9 av 10 elever" / "9 in 10 pupils", "not" the complement (for strength-first wording of a
-# problem indicator; absent where the complement reads badly).
+# Verb phrases per indicator: "rel" after "Andelen som" / "The share who" and after
+# "9 av 10 elever" / "9 in 10 pupils". A risk is never written as its complement (a strength).
 _PHRASES: dict[str, dict[str, dict[str, str]]] = {
     "lonely": {
-        "nb": {"rel": "føler seg ensomme", "not": "føler seg ikke ensomme"},
-        "en": {"rel": "feel lonely", "not": "do not feel lonely"},
+        "nb": {"rel": "føler seg ensomme"},
+        "en": {"rel": "feel lonely"},
     },
     "depressive": {
         "nb": {
             "rel": "har mange depressive symptomer",
-            "not": "har ikke mange depressive symptomer",
         },
         "en": {
             "rel": "have many depressive symptoms",
-            "not": "do not have many depressive symptoms",
         },
     },
     "bullied": {
-        "nb": {"rel": "blir mobbet", "not": "blir ikke mobbet"},
-        "en": {"rel": "are bullied", "not": "are not bullied"},
+        "nb": {"rel": "blir mobbet"},
+        "en": {"rel": "are bullied"},
     },
     "close_friend": {
         "nb": {"rel": "har en venn de kan stole på"},
@@ -107,8 +106,8 @@ _PHRASES: dict[str, dict[str, dict[str, str]]] = {
         "en": {"rel": "are satisfied with their local environment"},
     },
     "inactive": {
-        "nb": {"rel": "er fysisk inaktive", "not": "er fysisk aktive minst én gang i uka"},
-        "en": {"rel": "are physically inactive", "not": "are physically active at least weekly"},
+        "nb": {"rel": "er fysisk inaktive"},
+        "en": {"rel": "are physically inactive"},
     },
     "screen_4h": {
         "nb": {"rel": "bruker over fire timer på skjerm daglig"},
@@ -130,7 +129,7 @@ _NOUNS: dict[str, dict[str, str]] = {
     "bullied": {"nb": "mobbing", "en": "bullying"},
     "close_friend": {"nb": "fortrolig venn", "en": "having a close friend"},
     "thriving": {"nb": "skoletrivsel", "en": "thriving at school"},
-    "local_env": {"nb": "fornøydhet med lokalmiljøet", "en": "satisfaction with the local area"},
+    "local_env": {"nb": "tilfredshet med lokalmiljøet", "en": "satisfaction with the local area"},
     "inactive": {"nb": "fysisk inaktivitet", "en": "physical inactivity"},
     "screen_4h": {"nb": "skjermtid over fire timer", "en": "screen time over four hours"},
     "poor_economy": {"nb": "dårlig råd i familien", "en": "families being badly off"},
@@ -152,7 +151,6 @@ _LABELS: dict[str, dict[str, str]] = {
     "school_climate": {"nb": "Skolemiljø", "en": "School climate"},
 }
 _STRENGTH_MIN = 0.70  # a higher-is-better share from which it is written as a strength
-_PROBLEM_MAX = 0.30  # a problem share up to which strength-first wording uses its complement
 
 
 # --- numbers ------------------------------------------------------------------------------------
@@ -329,6 +327,25 @@ def indicator_label(name: str, codebook=None, lang: str = "nb") -> str:
     if name in _LABELS:
         return _LABELS[name][lang]
     return name
+
+
+def lix(text: str) -> float:
+    """The readability index LIX (Björnsson): words per sentence plus the percentage of words
+    longer than six letters. Under 40 is easy to read for most adults; 40-50 is ordinary
+    public information; over 50 is hard.
+
+    Numbers and symbols are not words; a sentence ends at ".", "!", "?" or ":" followed by
+    a space or the end (a decimal comma or point inside a number does not end one).
+
+    >>> lix("Dette er en kort setning. Den er lett å lese.")  # 10 words, 2 sentences, 1 long
+    15.0
+    """
+    words = re.findall(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", text)
+    if not words:
+        return 0.0
+    sentences = max(1, len(re.findall(r"[.!?:](?=\s|$)", text.strip())))
+    long = sum(len(w) > 6 for w in words)
+    return len(words) / sentences + 100 * long / len(words)
 
 
 def _noun(name: str, codebook, lang: str) -> str:

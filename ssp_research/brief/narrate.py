@@ -14,7 +14,8 @@ Honesty rules, enforced here and tested:
 * a suppressed cell's value is never written: the text says the figure is not shown to protect
   privacy;
 * strengths are written as shares of pupils ("Nesten 9 av 10 elever ... har en venn de kan
-  stole på"), and lead the findings when the strategy asks for strength-first wording.
+  stole på"), and lead the findings when the strategy asks for strength-first wording; a
+  risk is never turned into a strength ("har ikke mange depressive symptomer").
 
 Examples
 --------
@@ -30,7 +31,6 @@ import pandas as pd
 
 from ssp_research.brief.language import (
     _PHRASES,
-    _PROBLEM_MAX,
     _STRENGTH_MIN,
     _check_lang,
     _fraction,
@@ -324,27 +324,22 @@ def _trend_sentences(trends, names, codebook, lang, unit) -> list[tuple[float, s
 
 def _strength_sentences(rows, framework, lang, unit) -> list[tuple[float, str, str]]:
     out = []
-    strength_first = bool(getattr(framework, "strength_first", False))
     for _, row in rows.iterrows():
         name = str(row["indicator"])
         phrase = _PHRASES.get(name, {}).get(lang)
         if phrase is None or _hidden(row) or row.get("_hib") is None:
             continue
         est = float(row["estimate"])
-        if row["_hib"] and est >= _STRENGTH_MIN:
-            share, verb = est, phrase["rel"]
-        elif strength_first and not row["_hib"] and est <= _PROBLEM_MAX and "not" in phrase:
-            share, verb = 1.0 - est, phrase["not"]
-        else:
-            continue
+        if not (row["_hib"] and est >= _STRENGTH_MIN):
+            continue  # a risk is never turned into a strength (its complement)
+        share, verb = est, phrase["rel"]
         frac = _fraction(share, lang)
         pct = format_percent(share, lang)
         if lang == "nb":
             s = f"{frac[0].upper()}{frac[1:]} elever i {unit} {verb} ({pct})."
         else:
             s = f"{frac[0].upper()}{frac[1:]} pupils in {unit} {verb} ({pct})."
-        out.append((share + (1.0 if row["_hib"] else 0.0), name, s))
-    # positive indicators ("har en venn ...") before complements ("blir ikke mobbet")
+        out.append((share, name, s))
     return sorted(out, key=lambda t: -t[0])
 
 
@@ -372,8 +367,7 @@ def headline_findings(
         Indicator labels and ``higher_is_better`` when the table lacks it.
     framework : Framework, optional
         Restricts the findings to the framework's indicators; ``strength_first`` makes the
-        strongest strength lead, and lets low problem shares be written as strengths
-        ("9 av 10 elever ... blir ikke mobbet").
+        strongest strength lead (a risk is never written as its complement).
     lang : {"nb", "en"}
     unit_name, comparison_name : str, optional
         Names of the unit and its comparison in the text.
@@ -392,8 +386,8 @@ def headline_findings(
     -------
     list of str
         Ordered by importance: statistically clear differences from the comparison (largest
-        first), then statistically clear trends, then up to three strengths (positive
-        indicators before complements of problem indicators, each highest share first), then
+        first), then statistically clear trends, then up to three strengths (shares of at
+        least 70 % of good indicators, highest first), then
         one sentence naming the indicators with no clear difference (when that would leave
         fewer than three findings, the first of them get a hedged sentence of their own, with
         their values), then one privacy note naming suppressed indicators (never their

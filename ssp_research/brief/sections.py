@@ -22,67 +22,23 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ssp_research import disclosure
-from ssp_research.brief import language, narrate, theme
+from ssp_research.brief import findings, language, theme
 from ssp_research.brief.content import Brief, Html
 from ssp_research.brief.texts import TEXTS
+from ssp_research.core import paths
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["headlines_html", "goals_html", "show_trends", "trends_figure", "method_html",
-           "summary", "barometer_sentence"]
+__all__ = ["header_html", "response", "headlines_html", "goals_html", "show_trends",
+           "trends_figure", "method_html", "summary"]
 
 
 
-def headlines_html(b: Brief, *, max_sentences: int = 6) -> Html:
-    """3-6 findings from :func:`ssp_research.brief.narrate.headline_findings`, as a list."""
-    trends = b.latest[["indicator", "wave", "estimate", "suppressed"]].merge(b.trends,
-                                                                            on="indicator")
-    unit_name = f"{b.unit} {b.wave}" if b.comparison == "previous_wave" else b.unit
-    sentences = narrate.headline_findings(
-        b.latest, codebook=b.codebook, framework=b.framework, lang=b.lang, unit_name=unit_name,
-        comparison_name=b.comparison_name, trends=trends, wave=b.wave,
-        max_sentences=max_sentences,
-    )  # fmt: skip
-    national = barometer_sentence(b)
-    if national:
-        sentences = sentences[: max_sentences - 1] + [national]
-    items = "".join(f"<li>{_html.escape(s)}</li>" for s in sentences)
-    return Html(f'<ol class="ssp-headlines">{items}</ol>')
-
-
-def barometer_sentence(b: Brief) -> str:
-    """One page-1 sentence: the unit against the national figures (better, no clear
-    difference, worse, by name), or "" when no national figure fits any shown indicator.
-
-    >>> from ssp_research.brief import load
-    >>> b = load("data/synthetic/trondheim.parquet", lang="en")
-    >>> print(barometer_sentence(b))  # doctest: +NORMALIZE_WHITESPACE
-    Against the national figures (Ungdata 2024): Trondheim does better on loneliness, worse
-    on bullying and shows no clear difference on thriving at school.
-    """
-    bench = b.benchmark.dropna(subset=["ref_class"])
-    if not len(bench):
-        return ""
-    year = int(bench["ref_year"].max())
-    names = {}
-    for c in ("better", "worse", "same"):
-        nouns = [language._noun(n, b.codebook, b.lang)
-                 for n in bench.loc[bench["ref_class"] == c, "indicator"]]
-        names[c] = language._join(nouns, b.lang) if nouns else ""
-    nb = b.lang == "nb"
-    parts = []
-    if names["better"]:
-        parts.append(("gjør det bedre på " if nb else "does better on ") + names["better"])
-    if names["worse"]:
-        parts.append(("dårligere på " if nb else "worse on ") + names["worse"])
-    if names["same"]:
-        parts.append(("har ingen sikker forskjell på " if nb else "shows no clear difference on ")
-                     + names["same"])
-    body = language._join(parts, b.lang)
-    lead = (f"Sammenlignet med landstallene (Ungdata {year}): {b.unit} "
-            if nb else f"Against the national figures (Ungdata {year}): {b.unit} ")
-    return lead + body + "."
+def headlines_html(b: Brief, *, max_sentences: int = findings.MAX_FINDINGS) -> Html:
+    """Page 1: at most seven findings, most important first
+    (:func:`ssp_research.brief.findings.key_findings`), as a numbered list."""
+    return findings.findings_html(b, max_findings=max_sentences)
 
 
 def _pct(x, lang, decimals=0) -> str:
@@ -229,16 +185,93 @@ def method_html(b: Brief) -> Html:
     if "family_economy" in b.data.columns:
         items.append(T["economy_rule"])
     items.append(T["codebook"].format(title=cb.title.get(b.lang, cb.instrument),
-                                      version=cb.version, source=cb.source))
+                                      version=cb.version,
+                                      source=cb.citation.get(b.lang) or cb.source))
     items.append(T["framework"].format(title=fw.title.get(b.lang), period=fw.period,
                                        url=fw.source.get("url", "")))
-    items.append(T["data"].format(file=Path(b.data_path).name, unit=b.unit, wave=b.wave,
+    items.append(T["data"].format(file=Path(b.data_path).name, unit=b.unit, wave=b.period(),
                                   n=language.format_number(n, b.lang)))
     lis = "".join(f"<li>{_html.escape(str(i))}</li>" for i in items)
     rules = "".join(f"<li>{_html.escape(line)}</li>"
                     for line in b.rules.describe(b.lang).splitlines() if line.strip())
     return Html(f'<ul class="ssp-method">{lis}</ul><h3>{_html.escape(T["rules"])}</h3>'
                 f'<ul class="ssp-rules">{rules}</ul>')
+
+
+def response(b: Brief) -> dict:
+    """The brief's answers and response rate over its wave (or pooled window).
+
+    ``respondents``: pupils of the unit who answered; ``pupils``: the unit's pupils in
+    ``population.csv`` next to the data (the grades and waves surveyed; None without that
+    file or without the unit in it); ``rate``: their ratio (None when unknown).
+
+    >>> from ssp_research.brief import load
+    >>> r = response(load("data/synthetic/trondheim.parquet"))
+    >>> r["respondents"] <= r["pupils"], 0.5 < r["rate"] < 1
+    (True, True)
+    """
+    waves = b.data["wave"].to_numpy()
+    first = int(b.period().split("\u2013")[0])
+    window = (waves >= first) & (waves <= b.wave)
+    respondents = int((b.unit_mask & window).sum())
+    pupils = None
+    pop_path = paths.in_project(b.data_path).parent / "population.csv"
+    if pop_path.is_file() and b.unit_type in ("city", "district", "school"):
+        pop = pd.read_csv(pop_path)
+        pop = pop[(pop["wave"] >= first) & (pop["wave"] <= b.wave)]
+        if b.unit_col is not None:
+            pop = pop[pop[b.unit_col] == b.unit]
+        pupils = int(pop["pupils"].sum()) or None
+    rate = respondents / pupils if pupils else None
+    return {"respondents": respondents, "pupils": pupils, "rate": rate}
+
+
+def header_html(b: Brief) -> Html:
+    """The brief's plain header: unit, survey, years, answers, response rate, strategy and
+    what the unit is compared with, in words (no parameter names).
+
+    >>> from ssp_research.brief import load
+    >>> print(header_html(load("data/synthetic/trondheim.parquet", lang="en")))
+    ... # doctest: +ELLIPSIS
+    <dl class="ssp-facts" id="ssp-facts"><div><dt>Unit</dt><dd>Trondheim (municipality)</dd>...
+    """
+    T = TEXTS[b.lang]
+    lang = b.lang
+    if b.unit_type == "school":
+        kind = T["h_school"].format(district=b.district, city=b.city)
+    elif b.unit_type == "district":
+        kind = T["h_district"].format(city=b.city)
+    else:
+        kind = T["h_city"] if b.unit_type == "city" else ""
+    period = b.period()
+    k = len([w for w in b.data["wave"].unique() if int(period.split("\u2013")[0]) <= int(w)
+             <= b.wave])
+    years = T["h_years_pooled"].format(period=period, k=k) if k > 1 else period
+    r = response(b)
+    facts = [
+        (T["h_unit"], f"{b.unit} ({kind})" if kind else b.unit),
+        (T["h_survey"], b.codebook.title.get(lang, b.codebook.instrument)),
+        (T["h_years"], years),
+        (T["h_answers"], T["h_answers_n"].format(n=language.format_number(r["respondents"],
+                                                                           lang))),
+    ]
+    if r["rate"] is not None:
+        facts.append((T["h_rate"], T["h_rate_n"].format(
+            rate=language.format_percent(r["rate"], lang),
+            n=language.format_number(r["respondents"], lang),
+            pupils=language.format_number(r["pupils"], lang))))
+    facts.append((T["h_strategy"], b.framework.title.get(lang)))
+    compare = [b.comparison_name if b.comparison != "previous_wave"
+               else f"{b.unit} {b.previous_wave}" if b.previous_wave else ""]
+    bench = b.benchmark.dropna(subset=["ref_year"])
+    if len(bench):
+        compare.append(T["h_national"].format(year=int(bench["ref_year"].max())))
+    compare = [c for c in compare if c]
+    if compare:
+        facts.append((T["h_compare"], language._join(compare, lang)))
+    items = "".join(f"<div><dt>{_html.escape(k)}</dt><dd>{_html.escape(str(v))}</dd></div>"
+                    for k, v in facts)
+    return Html(f'<dl class="ssp-facts" id="ssp-facts">{items}</dl>')
 
 
 def summary(b: Brief) -> str:

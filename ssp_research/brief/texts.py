@@ -97,13 +97,13 @@ TEXTS = {
                                             "sammenligne med er få (færre enn {min_wcb}).",
         "pilot_hidden": "Effekten av piloten vises ikke: den bygger på skoletall som er skjult "
                         "for å verne små grupper.",
-        "design": "Utvalg og vekter: alle ungdomsskoler deltar, så skolene er strata (per år) "
-                  "og elevene er enhetene; vektene justerer for svarprosent per skole, trinn "
-                  "og kjønn.",
-        "ci_method": "Usikkerhet: 95 % konfidensintervall (logit-intervall med designets "
-                     "frihetsgrader, som R survey::svyciprop). Forskjeller testes "
-                     "designbasert (t-test), og overlappet mellom enhet og by er tatt hensyn "
-                     "til. Trender: designbasert logistisk regresjon på år (svyglm).",
+        "design": ("Utvalg og vekter: Alle ungdomsskoler er med. Hver skole er et eget lag "
+                  "(stratum) hvert år, og hver elev teller for seg. Vektene retter opp for ulik "
+                  "svarprosent etter skole, trinn og kjønn."),
+        "ci_method": ("Usikkerhet: Intervallene viser hvor det sanne tallet trolig ligger (95 % "
+                     "konfidensintervall). De er regnet ut som i R-pakken survey (svyciprop). "
+                     "Vi tester forskjeller med t-test, og vi tar med at enheten er en del av "
+                     "byen. Trender er testet med logistisk regresjon på år (svyglm)."),
         "pool": "Sammenslåing: {pool} undersøkelsesår slått sammen i et glidende vindu.",
         "no_pool": "Sammenslåing: ingen (hvert år for seg).",
         "std": "Standardisering: direkte standardisert etter trinn og kjønn til byens "
@@ -113,12 +113,18 @@ TEXTS = {
                         "sammen med resten av publiseringen; gruppenes størrelse vises ikke (den "
                         "er selv et svar), og gruppene vises bare der andelen med dårlig råd "
                         "vises for enheten.",
-        "prev_note": "Sammenligning med forrige undersøkelse: uavhengige utvalg, normal-"
-                     "tilnærming.",
-        "codebook": "Instrument: {title}, kodebok versjon {version}. Kilde: {source}.",
-        "framework": "Strategi: {title} ({period}). Kilde: {url}",
+        "prev_note": ("Forrige undersøkelse: Elevene i de to årene er ulike utvalg, og vi tester "
+                     "forskjellen som mellom to uavhengige utvalg."),
+        "codebook": "Spørreskjema: {title} (kodebok {version}). Kilde: {source}.",
+        "framework": "Strategi: {title}. Kilde: {url}",
         "rules": "Personvern (prikking)",
-        "data": "Data: {file}; {n} svar fra {unit} i {wave}.",
+        "data": "Data: {n} svar fra {unit} i {wave}.",
+        "h_unit": "Enhet", "h_survey": "Undersøkelse", "h_years": "År", "h_answers": "Svar",
+        "h_rate": "Svarprosent", "h_strategy": "Strategi", "h_compare": "Sammenlignet med",
+        "h_years_pooled": "{period} ({k} undersøkelser slått sammen)",
+        "h_answers_n": "{n}", "h_rate_n": "{rate} av elevene svarte ({n} av {pupils})",
+        "h_national": "landstall fra Ungdata {year}", "h_district": "bydel i {city}",
+        "h_school": "skole i {district}, {city}", "h_city": "kommune",
     },
     "en": {
         "to": "to", "indicator": "Indicator", "estimate": "Share", "ci": "95% CI",
@@ -210,13 +216,14 @@ TEXTS = {
                                             "are few (fewer than {min_wcb}).",
         "pilot_hidden": "The pilot's effect is not shown: it is built from school figures that "
                         "are hidden to protect small groups.",
-        "design": "Sample and weights: every lower-secondary school takes part, so schools are "
-                  "strata (per year) and pupils the units; weights adjust for response by "
-                  "school, grade and gender.",
-        "ci_method": "Uncertainty: 95% confidence intervals (logit interval with the design's "
-                     "degrees of freedom, as R survey::svyciprop). Differences are tested "
-                     "design-based (t test), allowing for the overlap of unit and city. "
-                     "Trends: design-based logistic regression on year (svyglm).",
+        "design": ("Sample and weights: Every lower secondary school takes part. Each school is "
+                  "its own stratum each year, and each pupil counts on their own. The weights "
+                  "correct for different response rates by school, grade and gender."),
+        "ci_method": ("Uncertainty: The intervals show where the true figure probably lies (95% "
+                     "confidence intervals). They are computed as in the R package survey "
+                     "(svyciprop). We test differences with a t test, and we allow for the "
+                     "unit being part of the city. Trends are tested with a logistic "
+                     "regression on year (svyglm)."),
         "pool": "Pooling: {pool} survey years pooled in a rolling window.",
         "no_pool": "Pooling: none (each year on its own).",
         "std": "Standardisation: directly standardised by grade and gender to the city's "
@@ -226,11 +233,17 @@ TEXTS = {
                         "together with the rest of the publication; group sizes are not shown "
                         "(a group's size is itself an answer), and the groups are shown only "
                         "where the unit's share of hard-up families is shown.",
-        "prev_note": "Comparison with the previous survey: independent samples, normal "
-                     "approximation.",
-        "codebook": "Instrument: {title}, codebook version {version}. Source: {source}.",
-        "framework": "Strategy: {title} ({period}). Source: {url}",
+        "prev_note": ("Previous survey: The pupils of the two years are different samples, and we "
+                     "test the difference as between two independent samples."),
+        "codebook": "Questionnaire: {title} (codebook {version}). Source: {source}.",
+        "framework": "Strategy: {title}. Source: {url}",
         "rules": "Privacy (suppression)",
-        "data": "Data: {file}; {n} answers from {unit} in {wave}.",
+        "data": "Data: {n} answers from {unit} in {wave}.",
+        "h_unit": "Unit", "h_survey": "Survey", "h_years": "Year", "h_answers": "Answers",
+        "h_rate": "Response rate", "h_strategy": "Strategy", "h_compare": "Compared with",
+        "h_years_pooled": "{period} ({k} surveys pooled)",
+        "h_answers_n": "{n}", "h_rate_n": "{rate} of pupils answered ({n} of {pupils})",
+        "h_national": "national figures from Ungdata {year}", "h_district": "district of {city}",
+        "h_school": "school in {district}, {city}", "h_city": "municipality",
     },
 }  # fmt: skip

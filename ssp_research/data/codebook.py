@@ -53,7 +53,8 @@ _ROLES = (
     "birth_year", "weight", "pilot", "strata", "psu", "fpc",
 )
 _TOP_KEYS = {
-    "instrument": True, "title": False, "version": True, "source": False, "strict": False,
+    "instrument": True, "title": False, "version": True, "source": False, "citation": False,
+    "strict": False,
     "columns": True, "groups": False, "missing_codes": False, "items": True, "scales": False,
     "indicators": False, "harmonisation": False, "quality": False, "notes": False,
 }
@@ -180,6 +181,7 @@ class Codebook:
     breaks: tuple[dict, ...] = ()
     quality: dict = field(default_factory=dict)
     path: str | None = None
+    citation: dict[str, str] = field(default_factory=dict)
 
     def indicator_column(self, name: str) -> str:
         """The tidy-data column of indicator ``name``: ``"ind_" + name``."""
@@ -475,7 +477,8 @@ def _parse(data: Any, path: str, text: str) -> Codebook:
         source=str(data.get("source", "")).strip(), strict=bool(data.get("strict", False)),
         columns={str(k): str(v) for k, v in columns.items()}, groups=groups,
         missing_codes=missing_codes, items=items, scales=scales, indicators=indicators,
-        renames=renames, recodes=recodes, breaks=breaks, quality=quality, path=path)
+        renames=renames, recodes=recodes, breaks=breaks, quality=quality, path=path,
+        citation=_norm_label(data.get("citation"), "") if data.get("citation") else {})
 
 
 def list_codebooks() -> list[str]:

@@ -4,8 +4,9 @@ The HTML uses the project's nbconvert template ``resources/templates/ssp_brief``
 nbconvert's ``lab`` cell rendering): no code cells' input, no prompts, no ``parameters`` or
 ``injected-parameters`` cell, no stderr, **no ``<script src>`` and no URL outside the page**
 (nbconvert's own templates load require.js and MathJax from a CDN), images inline as data
-URIs with the alt text from the output metadata, ``<html lang>`` set, the parameters in the
-header and the provenance stamp at the end (visible, and as an
+URIs with the alt text from the output metadata, ``<html lang>`` set, no parameter names
+(the brief's own first cell states its facts in words) and the provenance stamp at the end
+(visible with plain labels, and as an
 ``<script type="application/json" id="ssp-provenance">`` data block, which browsers never
 execute). The PDF is rendered from that HTML with weasyprint, offline.
 
@@ -44,11 +45,11 @@ _TEMPLATE_DIR = paths.resource_path("templates")
 _LANGS = ("nb", "en")
 
 TEXTS = {
-    "nb": {"kicker": "Kunnskapsgrunnlag", "parameters": "Parametere",
+    "nb": {"kicker": "Kunnskapsgrunnlag",
            "provenance": "Opphav og versjoner", "title": "Kunnskapsgrunnlag: {unit}, {wave}",
            "pupils_kicker": "Ungdata", "pupils_title": "Dette fortalte dere: {unit}, {wave}",
            "pupils_footer": "Laget av kommunen med SteinSaksPapir-verktøyet."},
-    "en": {"kicker": "Evidence brief", "parameters": "Parameters",
+    "en": {"kicker": "Evidence brief",
            "provenance": "Provenance and versions", "title": "Evidence brief: {unit}, {wave}",
            "pupils_kicker": "Ungdata", "pupils_title": "What you told us: {unit}, {wave}",
            "pupils_footer": "Made by the municipality with the SteinSaksPapir workbench."},
@@ -138,14 +139,28 @@ def _visible(key: str, value) -> str:
     return _show(value)
 
 
-def _provenance_rows(stamp: dict) -> list[tuple[str, str]]:
+_PROVENANCE_LABELS = {
+    "nb": {"data_file": "Datafil", "data_sha256": "Datafilens sjekksum (SHA-256)",
+           "template": "Notatbokmal", "template_sha256": "Malens sjekksum (SHA-256)",
+           "code_version": "Versjon av verktøyet", "git_commit": "Kodeversjon (git)",
+           "python": "Python", "created_utc": "Laget (UTC)", "packages": "Pakker"},
+    "en": {"data_file": "Data file", "data_sha256": "Data file checksum (SHA-256)",
+           "template": "Notebook template", "template_sha256": "Template checksum (SHA-256)",
+           "code_version": "Workbench version", "git_commit": "Code version (git)",
+           "python": "Python", "created_utc": "Made (UTC)", "packages": "Packages"},
+}  # fmt: skip
+
+
+def _provenance_rows(stamp: dict, lang: str = "en") -> list[tuple[str, str]]:
+    labels = _PROVENANCE_LABELS[lang]
     rows = []
     for key in ("data_file", "data_sha256", "template", "template_sha256", "code_version",
                 "git_commit", "python", "created_utc"):
         if key in stamp:
-            rows.append((key, _visible(key, stamp[key])))
+            rows.append((labels[key], _visible(key, stamp[key])))
     if stamp.get("packages"):
-        rows.append(("packages", ", ".join(f"{k} {v}" for k, v in stamp["packages"].items())))
+        rows.append((labels["packages"],
+                     ", ".join(f"{k} {v}" for k, v in stamp["packages"].items())))
     return rows
 
 
@@ -160,17 +175,16 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
     lang : {"nb", "en"}
         Language of the page (``<html lang>``, header texts, which ``lang-*`` cells are kept).
     parameters : dict
-        Parameters shown in the header (``unit`` and ``wave`` also make the title); a
-        path-valued one (name ending ``_path``/``_file``/``_dir``, or an absolute path) shows
-        only its file name, the full value stays in the provenance JSON (``ssp rerun``).
+        The run's parameters: ``unit`` and ``wave`` make the default title; none is shown
+        by name (they are in the provenance JSON, which ``ssp rerun`` reads).
     provenance : dict, optional
         The stamp from :func:`ssp_research.render.provenance.provenance`, shown at the end
         and embedded as JSON (``<script type="application/json" id="ssp-provenance">``).
     title : str, optional
         Page title; default "Kunnskapsgrunnlag: <unit>, <wave>" / "Evidence brief: ...".
     audience : {"adults", "pupils"}
-        ``pupils``: "Dette fortalte dere" / "What you told us", large text, no parameter
-        list, and the provenance only as the JSON data block (``ssp rerun`` reads it).
+        ``pupils``: "Dette fortalte dere" / "What you told us", large text, and the
+        provenance only as the JSON data block (``ssp rerun`` reads it).
 
     Returns
     -------
@@ -192,8 +206,7 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
     resources = {"ssp": {
         "lang": lang, "title": title, "text": texts, "audience": audience,
         "css": (_TEMPLATE_DIR / "ssp_brief" / "brief.css").read_text(encoding="utf-8"),
-        "parameters": [(k, _visible(k, v)) for k, v in parameters.items()],
-        "provenance": stamp, "provenance_rows": _provenance_rows(stamp),
+        "provenance": stamp, "provenance_rows": _provenance_rows(stamp, lang),
         # a JSON data block: no "<" or ">" at all, so nothing can end the element early
         "provenance_json": json.dumps(stamp, ensure_ascii=False, default=str)
         .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),

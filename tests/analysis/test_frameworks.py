@@ -169,7 +169,7 @@ def test_cli_framework_list_show_check(capsys, tmp_path):
 
     assert main(["framework", "list"]) == 0
     out = capsys.readouterr().out
-    assert "trondheim_ssp: Stein Saks Papir: temaplan for oppvekst 2024-2027 (5 goals)" in out
+    assert "trondheim_ssp: Stein Saks Papir: temaplan for oppvekst 2024–2027 (5 goals)" in out
     for name in list_frameworks():
         assert main(["framework", "check", name, "--codebook", "ungdata"]) == 0
     out = capsys.readouterr().out

@@ -71,8 +71,11 @@ def test_html_header_images_and_provenance(html_en):
     assert imgs[0]["src"].startswith("data:image/png;base64,")
     title = re.search(r"<title>(.*?)</title>", html_en).group(1)
     assert title == "Evidence brief: Trondheim, 2023"
-    header = re.search(r'<dl[^>]*id="ssp-parameters".*?</dl>', html_en, re.S).group(0)
-    assert "<dt>wave</dt><dd>2023</dd>" in header and "<dt>unit</dt><dd>Trondheim</dd>" in header
+    header = re.search(r'<header class="ssp-header">.*?</header>', html_en, re.S).group(0)
+    assert "<dt>wave</dt>" not in header and "<dt>unit</dt>" not in header  # no code words
+    assert "ssp-parameters" not in html_en
+    footer = re.search(r'<footer.*?</footer>', html_en, re.S).group(0)
+    assert "<dt>Data file checksum (SHA-256)</dt>" in footer and "data_sha256</dt>" not in footer
     block = re.search(r'<script id="ssp-provenance" type="application/json">(.*?)</script>',
                       html_en, re.S).group(1)
     stamp = json.loads(block)

@@ -194,7 +194,67 @@ def test_evidence_brief_goals_and_numbers(exported):
     assert re.search(r"\d,\d", table) and not re.search(r"\d\.\d", table)
     assert re.search(r'class="ssp-n">\d\u00a0\d{3}<', table)  # 6 481 answers in Bokmål
     headlines = re.search(r'<ol class="ssp-headlines">(.*?)</ol>', html, re.S).group(1)
-    assert 3 <= headlines.count("<li>") <= 6
+    assert 3 <= headlines.count("<li") <= 7
+
+
+class _Prose(HTMLParser):
+    """The running text a reader reads: paragraphs and list items outside tables, the
+    header and the provenance footer."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.paras: list[str] = []
+        self.visible: list[str] = []
+        self._cur: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.stack.append(tag)
+        if tag in ("p", "li") and not {"table", "footer", "figcaption"} & set(self.stack):
+            self._cur = []
+
+    def handle_endtag(self, tag):
+        if tag in ("p", "li") and self._cur is not None:
+            self.paras.append("".join(self._cur).strip())
+            self._cur = None
+        while self.stack and self.stack.pop() != tag:
+            pass
+
+    def handle_data(self, data):
+        if {"style", "script"} & set(self.stack):
+            return
+        self.visible.append(data)
+        if self._cur is not None:
+            self._cur.append(data)
+
+
+def test_a_reader_sees_plain_facts_not_code_words(exported):
+    """The header states unit, survey, years, answers and response rate in words; no
+    parameter name appears anywhere a reader looks (the JSON block keeps them for reruns)."""
+    html = exported["evidence_brief", "nb"]
+    facts = re.search(r'<dl class="ssp-facts" id="ssp-facts">(.*?)</dl>', html, re.S).group(1)
+    for label in ("Enhet", "Undersøkelse", "År", "Svar", "Svarprosent", "Strategi"):
+        assert f"<dt>{label}</dt>" in facts
+    assert re.search(r"<dd>\d{2} % av elevene svarte \(6 648 av \d \d{3}\)</dd>",
+                     facts)
+    prose = _Prose()
+    prose.feed(html)
+    visible = " ".join(prose.visible)
+    for word in ("data_path", "unit_type", "publication_path", "standardise", "instrument ",
+                 "data_sha256", "trondheim.parquet;", "Trondheim 2025"):
+        assert word not in visible, word
+
+
+def test_body_text_is_easy_to_read(exported):
+    """Klarspråk: the running text of the Bokmål brief has LIX <= 40 (LIX: words per
+    sentence + % words over six letters; Norwegian public information is typically 40-50)."""
+    from ssp_research.brief.language import lix
+
+    prose = _Prose()
+    prose.feed(exported["evidence_brief", "nb"])
+    body = " ".join(p for p in prose.paras if p)
+    assert len(body) > 2000
+    assert lix(body) <= 40, round(lix(body), 1)
 
 
 def test_exported_briefs_pass_the_disclosure_audit(exported, tmp_path):
