@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ssp_research import disclosure
-from ssp_research.brief import theme
+from ssp_research.brief import exhibits, language, theme
 from ssp_research.brief.content import HIDE, Brief
 from ssp_research.brief.texts import TEXTS
 from ssp_research.core.errors import DisclosureError, ParameterError
@@ -162,24 +162,62 @@ def _group_label(b: Brief, by: str, value: str) -> str:
 
 
 def show_gaps(b: Brief, by: str) -> None:
-    """Show the figure of the gaps by ``by`` (the groups of :func:`gap_table`)."""
-    theme.show_rendered(lambda: gaps_figure(b, by))
+    """Show the figure of the gaps by ``by`` (the groups of :func:`gap_table`): titled and
+    captioned, with its numbers folded under it; one sentence instead when every group's
+    value is hidden."""
+    from IPython.display import display
+
+    T = TEXTS[b.lang]
+    rows = _group_rows(b, by)
+    by_label = language.text(by, b.lang).lower()
+    if rows["suppressed"].astype(bool).all():
+        display(exhibits.no_chart_html(b, by_label))
+        return
+    fmt = dict(by=by_label, unit=b.unit, period=b.period())
+    data = exhibits.share_columns(b, rows).assign(
+        group=[_display_label(b, by, v) for v in rows[_column(by)]])
+    labels = {"indicator": T["indicator"], "group": T["group"], "estimate": T["estimate"],
+              "ci": T["ci"]}
+    theme.show_rendered(lambda: gaps_figure(b, by, rows=rows),
+                        title=T["fig_gaps"].format(**fmt), caption=T["fig_gaps_cap"],
+                        alt=T["fig_gaps_alt"].format(**fmt),
+                        data_html=exhibits.figure_data_html(b, data, list(labels), labels,
+                                                            numeric=["ci"]))
 
 
-def gaps_figure(b: Brief, by: str) -> Figure:
-    """The figure of :func:`show_gaps` (drawn inside
-    :func:`~ssp_research.brief.theme.rendering`)."""
-    from ssp_research.brief import plots
+def _column(by: str) -> str:
+    return "economy_group" if by == "family_economy" else by
 
+
+def _display_label(b: Brief, by: str, value) -> str:
+    if by == "grade":
+        return f"{int(value)}. trinn" if b.lang == "nb" else f"Grade {int(value)}"
+    return _group_label(b, by, str(value)) if by == "family_economy" else \
+        language.text(str(value), b.lang)
+
+
+def _group_rows(b: Brief, by: str) -> pd.DataFrame:
+    """The groups of :func:`gap_table` (not "all"), in display order, indicators labelled."""
     t = gap_table(b, by)
-    col = "economy_group" if by == "family_economy" else by
-    order = {"poor": 0, "middle": 1, "good": 2}
+    col = _column(by)
     g = t[t[col] != "all"].copy()
     if col == "economy_group":
+        order = {"poor": 0, "middle": 1, "good": 2}
         g = g.sort_values(col, key=lambda s: s.map(order), kind="stable")
-    if col == "economy_group":
-        g[col] = [_group_label(b, by, v) for v in g[col]]
     elif col == "grade":
         g[col] = g[col].astype(int)
     g["indicator"] = [b.label(n) for n in g["indicator"]]
+    return g
+
+
+def gaps_figure(b: Brief, by: str, *, rows: pd.DataFrame | None = None) -> Figure:
+    """The figure of :func:`show_gaps` (drawn inside
+    :func:`~ssp_research.brief.theme.rendering`); ``rows``: :func:`_group_rows` when
+    already computed."""
+    from ssp_research.brief import plots
+
+    g = (_group_rows(b, by) if rows is None else rows).copy()
+    col = _column(by)
+    if col == "economy_group":
+        g[col] = [_group_label(b, by, v) for v in g[col]]
     return plots.gap(g, by=col, codebook=b.codebook, lang=b.lang).figure

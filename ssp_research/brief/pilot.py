@@ -30,7 +30,7 @@ from ssp_research import disclosure
 from ssp_research.analysis import indicators
 from ssp_research.analysis.pilots import MIN_WCB_SCHOOLS, pilot_effect
 from ssp_research.analysis.schools import pilot_did
-from ssp_research.brief import language, theme
+from ssp_research.brief import exhibits, language, theme
 from ssp_research.brief.content import Brief, Html
 from ssp_research.brief.texts import TEXTS
 from ssp_research.core import paths
@@ -212,7 +212,9 @@ def pilot_did_html(b: Brief, indicator: str = "lonely", *, start: int = 2023) ->
                  language.format_number(p, b.lang, 3) for p in prot["p_value"]]
     labels = {"what": T["model_row"], "estimate": T["odds_ratio"], "ci": T["ci"], "p": "p",
               "n": T["n"]}
-    return Html(disclosure.to_html(prot, list(labels), labels, b.lang,
+    caption = T["tab_pilot"].format(label=b.label(indicator).lower())
+    return Html(disclosure.to_html(prot, list(labels), labels, b.lang, caption=caption,
+                                   numeric=["ci", "p"],
                                    formatters={"estimate": num,
                                                "n": lambda v: language.format_number(v, b.lang)}))
 
@@ -225,14 +227,43 @@ def show_pilot_trend(b: Brief, indicator: str = "lonely") -> None:
     district or any school; for a municipality, any of its schools) is hidden for the
     indicator is hidden for both groups.
     """
-    theme.show_rendered(lambda: pilot_figure(b, indicator))
+    prot = _pilot_rows(b, indicator)
+    if prot is None:
+        return
+    T = TEXTS[b.lang]
+    first, last = exhibits.span(b, prot["wave"])
+    label = b.label(indicator)
+    fmt = dict(first=first, last=last, unit=b.unit, label=label.lower())
+    data = exhibits.share_columns(b, prot).assign(year=[str(int(w)) for w in prot["wave"]])
+    labels = {"group": T["group"], "year": T["year"], "estimate": T["estimate"], "ci": T["ci"]}
+    theme.show_rendered(lambda: pilot_figure(b, indicator, rows=prot),
+                        title=T["fig_pilot"].format(**fmt) if indicator == "lonely"
+                        else f"{label} {first}–{last}: {T['pilot'].lower()}, {b.unit}",
+                        caption=T["fig_pilot_cap"], alt=T["fig_pilot_alt"].format(**fmt),
+                        data_html=exhibits.figure_data_html(b, data, list(labels), labels,
+                                                            numeric=["ci"]))
 
 
-def pilot_figure(b: Brief, indicator: str = "lonely") -> Figure | None:
+def pilot_figure(b: Brief, indicator: str = "lonely", *,
+                 rows: pd.DataFrame | None = None) -> Figure | None:
     """The figure of :func:`show_pilot_trend`, None without pilot schools (draw it inside
-    :func:`~ssp_research.brief.theme.rendering`)."""
+    :func:`~ssp_research.brief.theme.rendering`); ``rows``: the protected groups when
+    already computed."""
     from ssp_research.brief import plots
 
+    prot = _pilot_rows(b, indicator) if rows is None else rows
+    if prot is None:
+        return None
+    T = TEXTS[b.lang]
+    ax = plots.trend(prot, series="group", indicator=indicator, codebook=b.codebook,
+                     lang=b.lang, colors={T["pilot"]: theme.UNIT_COLOR,
+                                          T["other"]: theme.COMPARISON_COLOR})
+    return ax.figure
+
+
+def _pilot_rows(b: Brief, indicator: str) -> pd.DataFrame | None:
+    """Protected shares per wave of the unit's pilot schools and the other schools (None
+    without pilot schools)."""
     data = b.data
     if b.unit_type == "country" or "pilot" not in data.columns or not data.loc[
             b.unit_mask, "pilot"].any():
@@ -257,9 +288,7 @@ def pilot_figure(b: Brief, indicator: str = "lonely") -> Figure | None:
         prot.loc[drop, "suppressed"] = True
         prot.loc[drop, "reason"] = "secondary"
         prot.loc[drop, "marker"] = "*"
-    ax = plots.trend(prot, series="group", indicator=indicator, codebook=b.codebook,
-                     lang=b.lang)
-    return ax.figure
+    return prot
 
 
 def _hidden_waves(b: Brief, indicator: str) -> set | None:

@@ -100,6 +100,13 @@ def _percent_axis(ax: Axes, axis: str, lang: str) -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
+def _share_top(highs) -> float:
+    """The top of a share axis that fits the data with room above it: 100 % when the data
+    reach above 75 %, else the highest upper bound plus a fifth (at least 5 %)."""
+    top = float(np.nanmax(np.r_[np.asarray(highs, dtype=float), 0.0]))
+    return 1.0 if top > 0.75 else max(0.05, min(1.0, top * 1.2))
+
+
 def _marker(row) -> str:
     value = row.get("marker") if hasattr(row, "get") else None
     return str(value) if isinstance(value, str) and value else "*"
@@ -250,6 +257,7 @@ def trend(
     percent: bool = True,
     quantity: str = "observed",
     ylabel: str | None = None,
+    colors: dict | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Lines over waves with 95 % CI bands, one per series (unit, comparison), breaks marked.
@@ -277,6 +285,9 @@ def trend(
         Concatenate the unit's and the comparison's outputs with a series column.
     ylabel : str, optional
         The y-axis label (default: the indicator's label, else "Andel"/"Share").
+    colors : dict, optional
+        ``{series value: colour}``, so that the unit is blue and its comparison orange in
+        every brief (default: the palette in order of appearance).
 
     Returns
     -------
@@ -309,7 +320,7 @@ def trend(
     labels = series_labels or {}
     descr = []
     for i, (key, g) in enumerate(groups):
-        color = PALETTE[i % len(PALETTE)]
+        color = (colors or {}).get(key, PALETTE[i % len(PALETTE)])
         name = labels.get(key, str(key)) if key is not None else None
         ax.plot(g[x], g["estimate"], marker="o", color=color, label=name)
         ax.fill_between(g[x].to_numpy(float), g["ci_low"].to_numpy(float),
@@ -334,7 +345,7 @@ def trend(
     ax.set_xticks(np.sort(t[x].unique()))
     if percent:
         _percent_axis(ax, "y", lang)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, _share_top(t["ci_high"]))
     ax.set_xlabel(text("wave", lang))
     label = indicator_label(indicator, codebook, lang) if indicator else (ylabel or "")
     ax.set_ylabel(ylabel or label or text("share", lang))
@@ -440,7 +451,7 @@ def gap(
                   frameon=False)  # fmt: skip
     if percent:
         _percent_axis(ax, "x", lang)
-        ax.set_xlim(left=0)
+        ax.set_xlim(0, _share_top(t.loc[~hidden, "ci_high"]))
     ax.grid(axis="y", visible=False)
     by_label = text(by, lang) if by in TEXTS else by
     what = ", ".join(ticks) if any(ticks) else ""

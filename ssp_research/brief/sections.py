@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ssp_research import disclosure
-from ssp_research.brief import findings, language, theme
+from ssp_research.brief import exhibits, findings, language, theme
 from ssp_research.brief.content import Brief, Html
 from ssp_research.brief.texts import TEXTS
 from ssp_research.core import paths
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["header_html", "response", "headlines_html", "goals_html", "show_trends",
-           "trends_figure", "method_html", "summary"]
+           "trends_figure", "trends_data_html", "method_html", "summary"]
 
 
 
@@ -100,9 +100,11 @@ def goals_html(b: Brief) -> Html:
         names = [i for i in goal.indicators if i in b.indicator_names]
         if names:
             rows = _goal_rows(b, names)
+            caption = T["tab_goal"].format(goal=title, unit=b.unit, period=b.period())
             parts.append(disclosure.to_html(rows, list(labels), labels, b.lang,
-                                            formatters=fmt, dataset=b.dataset,
-                                            classes=classes))
+                                            caption=caption, formatters=fmt,
+                                            dataset=b.dataset, classes=classes,
+                                            numeric=["ci", "cmp", "diff_text", "ref"]))
         if goal.unmeasured:
             text = goal.unmeasured.get(b.lang) or next(iter(goal.unmeasured.values()))
             lead = "" if names else T["no_goal_ind"] + " "
@@ -125,8 +127,34 @@ def goals_html(b: Brief) -> Html:
 
 
 def show_trends(b: Brief, *, ncols: int = 2) -> None:
-    """Small multiples: each indicator over the waves, unit and comparison with CI bands."""
-    theme.show_rendered(lambda: trends_figure(b, ncols=ncols))
+    """Small multiples: each indicator over the waves, unit and comparison with CI bands;
+    titled and captioned, with the numbers folded under the figure."""
+    T = TEXTS[b.lang]
+    first, last = exhibits.span(b, b.indicators["wave"])
+    own = b.comparison == "previous_wave"
+    fmt = dict(first=first, last=last, unit=b.unit, cmp=b.comparison_name,
+               k=len(b.indicator_names))
+    caption = T["fig_trends_cap_own" if own else "fig_trends_cap"].format(**fmt)
+    if b.pool > 1:
+        caption += T["fig_pooled_cap"].format(k=b.pool)
+    theme.show_rendered(lambda: trends_figure(b, ncols=ncols),
+                        title=T["fig_trends_own" if own else "fig_trends"].format(**fmt),
+                        caption=caption, alt=T["fig_trends_alt"].format(**fmt),
+                        data_html=trends_data_html(b))
+
+
+def trends_data_html(b: Brief) -> str:
+    """The numbers of :func:`show_trends`: indicator, year, share, CI and comparison."""
+    T = TEXTS[b.lang]
+    t = exhibits.share_columns(b, b.indicators)
+    t = t.assign(label=[b.label(n) for n in t["indicator"]],
+                 year=[b.period(w) for w in t["wave"]],
+                 cmp=[_pct(v, b.lang, 1) for v in t["cmp_estimate"]])
+    labels = {"label": T["indicator"], "year": T["year"], "estimate": T["estimate"],
+              "ci": T["ci"]}
+    if b.comparison != "previous_wave":
+        labels["cmp"] = b.comparison_name
+    return exhibits.figure_data_html(b, t, list(labels), labels, numeric=["ci", "cmp"])
 
 
 def trends_figure(b: Brief, *, ncols: int = 2) -> Figure:
@@ -149,23 +177,31 @@ def trends_figure(b: Brief, *, ncols: int = 2) -> Figure:
     # one wave axis for all panels: the years are written under the bottom panels only
     fig = theme.new_figure((7.0, 1.8 * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
-    alts = []
+    alts, handles, legend_labels = [], [], []
     for i, (ax, name) in enumerate(zip(axes.flat, names)):
         plots.trend(long, series="series", indicator=name, codebook=b.codebook, lang=b.lang,
-                    ax=ax)
+                    colors={b.unit: theme.UNIT_COLOR,
+                            b.comparison_name: theme.COMPARISON_COLOR}, ax=ax)
         ax.set_title(b.label(name), fontsize=9)
         ax.set_ylabel("")  # the title names the indicator
         if i < len(names) - ncols:
             ax.set_xlabel("")
         else:  # a bottom panel (also above an empty cell of the grid)
             ax.xaxis.set_tick_params(labelbottom=True)
-        if i > 0 and ax.get_legend() is not None:
-            ax.get_legend().remove()  # one legend (first panel) is enough
+        if i == 0:
+            handles, legend_labels = ax.get_legend_handles_labels()
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()  # one legend above the panels, never over the data
         alts.append(theme.alt_text(ax))
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
     # fixed spacing instead of tight_layout (which costs an extra full draw)
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.96, bottom=0.07, hspace=0.75, wspace=0.3)
+    top = 1 - 0.45 / (1.8 * nrows)  # room for the legend above the first row
+    if handles:
+        fig.legend(handles, legend_labels, loc="upper center", ncol=len(handles),
+                   frameon=False, bbox_to_anchor=(0.5, 1.0))
+    fig.subplots_adjust(left=0.09, right=0.98, top=top - 0.04, bottom=0.07, hspace=0.75,
+                        wspace=0.3)
     theme.set_alt_text(fig, " ".join(alts))
     return fig
 

@@ -85,7 +85,10 @@ def small_area_html(b: Brief) -> Html:
     labels = {"label": T["indicator"], "estimate": T["sae_direct"], "direct_ci": T["ci"],
               "model": T["sae_model"], "model_ci": T["ci"], "own_weight": T["sae_weight"],
               "n": T["n"]}
-    table = disclosure.to_html(t, list(labels), labels, lang, formatters={
+    caption = T["tab_sae"].format(unit=b.unit, period=b.period())
+    table = disclosure.to_html(t, list(labels), labels, lang, caption=caption,
+                               numeric=["direct_ci", "model", "model_ci", "own_weight"],
+                               formatters={
         "estimate": lambda v: language.format_percent(v, lang),
         "n": lambda v: language.format_number(v, lang)})
     n = int(np.nanmax(t["n"]))

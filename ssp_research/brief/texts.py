@@ -38,6 +38,32 @@ TEXTS = {
                          "ikke for hele landet samlet.",
         "event": "Pilot mot andre, år", "model_row": "Modellledd", "odds_ratio": "Oddsforhold",
         "pilot": "Pilotskoler", "other": "Andre skoler",
+        # figures and tables: titles, captions, the folded numbers, charts with nothing shown
+        "fig_trends": "Utvikling {first}–{last}: {unit} og {cmp}",
+        "fig_trends_own": "Utvikling {first}–{last}: {unit}",
+        "fig_trends_cap": "Andel per undersøkelse. Det skyggelagte feltet er 95 % "
+                          "konfidensintervall. {unit} er blå, {cmp} er oransje.",
+        "fig_trends_cap_own": "Andel per undersøkelse. Det skyggelagte feltet er 95 % "
+                              "konfidensintervall.",
+        "fig_pooled_cap": " Hvert punkt slår sammen opptil {k} undersøkelser, til og med året "
+                          "under punktet.",
+        "fig_trends_alt": "Linjediagram: utviklingen for {k} indikatorer i {unit}, "
+                          "{first}–{last}. Tallene står i tabellen under figuren.",
+        "fig_gaps": "Forskjeller etter {by}: {unit}, {period}",
+        "fig_gaps_cap": "Punktet er andelen i gruppen, streken er 95 % konfidensintervall.",
+        "fig_gaps_alt": "Punktdiagram: andelen for hver indikator etter {by} i {unit}, "
+                        "{period}. Tallene står i tabellen under figuren.",
+        "fig_pilot": "Ensomhet {first}–{last}: pilotskolene og de andre skolene i {unit}",
+        "fig_pilot_cap": "Andel per undersøkelse med 95 % konfidensintervall (skyggelagt).",
+        "fig_pilot_alt": "Linjediagram: andelen for {label} i pilotskolene og i de andre "
+                         "skolene, {first}–{last}. Tallene står i tabellen under figuren.",
+        "figdata": "Tallene i figuren",
+        "group": "Gruppe", "year": "År",
+        "nochart": "Tall etter {by} vises ikke for {unit} i {period}: gruppene er så små at "
+                   "tallene kunne avsløre enkeltelever.",
+        "tab_goal": "{goal}: {unit}, {period}",
+        "tab_pilot": "Pilotens virkning: modellen for {label}",
+        "tab_sae": "Direkte og modellbaserte andeler: {unit}, {period}",
         "sae_title": "Modellbaserte anslag for en liten skole",
         "sae_intro": "Skolen er liten (høyst {n} svar i {wave}), så skolens egne tall er "
                      "usikre. Et modellbasert anslag (Fay–Herriot-modellen) låner styrke fra "
@@ -153,6 +179,33 @@ TEXTS = {
                          "municipalities' briefs), not for the country as a whole.",
         "event": "Pilot vs others, year", "model_row": "Model term", "odds_ratio": "Odds ratio",
         "pilot": "Pilot schools", "other": "Other schools",
+        "fig_trends": "Trends {first}–{last}: {unit} and {cmp}",
+        "fig_trends_own": "Trends {first}–{last}: {unit}",
+        "fig_trends_cap": "Share per survey. The shaded band is the 95% confidence interval. "
+                          "{unit} is blue, {cmp} is orange.",
+        "fig_trends_cap_own": "Share per survey. The shaded band is the 95% confidence "
+                              "interval.",
+        "fig_pooled_cap": " Each point pools up to {k} surveys, up to and including the year "
+                          "below it.",
+        "fig_trends_alt": "Line chart: the trends of {k} indicators in {unit}, "
+                          "{first}–{last}. The numbers are in the table below the figure.",
+        "fig_gaps": "Differences by {by}: {unit}, {period}",
+        "fig_gaps_cap": "The dot is the group's share, the line its 95% confidence interval.",
+        "fig_gaps_alt": "Dot chart: the share of each indicator by {by} in {unit}, {period}. "
+                        "The numbers are in the table below the figure.",
+        "fig_pilot": "Loneliness {first}–{last}: the pilot schools and the other schools "
+                     "in {unit}",
+        "fig_pilot_cap": "Share per survey with its 95% confidence interval (shaded).",
+        "fig_pilot_alt": "Line chart: the share for {label} in the pilot schools and in the "
+                         "other schools, {first}–{last}. The numbers are in the table below "
+                         "the figure.",
+        "figdata": "The numbers in the figure",
+        "group": "Group", "year": "Year",
+        "nochart": "Numbers by {by} are not shown for {unit} in {period}: the groups are so "
+                   "small that the numbers could identify single pupils.",
+        "tab_goal": "{goal}: {unit}, {period}",
+        "tab_pilot": "The pilot's effect: the model for {label}",
+        "tab_sae": "Direct and model-based shares: {unit}, {period}",
         "sae_title": "Model-based estimates for a small school",
         "sae_intro": "The school is small (at most {n} answers in {wave}), so its own figures "
                      "are uncertain. A model-based estimate (the Fay–Herriot model) borrows "

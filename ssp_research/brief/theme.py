@@ -268,21 +268,33 @@ def _tight_png(fig: Figure, *, dpi: int = 150, pad: float = 0.1) -> bytes:
     return buf.getvalue()
 
 
-def show(obj: Axes | Figure, *, alt: str | None = None) -> None:
+def show(obj: Axes | Figure, *, alt: str | None = None, title: str | None = None,
+         caption: str | None = None, data_html: str | None = None) -> None:
     """Display a figure in a notebook with its alt text in the output metadata, then close it.
 
     The output's ``metadata["image/png"]["alt"]`` holds the alt text (see module docs).
+    ``title`` and ``caption`` go to ``metadata["ssp"]``: the brief exporter writes the figure
+    as ``<figure>`` with a numbered ``<figcaption>`` ("Figur 2. Title. Caption").
+    ``data_html`` (a protected table, :func:`ssp_research.disclosure.to_html`) is shown
+    right after the figure, folded ("Tallene i figuren"): the figure's numbers for
+    screen readers and anyone who wants them, so the alt text can stay short.
     """
-    from IPython.display import display
+    from IPython.display import HTML, display
 
     data, meta = figure_bundle(obj, alt=alt)
+    if title or caption:
+        meta["ssp"] = {"title": title or "", "caption": caption or ""}
     display(data, raw=True, metadata=meta)
     plt.close(_figure(obj))
+    if data_html:
+        display(HTML(data_html))
 
 
-def show_rendered(build) -> None:
-    """Draw ``build()``'s figure inside :func:`rendering` and :func:`show` it; nothing when
-    ``build`` returns None (a section with nothing to draw).
+def show_rendered(build, *, alt: str | None = None, title: str | None = None,
+                  caption: str | None = None, data_html: str | None = None) -> None:
+    """Draw ``build()``'s figure inside :func:`rendering` and :func:`show` it with ``alt``,
+    ``title``, ``caption`` and ``data_html`` (see :func:`show`); nothing when ``build``
+    returns None (a section with nothing to draw).
 
     Examples
     --------
@@ -291,4 +303,4 @@ def show_rendered(build) -> None:
     with rendering():
         fig = build()
         if fig is not None:
-            show(fig)
+            show(fig, alt=alt, title=title, caption=caption, data_html=data_html)

@@ -77,7 +77,9 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
             caption: str | None = None,
             formatters: Mapping[str, Callable[[object], str]] | None = None,
             dataset: str | None = None,
-            classes: Mapping[str, Callable[[object], str]] | None = None) -> str:
+            classes: Mapping[str, Callable[[object], str]] | None = None,
+            numeric: Sequence[str] = (), row_header: str | None = None,
+            lang_marker: str | None = None) -> str:
     """Render a protected table as ``<table class="ssp-table">`` (the audit contract).
 
     Parameters
@@ -101,10 +103,23 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
         ``{column: function(value) -> str}``: a CSS class for a (non-statistic) column's
         cell, e.g. the barometer's ``ssp-bar-worse``.
 
+    numeric : sequence of str
+        More columns holding numbers (right-aligned, class ``num``; the statistic columns
+        and ``n`` always are).
+    row_header : str, optional
+        The column that names each row (written as ``<th scope="row">``); default the
+        first of ``columns``.
+    lang_marker : str, optional
+        The marker column's header (default "Merknad" / "Note"; shown to screen readers only).
+
     Returns
     -------
     str
-        The HTML. A last column holds the marker (``*``, ``⚡``).
+        The HTML: the table inside ``<div class="ssp-table-wrap">`` (it scrolls on its own
+        on a narrow screen, so the page does not), headers with ``scope``, a ``<caption>``
+        when one is given (with the exporter's number placeholder, see
+        :func:`ssp_research.render.export.number_exhibits`). A last column holds the marker
+        (``*``, ``⚡``).
 
     Examples
     --------
@@ -113,11 +128,11 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
     ...                   "estimate": [0.32, 0.0, 0.4], "n": [50, 10, 40], "count": [16, 0, 16]})
     >>> lines = to_html(protect(t, series_by=()), ["gender", "estimate", "n"]).splitlines()
     >>> print(lines[1])  # doctest: +NORMALIZE_WHITESPACE
-    <tr data-ssp-n="50" data-ssp-status="shown"><td>all</td><td
-    class="ssp-value">32,0 %</td><td class="ssp-n">50</td><td class="ssp-marker"></td></tr>
+    <tr data-ssp-n="50" data-ssp-status="shown"><th scope="row">all</th><td
+    class="ssp-value num">32,0 %</td><td class="ssp-n num">50</td><td class="ssp-marker"></td></tr>
     >>> print(lines[2])  # doctest: +NORMALIZE_WHITESPACE
-    <tr data-ssp-n="10" data-ssp-status="suppressed"><td>girl</td><td
-    class="ssp-value">*</td><td class="ssp-n">10</td><td class="ssp-marker">*</td></tr>
+    <tr data-ssp-n="10" data-ssp-status="suppressed"><th scope="row">girl</th><td
+    class="ssp-value num">*</td><td class="ssp-n num">10</td><td class="ssp-marker">*</td></tr>
     """
     if "suppressed" not in protected.columns:
         raise DisclosureError("refusing to render an unprotected table", column="suppressed",
@@ -130,10 +145,23 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
     labels, formatters = dict(labels or {}), dict(formatters or {})
     proportion = "count" in protected.columns
     esc = html.escape
-    head = "".join(f"<th>{esc(str(labels.get(c, c)))}</th>" for c in columns) + "<th></th>"
+    numeric = set(numeric) | set(HIDDEN) | {"n"}
+    row_header = row_header if row_header is not None else columns[0] if columns else None
+    marker_head = lang_marker or ("Merknad" if lang == "nb" else "Note")
+
+    def num(c: str) -> str:
+        return " num" if c in numeric and c != row_header else ""
+
+    num_class = ' class="num"'
+    head = "".join(f'<th scope="col"{num_class if num(c) else ""}>'
+                   f"{esc(str(labels.get(c, c)))}</th>" for c in columns)
+    head += f'<th scope="col"><span class="ssp-sr">{esc(marker_head)}</span></th>'
     ds = f' data-ssp-dataset="{esc(dataset)}"' if dataset else ""
-    parts = [f'<table class="ssp-table"{ds}>'
-             + (f"<caption>{esc(caption)}</caption>" if caption else "")
+    region = (f' role="region" aria-label="{esc(caption)}"' if caption else "")
+    parts = [f'<div class="ssp-table-wrap" tabindex="0"{region}>'
+             f'<table class="ssp-table"{ds}>'
+             + (f'<caption><span class="ssp-num" data-kind="table"></span>{esc(caption)}'
+                "</caption>" if caption else "")
              + f"<thead><tr>{head}</tr></thead><tbody>"]
     for row in protected.to_dict("records"):
         attrs = " ".join(f'{k}="{esc(v)}"' for k, v in table_html_attrs(row).items())
@@ -144,15 +172,19 @@ def to_html(protected: pd.DataFrame, columns: Sequence[str],
                 text = (MARK_SUPPRESSED if row["suppressed"] else
                         formatters[c](value) if c in formatters
                         else _format(value, c, lang, proportion))
-                cells.append(f'<td class="ssp-value">{esc(text)}</td>')
+                cells.append(f'<td class="ssp-value{num(c)}">{esc(text)}</td>')
+                continue
+            text = formatters[c](value) if c in formatters else _format(value, c, lang,
+                                                                         proportion)
+            klass = ("ssp-n" if c == "n" else "") + num(c)
+            if classes and c in classes and classes[c](value):
+                klass = classes[c](value)
+            klass = f' class="{esc(klass.strip())}"' if klass.strip() else ""
+            if c == row_header:
+                cells.append(f'<th scope="row"{klass}>{esc(text)}</th>')
             else:
-                text = formatters[c](value) if c in formatters else _format(value, c, lang,
-                                                                             proportion)
-                klass = ' class="ssp-n"' if c == "n" else ""
-                if classes and c in classes and classes[c](value):
-                    klass = f' class="{esc(classes[c](value))}"'
                 cells.append(f"<td{klass}>{esc(text)}</td>")
         cells.append(f'<td class="ssp-marker">{esc(str(row.get("marker", "")))}</td>')
         parts.append(f"<tr {attrs}>" + "".join(cells) + "</tr>")
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
     return "\n".join(parts)

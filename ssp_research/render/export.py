@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -48,11 +49,13 @@ TEXTS = {
     "nb": {"kicker": "Kunnskapsgrunnlag",
            "provenance": "Opphav og versjoner", "title": "Kunnskapsgrunnlag: {unit}, {wave}",
            "pupils_kicker": "Ungdata", "pupils_title": "Dette fortalte dere: {unit}, {wave}",
-           "pupils_footer": "Laget av kommunen med SteinSaksPapir-verktøyet."},
+           "pupils_footer": "Laget av kommunen med SteinSaksPapir-verktøyet.",
+           "figure": "Figur", "table": "Tabell"},
     "en": {"kicker": "Evidence brief",
            "provenance": "Provenance and versions", "title": "Evidence brief: {unit}, {wave}",
            "pupils_kicker": "Ungdata", "pupils_title": "What you told us: {unit}, {wave}",
-           "pupils_footer": "Made by the municipality with the SteinSaksPapir workbench."},
+           "pupils_footer": "Made by the municipality with the SteinSaksPapir workbench.",
+           "figure": "Figure", "table": "Table"},
 }  # fmt: skip
 
 _EXPORTER = None
@@ -212,7 +215,32 @@ def export_html(nb, lang: str, parameters: dict, *, provenance: dict | None = No
         .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
     }}  # fmt: skip
     body, _ = _exporter().from_notebook_node(filter_notebook(nb, lang), resources=resources)
-    return body
+    return number_exhibits(body, lang)
+
+
+_NUM = re.compile(r'<span class="ssp-num" data-kind="(figure|table)"></span>')
+
+
+def number_exhibits(html: str, lang: str) -> str:
+    """Number the page's figures and tables in reading order: each caption's placeholder
+    ``<span class="ssp-num" data-kind="figure|table"></span>`` becomes "Figur 1. " /
+    "Tabell 2. " (en: "Figure", "Table"), and the figure or table gets ``id="figur-1"``
+    / ``id="tabell-2"`` (en: ``figure-1``, ``table-2``) so that a text can link to it.
+
+    >>> number_exhibits('<figcaption><span class="ssp-num" data-kind="figure"></span>'
+    ...                 'Trend</figcaption>', "nb")
+    '<figcaption><span class="ssp-num" id="figur-1">Figur 1. </span>Trend</figcaption>'
+    """
+    counts = {"figure": 0, "table": 0}
+
+    def number(m: re.Match) -> str:
+        kind = m.group(1)
+        counts[kind] += 1
+        word = TEXTS[lang][kind]
+        return (f'<span class="ssp-num" id="{word.lower()}-{counts[kind]}">'
+                f"{word} {counts[kind]}. </span>")
+
+    return _NUM.sub(number, html)
 
 
 def _rgb8_idat(png: bytes) -> bytes | None:

@@ -114,9 +114,10 @@ def test_goals_html_contract_and_audit(small, tmp_path):
     assert html.count('class="ssp-unmeasured"') == 4
     for row in re.findall(r'<tr data-ssp-n="\d+" data-ssp-status="suppressed".*?</tr>', html):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
-        # share, CI, difference and arrow go; the (public) comparison and n stay
-        assert not any(re.search(r"\d", cells[i]) for i in (1, 2, 4, 5)), row
-        assert cells[1] == "*" and cells[5] == "" and re.search(r"\d", cells[3])
+        # share, CI, difference, arrow and barometer go; the (public) comparison, the
+        # national figure and n stay
+        assert not any(re.search(r"\d", cells[i]) for i in (0, 1, 3, 4, 6)), row
+        assert cells[0] == "*" and cells[4] == cells[6] == "" and re.search(r"\d", cells[2])
     assert "* Ikke vist for å beskytte personvernet." in html
     page = tmp_path / "content.html"
     page.write_text(f"<html><body>{html}</body></html>", encoding="utf-8")
@@ -128,7 +129,7 @@ def test_english_numbers(district):
     table = re.search(r'<table class="ssp-table"[^>]*>.*?</table>', html, re.S).group(0)
     assert "%" in table and "\u00a0%" not in table and re.search(r"-?\d\.\d \(", table)
     assert "Comparison: Trondheim" in table
-    assert re.search(r'class="ssp-n">1,\d{3}<', table)  # 1,660 answers in English
+    assert re.search(r'class="ssp-n num">1,\d{3}<', table)  # 1,660 answers in English
 
 
 def test_headlines(district):
@@ -186,7 +187,8 @@ def test_pilot_section_recovers_the_planted_effect(city):
     eff = pilot.pilot_effect_for(city)
     assert eff.ci_low < truth["did_expected_prevalence"] < eff.ci_high
     table = pilot.pilot_did_html(city)
-    assert table.startswith('<table class="ssp-table"') and "DiD" in table
+    assert table.startswith('<div class="ssp-table-wrap"') and '<table class="ssp-table"' in table
+    assert "DiD" in table and "<caption>" in table
 
 
 @pytest.mark.parametrize(("lang", "words"), [

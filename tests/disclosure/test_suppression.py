@@ -314,15 +314,21 @@ def test_html_contract_and_refusal():
     p = protect(t, series_by=(), hierarchy={"gender": {"<girl>": "all", "boy": "all"}})
     html = to_html(p, ["gender", "estimate", "ci_low", "n"], labels={"gender": "Kjønn"},
                    lang="en", caption="Loneliness")
-    assert html.startswith('<table class="ssp-table"><caption>Loneliness</caption>')
-    assert "<th>Kjønn</th>" in html and "&lt;girl&gt;" in html
+    assert html.startswith('<div class="ssp-table-wrap" tabindex="0" role="region" '
+                           'aria-label="Loneliness"><table class="ssp-table"><caption>'
+                           '<span class="ssp-num" data-kind="table"></span>Loneliness</caption>')
+    assert html.endswith("</table></div>")
+    # headers with scope, the row's name as a row header, numbers right-aligned
+    assert '<th scope="col">Kjønn</th>' in html and '<th scope="row">&lt;girl&gt;</th>' in html
+    assert '<th scope="col" class="num">n</th>' in html
+    assert '<th scope="col"><span class="ssp-sr">Note</span></th>' in html
     assert 'data-ssp-n="50" data-ssp-status="shown">' in html
     assert "data-ssp-count" not in html and ">16<" not in html  # no exact count in the source
     assert 'data-ssp-n="10" data-ssp-status="suppressed">' in html
     assert "32.0%" in html
     for line in html.splitlines():
         if 'data-ssp-status="suppressed"' in line:
-            assert line.count('<td class="ssp-value">*</td>') == 2
+            assert line.count('<td class="ssp-value num">*</td>') == 2
     assert f'<td class="ssp-marker">*{MARK_BREAK}</td>' in html
     assert "data-ssp-count" not in table_html_attrs(p.iloc[0].to_dict())
     keyed = table_html_attrs({**p.iloc[0].to_dict(), "cell": "lonely|city|T|2025|all|all|all"})
