@@ -70,7 +70,11 @@ myst_heading_anchors = 3
 # --- look ----------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = "SSP research workbench"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["ssp.css"]
+# the hand-written pages have no section navigation: the whole width for their tables
+html_sidebars = {"index": [], "install": [], "r_survey": []}
+add_function_parentheses = False
 html_theme_options = {
     "navigation_depth": 2,
     "show_toc_level": 2,
