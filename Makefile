@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help brief git-setup test lab lint system-deps synth env-yml bench clean-outputs
+.PHONY: help brief git-setup test lab lint docs system-deps synth env-yml bench clean-outputs
 
 help: ## Show this help
 	@echo "SteinSaksPapir research workbench"
@@ -16,7 +16,7 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,docs]"
 	@touch $(STAMP)
 
 git-setup: $(STAMP) ## The notebook commit hook (pre-commit) and nbdime's git diff/merge drivers
@@ -40,11 +40,15 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks
 lint: $(STAMP) ## ruff (E, W, F, I)
 	$(VENV)/bin/ruff check ssp_research tests benchmarks
 
+docs: $(STAMP) ## The API reference site (Sphinx), into docs/_build/html; warnings are errors
+	$(VENV)/bin/sphinx-build -b html -q -W --keep-going docs/site docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
 synth: $(STAMP) ## Regenerate the shipped synthetic data in data/synthetic
 	$(VENV)/bin/ssp synth --out data/synthetic
 
 env-yml: $(STAMP) ## Regenerate environment.yml from pyproject.toml (pyproject2conda, offline)
-	$(VENV)/bin/pyproject2conda yaml --pyproject pyproject.toml -e dev -p 3.11 -o environment.yml
+	$(VENV)/bin/pyproject2conda yaml --pyproject pyproject.toml -e dev -e docs -p 3.11 -o environment.yml
 
 bench: $(STAMP) ## Run the benchmarks (prints ratios against baselines measured in the same run)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

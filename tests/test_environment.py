@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV_YML = ROOT / "environment.yml"
 PYPROJECT = ROOT / "pyproject.toml"
 FIX = "Run `make env-yml` and commit environment.yml together with pyproject.toml."
+#: The extras in the conda environment: the tests' and the docs' (`make test` builds the site).
+EXTRAS = ("dev", "docs")
 
 
 def _pyproject2conda() -> str:
@@ -35,8 +37,8 @@ def _body(text: str) -> list[str]:
 def test_environment_yml_matches_pyproject(tmp_path):
     out = tmp_path / "environment.yml"
     subprocess.run(
-        [_pyproject2conda(), "yaml", "--pyproject", str(PYPROJECT), "-e", "dev", "-p", "3.11",
-         "-o", str(out)],
+        [_pyproject2conda(), "yaml", "--pyproject", str(PYPROJECT),
+         *(arg for extra in EXTRAS for arg in ("-e", extra)), "-p", "3.11", "-o", str(out)],
         check=True, capture_output=True, text=True, cwd=ROOT,
     )
     expected = _body(out.read_text(encoding="utf-8"))
@@ -67,7 +69,16 @@ def test_environment_yml_structure():
     import tomllib
 
     project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
-    wanted = _names(project["dependencies"] + project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    wanted = _names(project["dependencies"] + [d for e in EXTRAS for d in extras[e]])
     renamed = {"matplotlib": "matplotlib-base", "playwright": "playwright-python"}
     wanted = {renamed.get(n, n) for n in wanted}
     assert wanted <= names, f"missing from environment.yml: {sorted(wanted - names)}. {FIX}"
+
+
+def test_make_env_yml_and_install_use_the_same_extras():
+    """`make env-yml` writes the environment this test expects; the venv has the same extras."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    line = next(ln for ln in makefile.splitlines() if "pyproject2conda yaml" in ln)
+    assert re.findall(r"-e (\w+)", line) == list(EXTRAS), line
+    assert f'-e ".[{",".join(EXTRAS)}]"' in makefile, "the install step must install the extras"
