@@ -88,7 +88,10 @@ def _likelihood_ci(p, v, df, level, *, design, y, ok, dom, ndom):
         rbar = np.sum(wd * r) / wd.sum()
         disp = np.sum(wd * (r - rbar) ** 2 * nobs / (nobs - 1)) / wd.sum()
         alpha = stats.norm.cdf(stats.t.ppf((1 - level) / 2, df[d]) * np.sqrt(lam)) / 2
-        zmax = stats.t.isf(alpha / 2, len(yy) - 1)  # sqrt(qf(alpha, 1, n - 1, upper)), stable
+        # sqrt(qf(alpha, 1, n - 1, upper)), stable; n is the glm's model frame: on a
+        # calibrated design every row with an answer (R keeps the others at weight 0)
+        n_model = int(np.count_nonzero(~np.isnan(y))) if design.calibrated else len(yy)
+        zmax = stats.t.isf(alpha / 2, n_model - 1)
         step_size = zmax / 5 * np.sqrt(var_beta)
         s1, s0 = np.sum(ww * yy), np.sum(ww * (1 - yy))
 

@@ -987,12 +987,14 @@ class SurveyDesign:
         """
         return weights.rake(self, margins, maxit=maxit, epsilon=epsilon, progress=progress)
 
-    def calibrate(self, formula: str, population: dict, *, bounds=None, maxit: int = 50,
-                  epsilon: float = 1e-7, force: bool = False) -> SurveyDesign:
-        """Linear calibration (R's ``calibrate``); see
+    def calibrate(self, formula: str, population: dict, *, calfun: str = "linear",
+                  bounds=None, bounds_const: bool = False, maxit: int = 50,
+                  epsilon=1e-7, force: bool = False) -> SurveyDesign:
+        """Linear, raking or logit calibration with bounds (R's ``calibrate``); see
         :func:`ssp_research.survey.weights.calibrate`."""
-        return weights.calibrate(self, formula, population, bounds=bounds, maxit=maxit,
-                                 epsilon=epsilon, force=force)
+        return weights.calibrate(self, formula, population, calfun=calfun, bounds=bounds,
+                                 bounds_const=bounds_const, maxit=maxit, epsilon=epsilon,
+                                 force=force)
 
     # ------------------------------------------------------------------ models and tests
     def glm(self, formula: str,

@@ -1,10 +1,13 @@
-"""Weighting: post-stratification, raking and linear calibration, as R's ``survey`` does them.
+"""Weighting: post-stratification, raking and calibration, as R's ``survey`` does them.
 
 Each function takes a :class:`ssp_research.survey.design.SurveyDesign` and returns a NEW design with
 adjusted weights and one more calibration step attached. The step remembers what R stores in
 ``design$postStrata`` so that every later variance (means, totals, GLMs) reflects the
 weighting exactly as R's ``svyrecvar`` does: before the strata/cluster formula, the weighted
 scores are replaced by their residuals from the post-strata (or calibration variables).
+
+Calibration (:func:`calibrate`) has R's three calibration functions (``calfun="linear"``,
+``"raking"``, ``"logit"``) with R's g-weight bounds and convergence rule.
 
 Population totals are given as plain dicts: ``{"E": 4421, "H": 755, "M": 1018}`` for one
 variable, ``{("E", "No"): 100, ...}`` with ``strata=["stype", "sch.wide"]`` for crossed cells;
@@ -24,7 +27,7 @@ from ssp_research.core.errors import DataError, DesignError, EstimationError, Pa
 from ssp_research.survey import postcal
 from ssp_research.survey.formula import column_hint, model_matrix
 
-__all__ = ["poststratify", "rake", "calibrate", "RakingWarning"]
+__all__ = ["poststratify", "rake", "calibrate", "RakingWarning", "CalibrationWarning", "CALFUNS"]
 
 
 class RakingWarning(UserWarning):
@@ -323,9 +326,13 @@ def rake(design, margins: dict, *, maxit: int = 10, epsilon: float = 1.0,
     return design._with(weights=w, postcal=[*design._postcal, postcal.Raking(steps)])
 
 
-def calibrate(design, formula: str, population: dict, *, bounds=None, maxit: int = 50,
-              epsilon: float = 1e-7, force: bool = False):
-    """Linear (GREG) calibration to population totals, optionally with bounds on g-weights.
+CALFUNS = ("linear", "raking", "logit")
+
+
+def calibrate(design, formula: str, population: dict, *, calfun: str = "linear", bounds=None,
+              bounds_const: bool = False, maxit: int = 50, epsilon=1e-7,
+              force: bool = False):
+    """Calibrate the weights to population totals: linear (GREG), raking or logit, with bounds.
 
     Parameters
     ----------
@@ -336,45 +343,90 @@ def calibrate(design, formula: str, population: dict, *, bounds=None, maxit: int
     population : dict
         Population totals by column name: ``{"(Intercept)": N, "api99": T, "stypeH": N_H}``
         (a sequence in column order also works).
+    calfun : {"linear", "raking", "logit"}, default "linear"
+        The calibration function :math:`F` of the g-weights :math:`g_i = F(x_i^\\top\\eta)`
+        (R's ``calfun``): linear :math:`1 + u`, raking :math:`e^u`, logit the bounded
+        logistic of Deville and Särndal.
     bounds : tuple of float, optional
-        ``(lower, upper)`` for the g-weights (new / old weight); ``None`` is unbounded.
-    maxit, epsilon : int, float
-        Newton iterations and tolerance on ``|misfit| / (1 + |total|)`` for bounded
-        calibration (R's defaults).
+        ``(lower, upper)`` bounds on the g-weights (new / old weight), R's ``bounds``;
+        ``None`` is ``(-inf, inf)``. Linear calibration with bounds is R's truncated linear
+        calibration; logit calibration needs finite bounds.
+    bounds_const : bool, default False
+        The bounds are on the calibrated weights themselves, not on the g-weights (R's
+        ``bounds.const=TRUE``: each row's g-bounds are ``bounds / weight``).
+    maxit : int, default 50
+        Newton iterations (R's ``maxit``).
+    epsilon : float or sequence of float, default 1e-7
+        Convergence: every total within ``epsilon * (1 + |total|)`` (one value, or one per
+        total as in R).
     force : bool, default False
-        Return the last iterate instead of raising when bounded calibration fails.
+        Return the last iterate (with a :class:`CalibrationWarning`) instead of raising
+        when the iterations do not converge (R's ``force=TRUE``).
 
     Returns
     -------
     SurveyDesign
-        A new design; its variances use the calibration residuals (R's ``greg_calibration``).
+        A new design; its variances use the calibration residuals (R's ``greg_calibration``),
+        whatever the calibration function.
 
     Raises
     ------
     ParameterError
-        Totals missing/unknown/negative-length mismatch, or bounds not containing 1.
+        Unknown ``calfun``; totals missing/unknown/non-finite or of the wrong length; bounds
+        not around 1 (they could never be met: R fails to converge); logit calibration with
+        infinite bounds; bad ``maxit``/``epsilon``.
     EstimationError
-        Singular calibration matrix, or bounded calibration that does not converge.
+        Collinear calibration variables, or iterations that do not converge within
+        ``maxit`` (R: "Calibration failed") unless ``force=True``.
+
+    Warns
+    -----
+    CalibrationWarning
+        Non-convergence with ``force=True`` (R: "Failed to converge"); finite bounds when
+        the weights are first rescaled because every total exceeds 20 times its estimate
+        (R: "Bounds were set but will be interpreted after rescaling").
+    UserWarning
+        Negative calibrated weights (not in R).
 
     Notes
     -----
-    Unbounded: :math:`g_i = 1 + x_i^\\top T^{-1}(t_x - \\hat t_x)` with
-    :math:`T = \\sum_i w_i x_i x_i^\\top`. Bounded: Newton steps on the same equations with
-    :math:`g` clipped to the bounds (R's ``grake`` with ``cal.linear``). For the variance the
-    weighted scores become :math:`g_i w_i^{1/2} r_i`, with :math:`r` the residuals of
-    :math:`x/(g w^{1/2})` on :math:`X w^{1/2}` (R's ``svyrecvar``).
+    Unbounded linear (R's ``regcalibrate``):
+    :math:`g_i = 1 + x_i^\\top T^{-1}(t_x - \\hat t_x)` with :math:`T = \\sum_i w_i x_i
+    x_i^\\top`. Otherwise R's ``grake``: from :math:`\\eta = 0`, Newton steps
+    :math:`\\eta \\leftarrow \\eta + T_F^{+}(t_x - \\sum_i w_i F(x_i^\\top\\eta) x_i)` with
+    :math:`T_F = \\sum_i w_i F'(x_i^\\top\\eta) x_i x_i^\\top` (Moore-Penrose inverse with
+    tolerance :math:`256\\,\\epsilon_{mach}`), the step halved while some :math:`g` or
+    :math:`F'` is not finite, until :math:`|t_x - \\hat t_x(g)| < \\epsilon(1 + |t_x|)`
+    for every total. Bounds enter as R's: linear :math:`F(u) = \\min(\\max(1 + u, L), U)`,
+    raking :math:`F(u) = \\min(\\max(e^u, L), U)` (for both, :math:`F' = 0` unless
+    :math:`L - 1 < u < U - 1`, R's rule even for raking), logit
+    :math:`F(u) = \\frac{L(U-1) + U(1-L)e^{Au}}{U - 1 + (1-L)e^{Au}}` with
+    :math:`A = \\frac{U-L}{(U-1)(1-L)}`. For the variance the weighted scores become
+    :math:`g_i w_i^{1/2} r_i`, with :math:`r` the residuals of :math:`x/(g w^{1/2})` on
+    :math:`X w^{1/2}` (R's ``svyrecvar``).
 
     Examples
     --------
     >>> from ssp_research.survey.design import SurveyDesign
     >>> df = pd.DataFrame({"x": [1.0, 2, 3, 4], "psu": [1, 2, 3, 4], "w": [2.0, 2, 2, 2]})
-    >>> c = calibrate(SurveyDesign(df, ids="psu", weights="w"), "~ x",
-    ...               {"(Intercept)": 10, "x": 30})
+    >>> d = SurveyDesign(df, ids="psu", weights="w")
+    >>> c = calibrate(d, "~ x", {"(Intercept)": 10, "x": 30})
     >>> [round(float(v), 6) for v in (c.weights.sum(), (c.weights * df.x).sum())]
     [10.0, 30.0]
+    >>> r = calibrate(d, "~ x", {"(Intercept)": 10, "x": 30}, calfun="raking")
+    >>> [round(float(v), 4) for v in (r.weights.sum(), (r.weights * df.x).sum())]
+    [10.0, 30.0]
 
-    In R: ``calibrate(design, ~x, c(10, 30))``.
+    In R: ``calibrate(design, ~x, c(10, 30))``,
+    ``calibrate(design, ~x, c(10, 30), calfun = "raking")``.
     """
+    if calfun not in CALFUNS:
+        raise ParameterError(
+            f"calfun={calfun!r} is not a calibration function",
+            rule=f"calfun one of {CALFUNS} (R's names)", hint='e.g. calfun="raking"',
+        )
+    if not (isinstance(maxit, (int, np.integer)) and maxit >= 1):
+        raise ParameterError(f"maxit={maxit!r} is not a positive integer", rule="maxit >= 1")
     X, names, ok = model_matrix(design.data, formula)
     w = np.asarray(design.weights, dtype=float)
     bad = (~ok) & (w != 0)
@@ -385,6 +437,63 @@ def calibrate(design, formula: str, population: dict, *, bounds=None, maxit: int
             row=row, rule="calibration variables must be complete",
             hint="impute or recode the missing values, or subset the design first",
         )
+    pop = _calibration_totals(population, names)
+    eps = np.asarray(epsilon, dtype=float).ravel()
+    if len(eps) not in (1, len(names)) or not np.all(np.isfinite(eps) & (eps > 0)):
+        raise ParameterError(
+            f"epsilon={epsilon!r} must be one positive number or one per total ({len(names)})",
+            rule="epsilon > 0, scalar or of the length of population",
+        )
+    lo, hi = _bounds(bounds, calfun, bounds_const, w)
+    # R takes regcalibrate for unbounded linear calibration (checked before bounds.const)
+    unbounded = bounds is None or (np.isneginf(float(bounds[0])) and np.isposinf(float(bounds[1])))
+    sample_total = X.T @ w
+    drop = (sample_total == 0) & (pop == 0) & np.all(X == 0, axis=0)
+    X, pop, sample_total = X[:, ~drop], pop[~drop], sample_total[~drop]
+    if len(eps) > 1:
+        eps = eps[~drop]
+    whalf = np.sqrt(w)
+    q, r = np.linalg.qr(X * whalf[:, None])
+    if np.min(np.abs(np.diag(r))) <= 1e-10 * np.max(np.abs(np.diag(r))):
+        raise EstimationError(
+            f"the calibration variables of {formula!r} are collinear in the sample",
+            rule="calibration matrix of full rank",
+            hint="drop a redundant total (e.g. a level that is the complement of others)",
+        )
+    if calfun == "linear" and unbounded:
+        tmat = (X * w[:, None]).T @ X
+        g = 1.0 + X @ np.linalg.solve(tmat, pop - sample_total)
+    else:
+        g, achieved, iters = _grake(X, w, pop, calfun, lo, hi, maxit, eps)
+        if achieved is not None:
+            msg = (f"{calfun} calibration did not converge: relative misfit {achieved:.3g} "
+                   f"after {iters} iterations (epsilon {epsilon})")
+            if not force:
+                raise EstimationError(
+                    msg, rule="every total within epsilon * (1 + |total|) (R: Calibration "
+                    "failed)",
+                    hint="widen the bounds, raise maxit, or pass force=True to accept the "
+                    "last step",
+                )
+            warnings.warn(msg + "; force=True keeps the last step", CalibrationWarning,
+                          stacklevel=2)
+    negative = int(np.sum((g < 0) & (w > 0)))
+    if negative:
+        warnings.warn(
+            f"linear calibration gave {negative} negative weight(s); estimates stay unbiased "
+            "but may look odd: pass bounds=(0, upper) (e.g. (0.3, 3)) to keep weights positive",
+            UserWarning, stacklevel=2,
+        )
+    step = postcal.GregCalibration(q, g * whalf)
+    return design._with(weights=w * g, postcal=[*design._postcal, step])
+
+
+class CalibrationWarning(UserWarning):
+    """Calibration kept a step that did not converge, or reinterpreted the bounds."""
+
+
+def _calibration_totals(population, names: list[str]) -> np.ndarray:
+    """Population totals in model-matrix column order (by name, or a sequence in order)."""
     if isinstance(population, pd.Series):
         population = population.to_dict()
     if isinstance(population, dict):
@@ -407,76 +516,112 @@ def calibrate(design, formula: str, population: dict, *, bounds=None, maxit: int
             )
     if not np.all(np.isfinite(pop)):
         raise ParameterError("population totals must be finite numbers", rule="totals")
-    sample_total = X.T @ w
-    drop = (sample_total == 0) & (pop == 0) & np.all(X == 0, axis=0)
-    X, pop, sample_total = X[:, ~drop], pop[~drop], sample_total[~drop]
-    whalf = np.sqrt(w)
-    q, r = np.linalg.qr(X * whalf[:, None])
-    if np.min(np.abs(np.diag(r))) <= 1e-10 * np.max(np.abs(np.diag(r))):
-        raise EstimationError(
-            f"the calibration variables of {formula!r} are collinear in the sample",
-            rule="calibration matrix of full rank",
-            hint="drop a redundant total (e.g. a level that is the complement of others)",
-        )
-    if bounds is None or (np.isneginf(bounds[0]) and np.isposinf(bounds[1])):
-        tmat = (X * w[:, None]).T @ X
-        g = 1.0 + X @ np.linalg.solve(tmat, pop - sample_total)
+    return pop
+
+
+def _bounds(bounds, calfun, bounds_const, w):
+    """Lower and upper g-bounds (scalars, or per row with ``bounds_const``), checked."""
+    if bounds is None:
+        lo, hi = -np.inf, np.inf
     else:
-        lo, hi = float(bounds[0]), float(bounds[1])
-        if not lo < 1 < hi:
+        try:
+            lo, hi = (float(b) for b in bounds)
+        except (TypeError, ValueError):
             raise ParameterError(
-                f"bounds {bounds} must satisfy lower < 1 < upper",
-                rule="g-weight bounds around 1", hint="e.g. bounds=(0.5, 2.0)",
-            )
-        g = _grake_linear(X, w, pop, lo, hi, maxit, epsilon, force)
-    negative = int(np.sum((g < 0) & (w > 0)))
-    if negative:
-        warnings.warn(
-            f"linear calibration gave {negative} negative weight(s); estimates stay unbiased "
-            "but may look odd: pass bounds=(0, upper) (e.g. (0.3, 3)) to keep weights positive",
-            UserWarning, stacklevel=2,
+                f"bounds={bounds!r} is not a pair of numbers", rule="bounds=(lower, upper)",
+                hint="e.g. bounds=(0.5, 2.0)",
+            ) from None
+        if np.isnan(lo) or np.isnan(hi) or not lo < hi:
+            raise ParameterError(f"bounds {bounds} must satisfy lower < upper",
+                                 rule="bounds=(lower, upper)")
+    if calfun == "logit" and not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ParameterError(
+            "logit calibration requires finite bounds",
+            rule="calfun='logit' with bounds=(lower, upper) finite (R: the same error)",
+            hint="e.g. bounds=(0.5, 2.0), or calfun='raking'",
         )
-    step = postcal.GregCalibration(q, g * whalf)
-    return design._with(weights=w * g, postcal=[*design._postcal, step])
+    if bounds_const:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.where(w > 0, lo / np.where(w > 0, w, 1.0), lo),
+                    np.where(w > 0, hi / np.where(w > 0, w, 1.0), hi))
+    if bounds is not None and not lo < 1 < hi:
+        raise ParameterError(
+            f"bounds {bounds} must satisfy lower < 1 < upper",
+            rule="g-weight bounds around 1 (otherwise R's iterations cannot move and fail)",
+            hint="e.g. bounds=(0.5, 2.0), or bounds_const=True for bounds on the weights",
+        )
+    return lo, hi
 
 
-def _grake_linear(X, w, pop, lo, hi, maxit, epsilon, force):
-    """R's ``grake`` for ``cal.linear`` with bounds (Newton with step halving)."""
+def _calfun(calfun: str, lo, hi):
+    """R's ``cal.linear``, ``cal.raking``, ``cal.logit``: (Fm1, dF), bounds as R applies them."""
+    def inside(u):
+        return (u < hi - 1) & (u > lo - 1)
+
+    if calfun == "linear":
+        return (lambda u: np.minimum(np.maximum(u + 1, lo), hi) - 1,
+                lambda u: inside(u).astype(float))
+    if calfun == "raking":
+        return (lambda u: np.minimum(np.maximum(np.exp(u), lo), hi) - 1,
+                lambda u: np.where(inside(u), np.exp(u), 0.0))
+    a = (hi - lo) / ((hi - 1) * (1 - lo))
+
+    def fm1(u):
+        e = np.exp(a * u)
+        return (lo * (hi - 1) + hi * (1 - lo) * e) / (hi - 1 + (1 - lo) * e) - 1
+
+    def df(u):
+        e = np.exp(a * u)
+        den = hi - 1 + (1 - lo) * e
+        return (hi * (1 - lo) * e * a / den
+                - (lo * (hi - 1) + hi * (1 - lo) * e) * ((1 - lo) * e * a) / den**2)
+
+    return fm1, df
+
+
+def _grake(X, w, pop, calfun, lo, hi, maxit, epsilon):
+    """R's ``grake`` (survey 4.1.1) step by step; returns (g, misfit if failed, iterations)."""
+    fm1, dfun = _calfun(calfun, lo, hi)
     sample_total = X.T @ w
     scale = None
-    scales = pop / sample_total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scales = pop / sample_total
     if np.min(scales) > 20:  # R rescales very small weights first
         scale = float(np.mean(scales))
         w = w * scale
         sample_total = sample_total * scale
+        if np.any(np.isfinite(lo)) or np.any(np.isfinite(hi)):
+            warnings.warn(
+                f"bounds were set but are interpreted after rescaling the weights by "
+                f"{scale:.3g} (every total is over 20 times its estimate; R does the same)",
+                CalibrationWarning, stacklevel=3,
+            )
     eta = np.zeros(X.shape[1])
-
-    def fm1(u):
-        return np.clip(u + 1, lo, hi) - 1
-
-    def df(u):
-        return ((u < hi - 1) & (u > lo - 1)).astype(float)
-
     it, achieved = 1, None
-    while True:
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         xeta = X @ eta
-        tmat = (X * (w * df(xeta))[:, None]).T @ X
-        misfit = pop - sample_total - X.T @ (w * fm1(xeta))
-        eta = eta + np.linalg.pinv(tmat, rcond=256 * np.finfo(float).eps) @ misfit
-        misfit = pop - sample_total - X.T @ (w * fm1(X @ eta))
-        rel = np.abs(misfit) / (1 + np.abs(pop))
-        if np.all(rel < epsilon):
-            break
-        it += 1
-        if it > maxit:
-            achieved = float(np.max(rel))
-            break
-    g = 1 + fm1(X @ eta)
-    if achieved is not None and not force:
-        raise EstimationError(
-            f"bounded calibration did not converge (relative misfit {achieved:.3g} after "
-            f"{maxit} iterations)",
-            rule=f"g-weights within ({lo}, {hi})",
-            hint="widen the bounds, raise maxit, or pass force=True to accept the last step",
-        )
-    return g * scale if scale is not None else g
+        g, deriv = 1 + fm1(xeta), dfun(xeta)
+        while True:
+            tmat = (X * (w * deriv)[:, None]).T @ X
+            misfit = pop - sample_total - X.T @ (w * fm1(xeta))
+            deta = np.linalg.pinv(tmat, rcond=256 * np.finfo(float).eps) @ misfit
+            eta = eta + deta
+            xeta = X @ eta
+            g, deriv = 1 + fm1(xeta), dfun(xeta)
+            while it < maxit and not (np.all(np.isfinite(g)) and np.all(np.isfinite(deriv))):
+                it += 1  # step halving, as R (it counts towards maxit)
+                deta = deta / 2
+                eta = eta - deta
+                xeta = X @ eta
+                g, deriv = 1 + fm1(xeta), dfun(xeta)
+            misfit = pop - sample_total - X.T @ (w * fm1(xeta))
+            rel = np.abs(misfit) / (1 + np.abs(pop))
+            if np.all(rel < epsilon):
+                break
+            it += 1
+            if it > maxit:
+                achieved = float(np.max(rel))
+                break
+    if scale is not None:
+        g = g * scale
+    return g, achieved, it

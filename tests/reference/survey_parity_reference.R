@@ -158,5 +158,46 @@ for (nm in names(designs)) {
   }
 }
 
+# ---- 6. calibrate: calfun = linear / raking / logit, bounds, bounds.const ----------------------
+dclus1 <- designs$clus1
+dstrat <- designs$strat
+popc <- c(6194, 755, 1018, 3914069)   # (Intercept), stypeH, stypeM, api99
+pops <- c(6194, 3914069)
+calibrated <- list(
+  clus1_cal_raking = calibrate(dclus1, ~stype + api99, popc, calfun = "raking"),
+  clus1_cal_raking_bounded = calibrate(dclus1, ~stype + api99, popc, calfun = "raking",
+                                       bounds = c(0.6, 1.8)),
+  clus1_cal_logit = calibrate(dclus1, ~stype + api99, popc, calfun = "logit",
+                              bounds = c(0.5, 2.2)),
+  clus1_cal_linear_const = calibrate(dclus1, ~stype + api99, popc, bounds = c(20, 60),
+                                     bounds.const = TRUE),
+  strat_cal_raking = calibrate(dstrat, ~api99, pops, calfun = "raking"),
+  strat_cal_logit = calibrate(dstrat, ~api99, pops, calfun = "logit", bounds = c(0.5, 2))
+)
+for (nm in names(calibrated)) {
+  d <- calibrated[[nm]]
+  m <- svymean(~api00, d); t <- svytotal(~enroll, d); p <- svyciprop(~high, d)
+  put(nm, weights = weights(d), mean = coef(m), mean_se = SE(m), total = coef(t),
+      total_se = SE(t), prop = coef(p), prop_se = SE(p), prop_ci = confint(p))
+}
+# R fails where the bounds cannot be met ("Calibration failed"): recorded as a flag
+put("clus1_cal_raking_tight_fails", fails = as.numeric(inherits(try(
+  calibrate(dclus1, ~stype + api99, popc, calfun = "raking", bounds = c(0.8, 1.25)),
+  silent = TRUE), "try-error")))
+
+# ---- 7. svyciprop edge cases: calibrated designs, domains by zero weights, p = 0 and 1 -------
+cal <- calibrated$clus1_cal_raking
+ciprop4 <- function(f, d, m) {   # estimate, SE, CI; NA where R stops with an error
+  p <- try(svyciprop(f, d, method = m), silent = TRUE)
+  if (inherits(p, "try-error")) return(rep(NA, 4))
+  c(coef(p), SE(p), confint(p))
+}
+for (m in c("logit", "beta", "mean", "likelihood", "asin")) {
+  a <- ciprop4(~high, subset(cal, stype == "M"), m)   # a domain of a calibrated design
+  b <- ciprop4(~I(api00 > 0), cal, m)                  # p = 1 on a calibrated design
+  put(paste0("clus1_cal_ciprop_", m), estimate = c(a[1], b[1]), se = c(a[2], b[2]),
+      ci_low = c(a[3], b[3]), ci_high = c(a[4], b[4]))
+}
+
 cat("{\n", paste(sprintf('  "%s": %s', names(out), unlist(out)), collapse = ",\n"), "\n}\n",
     sep = "")

@@ -240,3 +240,100 @@ def test_quantile_refuses_unknown_rule_and_interval(designs):
         designs["clus1"].quantile("api00", qrule="hf10")
     with pytest.raises(ParameterError, match="replicate-weight designs only"):
         designs["clus1"].quantile("api00", interval_type="quantile")
+
+
+# ---- 6. calibrate(calfun=, bounds=, bounds.const=) -------------------------------------------
+POPC = {"(Intercept)": 6194, "stypeH": 755, "stypeM": 1018, "api99": 3914069}
+POPS = {"(Intercept)": 6194, "api99": 3914069}
+CALIBRATIONS = {
+    "clus1_cal_raking": ("clus1", POPC, {"calfun": "raking"}),
+    "clus1_cal_raking_bounded": ("clus1", POPC, {"calfun": "raking", "bounds": (0.6, 1.8)}),
+    "clus1_cal_logit": ("clus1", POPC, {"calfun": "logit", "bounds": (0.5, 2.2)}),
+    "clus1_cal_linear_const": ("clus1", POPC, {"bounds": (20, 60), "bounds_const": True}),
+    "strat_cal_raking": ("strat", POPS, {"calfun": "raking"}),
+    "strat_cal_logit": ("strat", POPS, {"calfun": "logit", "bounds": (0.5, 2)}),
+}
+
+
+def _calibrate(designs, case):
+    name, pop, kwargs = CALIBRATIONS[case]
+    formula = "~ stype + api99" if "stypeH" in pop else "~ api99"
+    return designs[name].calibrate(formula, pop, **kwargs)
+
+
+@pytest.mark.parametrize("case", sorted(CALIBRATIONS))
+def test_calibration_functions_match_r(designs, case):
+    ref = REF[case]
+    d = _calibrate(designs, case)
+    close(d.weights, ref["weights"])
+    m = d.mean("api00")
+    close(m["estimate"], ref["mean"])
+    close(m["se"], ref["mean_se"])
+    t = d.total("enroll")
+    close(t["estimate"], ref["total"])
+    close(t["se"], ref["total_se"])
+    p = d.proportion("high")
+    close(p["estimate"], ref["prop"])
+    close(p["se"], ref["prop_se"])
+    close(p[["ci_low", "ci_high"]].to_numpy().ravel(), ref["prop_ci"])
+
+
+def test_bounds_are_kept_and_totals_met(designs):
+    d0 = designs["clus1"]
+    for case in ("clus1_cal_raking_bounded", "clus1_cal_logit"):
+        d = _calibrate(designs, case)
+        lo, hi = CALIBRATIONS[case][2]["bounds"]
+        g = d.weights / d0.weights
+        assert g.min() >= lo - 1e-9 and g.max() <= hi + 1e-9
+        assert d.weights.sum() == pytest.approx(6194, rel=1e-6)
+    const = _calibrate(designs, "clus1_cal_linear_const")
+    assert const.weights.min() >= 20 - 1e-9 and const.weights.max() <= 60 + 1e-9
+
+
+def test_calibration_that_r_cannot_meet_fails_here_too(designs):
+    from ssp_research.core.errors import EstimationError, ParameterError
+    from ssp_research.survey.weights import CalibrationWarning
+
+    assert REF["clus1_cal_raking_tight_fails"]["fails"] == [1]
+    d = designs["clus1"]
+    with pytest.raises(EstimationError, match="(?s)did not converge.*widen the bounds"):
+        d.calibrate("~ stype + api99", POPC, calfun="raking", bounds=(0.8, 1.25))
+    with pytest.warns(CalibrationWarning, match="did not converge"):
+        kept = d.calibrate("~ stype + api99", POPC, calfun="raking", bounds=(0.8, 1.25),
+                           force=True)
+    g = kept.weights / d.weights
+    assert g.min() >= 0.8 - 1e-9 and g.max() <= 1.25 + 1e-9
+    with pytest.raises(ParameterError, match="finite bounds"):
+        d.calibrate("~ api99", POPS, calfun="logit")
+    with pytest.raises(ParameterError, match="calibration function"):
+        d.calibrate("~ api99", POPS, calfun="ratio")
+
+
+# ---- 7. svyciprop on calibrated designs: a domain, and p = 1 ---------------------------------
+@pytest.mark.parametrize("method", ["logit", "beta", "mean", "likelihood", "asin"])
+def test_ciprop_on_a_calibrated_design_matches_r(designs, method):
+    ref = REF[f"clus1_cal_ciprop_{method}"]
+    cal = _calibrate(designs, "clus1_cal_raking")
+    domain = cal.subset(cal.data["stype"] == "M").proportion("high", method=method)
+    got = domain[["estimate", "se", "ci_low", "ci_high"]].to_numpy().ravel()
+    close(got, [ref[c][0] for c in ("estimate", "se", "ci_low", "ci_high")], rtol=1e-5)
+    everyone = cal.assign(all_=(cal.data["api00"] > 0).astype(float)).proportion(
+        "all_", method=method).iloc[0]
+    want = {c: ref[c][1] for c in ("estimate", "se", "ci_low", "ci_high")}
+    if want["estimate"] is None:  # R stops with an error (likelihood at p = 1)
+        assert everyone["estimate"] == 1 and np.isnan(everyone["ci_low"])
+        return
+    if method == "logit":
+        # R's glm does not converge at p = 1 (intercept about 26) and reports the
+        # zero-width interval [1, 1]; here there is no interval, as for "beta" and "asin"
+        # (docs/site/r_survey.md, "Proportions of 0 or 1")
+        assert want["ci_low"] == pytest.approx(1, abs=1e-9)
+        assert everyone["estimate"] == 1 and np.isnan([everyone["ci_low"], everyone["ci_high"]]).all()
+        return
+    assert everyone["estimate"] == pytest.approx(want["estimate"], abs=1e-9)
+    assert everyone["se"] == pytest.approx(0, abs=1e-9)
+    for c in ("ci_low", "ci_high"):
+        if want[c] is None:
+            assert np.isnan(everyone[c]), (c, everyone[c])
+        else:
+            assert everyone[c] == pytest.approx(want[c], abs=1e-9)
