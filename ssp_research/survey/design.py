@@ -987,11 +987,64 @@ class SurveyDesign:
         """
         return weights.rake(self, margins, maxit=maxit, epsilon=epsilon, progress=progress)
 
-    def calibrate(self, formula: str, population: dict, *, calfun: str = "linear",
-                  bounds=None, bounds_const: bool = False, maxit: int = 50,
-                  epsilon=1e-7, force: bool = False) -> SurveyDesign:
-        """Linear, raking or logit calibration with bounds (R's ``calibrate``); see
-        :func:`ssp_research.survey.weights.calibrate`."""
+    def calibrate(self, formula: str, population: Mapping[str, float] | Sequence[float], *,
+                  calfun: Literal["linear", "raking", "logit"] = "linear",
+                  bounds: tuple[float, float] | None = None, bounds_const: bool = False,
+                  maxit: int = 50, epsilon: float | Sequence[float] = 1e-7,
+                  force: bool = False) -> SurveyDesign:
+        """Calibrate the weights to population totals: linear (GREG), raking or logit.
+
+        R's ``calibrate(design, formula, population, calfun=, bounds=, bounds.const=)``.
+
+        Parameters
+        ----------
+        formula : str
+            The calibration model, R-style: ``"~ stype + api99"``.
+        population : mapping or sequence
+            Population totals by model-matrix column name (``{"(Intercept)": N,
+            "stypeH": N_H, "api99": T}``), or a sequence in column order as R.
+        calfun : {"linear", "raking", "logit"}, default "linear"
+            R's calibration function of the g-weights.
+        bounds : tuple of float, optional
+            ``(lower, upper)`` bounds on the g-weights (new / old weight); ``None`` is
+            unbounded. Logit calibration needs finite bounds.
+        bounds_const : bool, default False
+            The bounds are on the calibrated weights themselves (R's ``bounds.const``).
+        maxit : int, default 50
+            Newton iterations (R's ``maxit``).
+        epsilon : float or sequence of float, default 1e-7
+            Every total within ``epsilon * (1 + |total|)``; one value or one per total.
+        force : bool, default False
+            Keep the last step (with a warning) when the iterations do not converge.
+
+        Returns
+        -------
+        SurveyDesign
+            A new design whose variances use the calibration residuals, as R's.
+
+        Raises
+        ------
+        ParameterError
+            Unknown ``calfun``, totals that do not fit the model matrix, bounds not around 1.
+        EstimationError
+            Collinear calibration variables, or no convergence without ``force``.
+
+        See Also
+        --------
+        ssp_research.survey.weights.calibrate : The same with the design as first argument
+            (its Notes give the equations).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"x": [1.0, 2, 3, 4], "psu": [1, 2, 3, 4], "w": [2.0] * 4})
+        >>> c = SurveyDesign(df, ids="psu", weights="w").calibrate(
+        ...     "~ x", {"(Intercept)": 10, "x": 30}, calfun="raking")
+        >>> round(float(c.weights.sum()), 4)
+        10.0
+
+        In R: ``calibrate(design, ~x, c(10, 30), calfun = "raking")``.
+        """
         return weights.calibrate(self, formula, population, calfun=calfun, bounds=bounds,
                                  bounds_const=bounds_const, maxit=maxit, epsilon=epsilon,
                                  force=force)

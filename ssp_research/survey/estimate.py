@@ -274,8 +274,9 @@ def proportion(
     - "wilson": the Wilson score interval with :math:`n^* = \\hat p(1-\\hat p)/v` and
       :math:`t` in place of :math:`z`.
 
-    A domain with :math:`\\hat p` = 0 or 1 has :math:`v = 0` and, as in R, no interval
-    (NaN) except with "mean". Only "likelihood" loops over domains in Python.
+    A domain with :math:`\\hat p` = 0 or 1 has :math:`v = 0` and no interval (NaN) except
+    with "mean" (R gives NA for "beta" and "asin", an error for "likelihood" and a
+    zero-width interval for "logit"). Only "likelihood" loops over domains in Python.
 
     Examples
     --------

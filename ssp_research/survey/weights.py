@@ -18,6 +18,8 @@ calibration totals are named like the columns of the model matrix (``"(Intercept
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -329,8 +331,10 @@ def rake(design, margins: dict, *, maxit: int = 10, epsilon: float = 1.0,
 CALFUNS = ("linear", "raking", "logit")
 
 
-def calibrate(design, formula: str, population: dict, *, calfun: str = "linear", bounds=None,
-              bounds_const: bool = False, maxit: int = 50, epsilon=1e-7,
+def calibrate(design, formula: str, population: Mapping[str, float] | Sequence[float], *,
+              calfun: Literal["linear", "raking", "logit"] = "linear",
+              bounds: tuple[float, float] | None = None, bounds_const: bool = False,
+              maxit: int = 50, epsilon: float | Sequence[float] = 1e-7,
               force: bool = False):
     """Calibrate the weights to population totals: linear (GREG), raking or logit, with bounds.
 
