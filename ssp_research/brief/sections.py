@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["header_html", "response", "headlines_html", "goals_html", "show_trends",
-           "trends_figure", "trends_data_html", "method_html", "summary"]
+           "trend_groups", "trends_figure", "trends_data_html", "method_html", "summary"]
 
 
 
@@ -126,27 +126,52 @@ def goals_html(b: Brief) -> Html:
     return Html("\n".join(parts))
 
 
+def trend_groups(b: Brief) -> list[tuple[str | None, list[str]]]:
+    """The indicators of the trend figures: one figure per strategy goal, each indicator once.
+
+    Returns ``(goal title or None, indicator names)`` in the framework's order; indicators in
+    no goal come last under ``None``. Small figures keep the printed brief's pages full.
+    """
+    seen: set[str] = set()
+    groups = []
+    for goal in b.framework.goals:
+        names = [i for i in goal.indicators if i in b.indicator_names and i not in seen]
+        if names:
+            groups.append((goal.title_in(b.lang), names))
+            seen.update(names)
+    rest = [i for i in b.indicator_names if i not in seen]
+    if rest:
+        groups.append((None, rest))
+    return groups
+
+
 def show_trends(b: Brief, *, ncols: int = 2) -> None:
-    """Small multiples: each indicator over the waves, unit and comparison with CI bands;
-    titled and captioned, with the numbers folded under the figure."""
+    """Small multiples per strategy goal: each indicator over the waves, unit and comparison
+    with CI bands; titled and captioned, with the numbers folded under each figure."""
     T = TEXTS[b.lang]
     first, last = exhibits.span(b, b.indicators["wave"])
     own = b.comparison == "previous_wave"
-    fmt = dict(first=first, last=last, unit=b.unit, cmp=b.comparison_name,
-               k=len(b.indicator_names))
-    caption = T["fig_trends_cap_own" if own else "fig_trends_cap"].format(**fmt)
-    if b.pool > 1:
-        caption += T["fig_pooled_cap"].format(k=b.pool)
-    theme.show_rendered(lambda: trends_figure(b, ncols=ncols),
-                        title=T["fig_trends_own" if own else "fig_trends"].format(**fmt),
-                        caption=caption, alt=T["fig_trends_alt"].format(**fmt),
-                        data_html=trends_data_html(b))
+    for goal, names in trend_groups(b):
+        fmt = dict(first=first, last=last, unit=b.unit, cmp=b.comparison_name, k=len(names))
+        caption = T["fig_trends_cap_own" if own else "fig_trends_cap"].format(**fmt)
+        if b.pool > 1:
+            caption += T["fig_pooled_cap"].format(k=b.pool)
+        title = T["fig_trends_own" if own else "fig_trends"].format(**fmt)
+        if goal is not None:
+            title = f"{goal} – {title[0].lower()}{title[1:]}"
+        theme.show_rendered(lambda names=names: trends_figure(b, names=names, ncols=ncols),
+                            title=title, caption=caption,
+                            alt=T["fig_trends_alt"].format(**fmt),
+                            data_html=trends_data_html(b, names))
 
 
-def trends_data_html(b: Brief) -> str:
-    """The numbers of :func:`show_trends`: indicator, year, share, CI and comparison."""
+def trends_data_html(b: Brief, names: list[str] | None = None) -> str:
+    """The numbers of a trend figure: indicator, year, share, CI and comparison."""
     T = TEXTS[b.lang]
-    t = exhibits.share_columns(b, b.indicators)
+    t = b.indicators
+    if names is not None:
+        t = t[t["indicator"].isin(names)]
+    t = exhibits.share_columns(b, t)
     t = t.assign(label=[b.label(n) for n in t["indicator"]],
                  year=[b.period(w) for w in t["wave"]],
                  cmp=[_pct(v, b.lang, 1) for v in t["cmp_estimate"]])
@@ -157,9 +182,9 @@ def trends_data_html(b: Brief) -> str:
     return exhibits.figure_data_html(b, t, list(labels), labels, numeric=["ci", "cmp"])
 
 
-def trends_figure(b: Brief, *, ncols: int = 2) -> Figure:
-    """The figure of :func:`show_trends` (drawn inside
-    :func:`~ssp_research.brief.theme.show_rendered`)."""
+def trends_figure(b: Brief, names: list[str] | None = None, *, ncols: int = 2) -> Figure:
+    """A figure of :func:`show_trends`: the indicators ``names`` (default all), drawn
+    inside :func:`~ssp_research.brief.theme.show_rendered`."""
     from ssp_research.brief import plots
 
     t = b.indicators
@@ -172,10 +197,12 @@ def trends_figure(b: Brief, *, ncols: int = 2) -> Figure:
             "series_break": t["series_break"], "suppressed": t["cmp_estimate"].isna(),
             "series": b.comparison_name}))  # fmt: skip
     long = pd.concat(rows, ignore_index=True)
-    names = b.indicator_names
+    names = list(b.indicator_names if names is None else names)
+    ncols = min(ncols, len(names))
     nrows = math.ceil(len(names) / ncols)
+    height = 1.5 * nrows + 0.3
     # one wave axis for all panels: the years are written under the bottom panels only
-    fig = theme.new_figure((7.0, 1.8 * nrows))
+    fig = theme.new_figure((7.0, height))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
     alts, handles, legend_labels = [], [], []
     for i, (ax, name) in enumerate(zip(axes.flat, names)):
@@ -196,12 +223,11 @@ def trends_figure(b: Brief, *, ncols: int = 2) -> Figure:
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
     # fixed spacing instead of tight_layout (which costs an extra full draw)
-    top = 1 - 0.45 / (1.8 * nrows)  # room for the legend above the first row
-    if handles:
+    if handles:  # above the first row's titles
         fig.legend(handles, legend_labels, loc="upper center", ncol=len(handles),
                    frameon=False, bbox_to_anchor=(0.5, 1.0))
-    fig.subplots_adjust(left=0.09, right=0.98, top=top - 0.04, bottom=0.07, hspace=0.75,
-                        wspace=0.3)
+    fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.62 / height, bottom=0.42 / height,
+                        hspace=0.75, wspace=0.3)
     theme.set_alt_text(fig, " ".join(alts))
     return fig
 

@@ -40,7 +40,7 @@ from ssp_research.core import paths
 from ssp_research.core.errors import ReportError
 from ssp_research.data.inputs import INPUT_MIME
 
-__all__ = ["export_html", "export_pdf", "filter_notebook", "TEXTS"]
+__all__ = ["export_html", "export_pdf", "layout_pdf", "filter_notebook", "TEXTS"]
 
 _TEMPLATE_DIR = paths.resource_path("templates")
 _LANGS = ("nb", "en")
@@ -333,6 +333,23 @@ def export_pdf(html: str) -> bytes:
     >>> export_pdf("<html><body><p>hei</p></body></html>")[:5]
     b'%PDF-'
     """
+    return layout_pdf(html).write_pdf()
+
+
+def layout_pdf(html: str):
+    """The brief laid out on paper: weasyprint's pages, offline (see :func:`export_pdf`).
+
+    Returns
+    -------
+    weasyprint.document.Document
+        Its ``pages`` hold the boxes as printed (positions in CSS px), for layout checks;
+        ``write_pdf()`` gives the file.
+
+    Examples
+    --------
+    >>> len(layout_pdf("<html><body><p>hei</p></body></html>").pages)
+    1
+    """
     import base64
     import logging
     import re
@@ -370,10 +387,10 @@ def export_pdf(html: str) -> bytes:
     level = log.level
     log.setLevel(logging.ERROR)  # unsupported-CSS chatter
     try:
-        pdf = HTML(string=html, url_fetcher=fetcher).write_pdf()
+        document = HTML(string=html, url_fetcher=fetcher).render()
     finally:
         log.setLevel(level)
     if fetcher.refused:
         raise ReportError(f"the page refers to external resources: {fetcher.refused[:5]}",
                           rule="briefs are self-contained", hint="inline images as data: URLs")
-    return pdf
+    return document

@@ -54,23 +54,31 @@ def _figure(outputs):
     return figs[0]
 
 
-def test_trend_figure_has_title_caption_short_alt_and_its_numbers(school, tmp_path):
+def test_trend_figures_one_per_goal_with_title_caption_short_alt_and_numbers(school, tmp_path):
     outputs = _outputs(sections.show_trends, school)
-    fig = _figure(outputs)
-    meta = fig.metadata
-    assert meta["ssp"]["title"] == "Utvikling 2019–2025: Kvernbekken skole og Trondheim"
+    figs = [i for i, o in enumerate(outputs) if "image/png" in o.data]
+    groups = sections.trend_groups(school)
+    assert len(figs) == len(groups) >= 2  # small figures: the printed pages stay full
+    names = [n for _, g in groups for n in g]
+    assert sorted(names) == sorted(school.indicator_names)  # each indicator once
+    meta = outputs[figs[0]].metadata
+    assert meta["ssp"]["title"] == ("Bygge inkluderende fellesskap og motvirke utenforskap – "
+                                    "utvikling 2019–2025: Kvernbekken skole og Trondheim")
     assert "Kvernbekken skole er blå, Trondheim er oransje" in meta["ssp"]["caption"]
     alt = meta["image/png"]["alt"]
     assert len(alt) < 200 and "tabellen under figuren" in alt
-    # the numbers: one protected row per indicator and wave, shown ones with their share
-    table = outputs[-1].data["text/html"]
-    assert table.startswith('<details class="ssp-figdata"><summary>Tallene i figuren</summary>')
+    assert f"{len(groups[0][1])} indikatorer" in alt
+    # the numbers: under each figure, one protected row per indicator and wave
+    tables = [outputs[i + 1].data["text/html"] for i in figs]
+    assert all(t.startswith('<details class="ssp-figdata"><summary>Tallene i figuren</summary>')
+               for t in tables)
     t = school.indicators
-    assert table.count("<tr data-ssp-n=") == len(t)
-    row = t[~t["suppressed"]].iloc[0]
+    assert sum(tb.count("<tr data-ssp-n=") for tb in tables) == len(t)
+    row = t[~t["suppressed"] & t["indicator"].isin(groups[0][1])].iloc[0]
     share = f"{100 * row['estimate']:.1f}".replace(".", ",") + "\u00a0%"
-    assert share in table
-    (tmp_path / "fig.html").write_text(f"<html><body>{table}</body></html>", encoding="utf-8")
+    assert share in tables[0]
+    (tmp_path / "fig.html").write_text(f"<html><body>{''.join(tables)}</body></html>",
+                                       encoding="utf-8")
     assert audit(tmp_path) == []
 
 
@@ -96,8 +104,9 @@ def test_a_chart_with_shown_values_is_drawn():
 
 
 def test_pooled_years_in_every_caption(pooled):
-    trend = _figure(_outputs(sections.show_trends, pooled)).metadata["ssp"]
-    assert "opptil 3 undersøkelser" in trend["caption"]
+    trends = [o.metadata["ssp"] for o in _outputs(sections.show_trends, pooled)
+              if "image/png" in o.data]
+    assert trends and all("opptil 3 undersøkelser" in m["caption"] for m in trends)
     captions = re.findall(r"<caption>(.*?)</caption>", sections.goals_html(pooled))
     assert captions and all("Kvernbekken skole, 2021–2025" in c for c in captions)
 
