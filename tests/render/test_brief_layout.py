@@ -1,14 +1,15 @@
 """The brief as its readers meet it: on screen, on a phone and on paper.
 
 Three briefs are built as a scheduler builds them (``run_brief``, in a fresh output folder):
-the city, a district and a small school pooled over three surveys. Each is checked
+the city (in Bokmål and English), a district and a small school pooled over three surveys. Each is checked
 
 - in Debian's chromium with axe-core (the accessibility rules browsers' audits use): no
   violation at all;
 - at a 400 px phone width: nothing wider than the screen, no text under 12 px;
-- on paper, from WeasyPrint's page layout (the boxes as printed): no heading at the foot of
-  a page (some text follows it on its page), no figure split from its caption, and no page
-  under a third full except the last.
+- at a 1000 px desktop width: every table fits (none scrolls inside its box);
+- on paper, from WeasyPrint's page layout (the boxes as printed): nothing beyond the right
+  margin, no heading at the foot of a page (some text follows it on its page), no figure
+  split from its caption, and no page under a third full except the last.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 BRIEFS = {
     "city": {"wave": 2025},
+    "city_en": {"wave": 2025, "lang": "en"},
     "district": {"wave": 2025, "unit_type": "district", "unit": "Heimdal"},
     "school_pooled": {"wave": 2025, "unit_type": "school", "unit": "Kvernbekken skole",
                       "pool": 3},
@@ -52,7 +54,8 @@ def _pages(html: str) -> list[dict]:
     for page in layout_pdf(html).pages:
         box = page._page_box
         top, height = box.content_box_y(), box.height
-        seen = {"lines": [], "headings": [], "figures": set()}
+        right = box.content_box_x() + box.width
+        seen = {"lines": [], "headings": [], "figures": set(), "overflow": []}
 
         def walk(b, figure=None, heading=False):
             tag = getattr(b, "element_tag", None)
@@ -66,6 +69,9 @@ def _pages(html: str) -> list[dict]:
             if kind in ("LineBox", "BlockReplacedBox", "InlineReplacedBox"):
                 seen["lines"].append(((b.position_y + b.margin_height() - top) / height,
                                       heading))
+                hidden = b.element is not None and "ssp-sr" in (b.element.get("class") or "")
+                if b.position_x + b.margin_width() > right + 1 and not hidden:
+                    seen["overflow"].append(_text(b.element)[:40])
                 if figure is not None:
                     seen["figures"].add(id(figure))
             for child in getattr(b, "children", ()):
@@ -77,6 +83,7 @@ def _pages(html: str) -> list[dict]:
             "headings": seen["headings"],
             "text_bottoms": [y for y, in_heading in seen["lines"] if not in_heading],
             "figures": seen["figures"],
+            "overflow": seen["overflow"],
         })
     return pages
 
@@ -92,6 +99,14 @@ def test_no_heading_at_the_foot_of_a_page(printed, name):
         for heading, bottom in page["headings"]:
             assert any(y > bottom + 0.01 for y in page["text_bottoms"]), (
                 f"{name}: '{heading}' ends page {number} with nothing under it")
+
+
+@pytest.mark.parametrize("name", sorted(BRIEFS))
+def test_nothing_wider_than_the_paper(printed, name):
+    # (text for screen readers only is clipped to 1 px and may sit outside)
+    cut = [(number, text) for number, page in enumerate(printed[name], start=1)
+           for text in page["overflow"]]
+    assert cut == [], f"{name}: cut off at the right edge {cut[:5]}"
 
 
 @pytest.mark.parametrize("name", sorted(BRIEFS))
@@ -143,6 +158,20 @@ def test_axe_finds_no_accessibility_violation(browser, briefs, name):
                   for v in result.response["violations"]]
     assert result.response["passes"], "axe ran no rules"
     assert violations == [], f"{name}: {violations}"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", sorted(BRIEFS))
+def test_tables_fit_a_desktop_screen(browser, briefs, name):
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    try:
+        page.goto(briefs[name].as_uri(), wait_until="load")
+        wide = page.evaluate("""() => [...document.querySelectorAll('.ssp-table-wrap')]
+            .filter(w => w.scrollWidth > w.clientWidth + 1)
+            .map(w => w.querySelector('caption').textContent)""")
+    finally:
+        page.close()
+    assert wide == [], f"{name}: tables that scroll at 1000 px: {wide}"
 
 
 PHONE_CHECK = """() => {
