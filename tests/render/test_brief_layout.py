@@ -1,7 +1,8 @@
 """The brief as its readers meet it: on screen, on a phone and on paper.
 
-Three briefs are built as a scheduler builds them (``run_brief``, in a fresh output folder):
-the city (in Bokmål and English), a district and a small school pooled over three surveys. Each is checked
+Four briefs are built as a scheduler builds them (``run_brief``, in a fresh output folder):
+the city (in Bokmål and English), a district and a small school pooled over three surveys.
+Each is checked
 
 - in Debian's chromium with axe-core (the accessibility rules browsers' audits use): no
   violation at all;
