@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html as _html
 import json
+import os
 import platform
 import re
 import subprocess
@@ -52,8 +53,12 @@ def _git_commit() -> str | None:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def provenance(params: dict, data_path, template) -> dict:
+def provenance(params: dict, data_path, template, *, created_utc: str | None = None) -> dict:
     """The provenance stamp of a brief.
+
+    ``created_utc`` is the given time (``ssp rerun`` passes the original's, so that a
+    reproduction is byte-identical), else ``SOURCE_DATE_EPOCH`` when set (the reproducible
+    builds convention), else now.
 
     Returns
     -------
@@ -88,8 +93,15 @@ def provenance(params: dict, data_path, template) -> dict:
         "packages": packages,
         "parameters": {k: paths.portable(v) if isinstance(v, str) and Path(v).is_absolute()
                        else v for k, v in params.items()},
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": created_utc or _now(),
     }
+
+
+def _now() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit()
+            else datetime.now(timezone.utc))
+    return when.isoformat(timespec="seconds")
 
 
 def read_stamp(brief: str | Path) -> dict:

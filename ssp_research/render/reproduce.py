@@ -44,6 +44,9 @@ def rerun(brief: str | Path, *, out_dir: str | Path | None = None, pdf: bool = T
           template: str | Path | None = None, data: str | Path | None = None):
     """Run a brief again from its provenance stamp.
 
+    The reproduction carries the original's stamp time, so with the same data, template,
+    code and package versions (the lock file's) it has the same bytes as the original.
+
     Parameters
     ----------
     brief : path
@@ -104,7 +107,9 @@ def rerun(brief: str | Path, *, out_dir: str | Path | None = None, pdf: bool = T
     if out_dir.resolve() == Path(brief).resolve().parent:
         raise ReportError("the reproduction would overwrite the original brief", file=brief,
                           hint="choose another --out folder")
-    return runner.run_brief(params, template=template, out_dir=out_dir, pdf=pdf)
+    # the original's time in the stamp: same inputs and versions give the same bytes
+    return runner.run_brief(params, template=template, out_dir=out_dir, pdf=pdf,
+                            created_utc=stamp.get("created_utc"))
 
 
 def normalise(html_text: str) -> str:

@@ -193,7 +193,8 @@ def _audit(paths_: list[Path]) -> list:
 
 
 def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=None,
-              pdf: bool = True, progress: bool = False, launcher=None) -> BriefResult:
+              pdf: bool = True, progress: bool = False, launcher=None,
+              created_utc: str | None = None) -> BriefResult:
     """Execute, export, audit and publish one evidence brief.
 
     Parameters
@@ -211,6 +212,9 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
         Per-cell progress bar.
     launcher : object, optional
         Starts the kernel (see :func:`execute`; batches fork it).
+    created_utc : str, optional
+        The time in the provenance stamp (ISO 8601); default ``SOURCE_DATE_EPOCH`` or now.
+        ``ssp rerun`` gives the original's, so a reproduction is byte-identical.
 
     Returns
     -------
@@ -255,7 +259,8 @@ def run_brief(params: dict | None = None, *, template=DEFAULT_TEMPLATE, out_dir=
             error.cell_index = getattr(err, "cell_index", None)
             error.notebook_path = failed
             raise error from None
-        stamp = provenance(params, params.get("data_path", ""), template)
+        stamp = provenance(params, params.get("data_path", ""), template,
+                           created_utc=created_utc)
         html = export_html(nb, params.get("lang", "nb"), params, provenance=stamp,
                            audience=params.get("audience", "adults"),
                            title=brief_title(params, default_framework=default_framework))

@@ -77,3 +77,15 @@ def test_differences_reports_a_changed_number(made, tmp_path):
                     encoding="utf-8")
     diff = rerun.differences(html, copy)
     assert any("rows in wave 3" in line for line in diff)
+
+
+def test_rerun_of_the_evidence_brief_is_byte_identical(tmp_path, monkeypatch):
+    """The shipped brief on the shipped data: the reproduction has the same bytes (HTML
+    and PDF), as it would on another machine with the lock file's versions."""
+    monkeypatch.setenv("SSP_OUTPUT_DIR", str(tmp_path / "outputs"))
+    first = report.run_brief({"wave": 2025, "unit_type": "district", "unit": "Heimdal"},
+                             out_dir=tmp_path / "published")
+    again = rerun.rerun(first.html_path, out_dir=tmp_path / "again")
+    assert again.html_path.name == first.html_path.name
+    assert again.html_path.read_bytes() == first.html_path.read_bytes()
+    assert again.pdf_path.read_bytes() == first.pdf_path.read_bytes()
