@@ -190,10 +190,25 @@ def _column(by: str) -> str:
 
 
 def _display_label(b: Brief, by: str, value) -> str:
+    """A group as readers name it: "9. trinn", "Jenter"; codes (1.0, "2") through the
+    codebook's value labels, never as "1.0"."""
     if by == "grade":
         return f"{int(value)}. trinn" if b.lang == "nb" else f"Grade {int(value)}"
-    return _group_label(b, by, str(value)) if by == "family_economy" else \
-        language.text(str(value), b.lang)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    key = str(value)
+    if by == "family_economy":
+        return _group_label(b, by, key)
+    codes = {str(k): v for k, v in
+             ((b.codebook.groups.get(by) or {}).get("codes") or {}).items()}
+    key = str(codes.get(key, key))  # a raw code: its name ("girl")
+    label = b.codebook.label(key, b.lang)
+    if label != key:
+        return label
+    try:
+        return language.text(key, b.lang)
+    except ParameterError:  # a value with no label anywhere is shown as it is
+        return key
 
 
 def _group_rows(b: Brief, by: str) -> pd.DataFrame:

@@ -141,3 +141,14 @@ def test_pilot_trend_is_titled_with_its_years(pub_path):
     fig = _figure(_outputs(pilot.show_pilot_trend, city))
     assert fig.metadata["ssp"]["title"] == (
         "Ensomhet 2019–2025: pilotskolene og de andre skolene i Trondheim")
+
+
+@pytest.mark.parametrize(("value", "lang", "label"), [
+    (1.0, "nb", "Gutt"), (2, "en", "Girl"), ("2", "nb", "Jente"), ("girl", "en", "Girl"),
+    (3.0, "nb", "3")])
+def test_group_labels_are_words_never_float_codes(school, value, lang, label):
+    from types import SimpleNamespace
+
+    b = SimpleNamespace(lang=lang, codebook=school.codebook)
+    assert gaps._display_label(b, "gender", value) == label
+    assert gaps._display_label(b, "grade", 9.0) == ("9. trinn" if lang == "nb" else "Grade 9")
