@@ -36,8 +36,10 @@ test: $(STAMP) git-setup system-deps ## Install what is missing, then lint and r
 system-deps: ## Debian packages the tests need (R with survey and psych, Chromium), installed when missing
 	@bash tests/install_system_deps.sh
 
-lab: $(STAMP) ## Open JupyterLab on the notebooks
-	$(VENV)/bin/jupyter lab notebooks
+# JupyterLab refuses to start as root (as in many containers) unless told it may
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(STAMP) ## Open JupyterLab on the notebooks (with --allow-root when run as root)
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks
 
 lint: $(STAMP) ## ruff (E, W, F, I)
 	$(VENV)/bin/ruff check ssp_research tests benchmarks
