@@ -353,12 +353,26 @@ def _run_codebook(args) -> int:
 
 @command("codebook", "Draft a codebook from an SPSS file, list or check codebooks")
 def _add_codebook(p) -> None:
-    p.add_argument("action", choices=["draft", "list", "check"],
-                   help="draft FILE.sav > codebook.yml | list | check NAME_OR_PATH")
-    p.add_argument("target", nargs="?", default=None,
-                   help="the export to draft from (.sav, .zsav, .por, .csv, .xlsx, .parquet), "
-                        "or the codebook to check")
-    _add_reader_options(p)
+    # one sub-parser per action, so that `ssp codebook draft --help` shows draft's own options
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    draft = actions.add_parser(
+        "draft", help="draft a codebook (YAML, to stdout) from a survey export",
+        description="Draft a codebook (YAML, written to stdout) from a survey export's "
+                    "variable and value labels, missing codes and types. Review it: scales, "
+                    "indicators and English labels are left for you to add.",
+        epilog="example: ssp codebook draft export.sav > codebook.yml")
+    draft.add_argument("target", nargs="?", default=None, metavar="FILE",
+                       help="the export to draft from (.sav, .zsav, .por, .csv, .xlsx, "
+                            ".parquet)")
+    _add_reader_options(draft)
+    actions.add_parser("list", help="list the built-in codebooks",
+                       description="List the built-in codebooks by name.")
+    check = actions.add_parser("check", help="load a codebook and report what it holds",
+                               description="Load a codebook (built-in name or YAML path), "
+                                           "validate it and count its items, scales and "
+                                           "indicators.")
+    check.add_argument("target", nargs="?", default=None, metavar="NAME_OR_PATH",
+                       help="built-in codebook name or a .yml path")
 
 
 def _rule_overrides(items: list[str]) -> dict:
