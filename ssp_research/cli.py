@@ -854,11 +854,15 @@ def run() -> None:
     """The ``ssp`` command: :func:`main`, then exit with its status.
 
     It first puts off ``rfc3987_syntax``'s slow import (see
-    :func:`ssp_research.core.lazy_imports.defer_rfc3987_syntax`): every brief imports nbformat.
+    :func:`ssp_research.core.lazy_imports.defer_rfc3987_syntax`): every brief imports nbformat;
+    and pins the project it was started in (``$SSP_PROJECT_DIR``, see
+    :func:`ssp_research.core.paths.pin_project_dir`) for the kernels and workers it starts.
     """
+    from ssp_research.core import paths
     from ssp_research.core.lazy_imports import defer_rfc3987_syntax
 
     defer_rfc3987_syntax()
+    paths.pin_project_dir()
     sys.exit(main())
 
 
