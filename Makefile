@@ -6,17 +6,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help brief git-setup test lab lint docs system-deps synth env-yml bench clean-outputs
+.PHONY: help brief git-setup test lab lint docs system-deps synth env-yml lock bench clean-outputs
 
 help: ## Show this help
 	@echo "SteinSaksPapir research workbench"
 	@echo
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# the pinned versions first (requirements.lock), then the project itself without resolving again
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,docs]"
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 git-setup: $(STAMP) ## The notebook commit hook (pre-commit) and nbdime's git diff/merge drivers
@@ -34,8 +36,10 @@ test: $(STAMP) git-setup system-deps ## Install what is missing, then lint and r
 system-deps: ## Debian packages the tests need (R with survey and psych, Chromium), installed when missing
 	@bash tests/install_system_deps.sh
 
-lab: $(STAMP) ## Open JupyterLab on the notebooks
-	$(VENV)/bin/jupyter lab notebooks
+# JupyterLab refuses to start as root (as in many containers) unless told it may
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(STAMP) ## Open JupyterLab on the notebooks (with --allow-root when run as root)
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks
 
 lint: $(STAMP) ## ruff (E, W, F, I)
 	$(VENV)/bin/ruff check ssp_research tests benchmarks
@@ -49,6 +53,12 @@ synth: $(STAMP) ## Regenerate the shipped synthetic data in data/synthetic
 
 env-yml: $(STAMP) ## Regenerate environment.yml from pyproject.toml (pyproject2conda, offline)
 	$(VENV)/bin/pyproject2conda yaml --pyproject pyproject.toml -e dev -e docs -p 3.11 -o environment.yml
+
+# existing pins are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves to the newest
+lock: ## Regenerate requirements.lock from pyproject.toml (uv pip compile: extras dev, docs; Python 3.11, Linux)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	$(PY) -m uv pip compile --quiet pyproject.toml --extra dev --extra docs --python-version 3.11 --python-platform linux $(LOCK_ARGS) -o requirements.lock
 
 bench: $(STAMP) ## Run the benchmarks (prints ratios against baselines measured in the same run)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -353,12 +353,26 @@ def _run_codebook(args) -> int:
 
 @command("codebook", "Draft a codebook from an SPSS file, list or check codebooks")
 def _add_codebook(p) -> None:
-    p.add_argument("action", choices=["draft", "list", "check"],
-                   help="draft FILE.sav > codebook.yml | list | check NAME_OR_PATH")
-    p.add_argument("target", nargs="?", default=None,
-                   help="the export to draft from (.sav, .zsav, .por, .csv, .xlsx, .parquet), "
-                        "or the codebook to check")
-    _add_reader_options(p)
+    # one sub-parser per action, so that `ssp codebook draft --help` shows draft's own options
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    draft = actions.add_parser(
+        "draft", help="draft a codebook (YAML, to stdout) from a survey export",
+        description="Draft a codebook (YAML, written to stdout) from a survey export's "
+                    "variable and value labels, missing codes and types. Review it: scales, "
+                    "indicators and English labels are left for you to add.",
+        epilog="example: ssp codebook draft export.sav > codebook.yml")
+    draft.add_argument("target", nargs="?", default=None, metavar="FILE",
+                       help="the export to draft from (.sav, .zsav, .por, .csv, .xlsx, "
+                            ".parquet)")
+    _add_reader_options(draft)
+    actions.add_parser("list", help="list the built-in codebooks",
+                       description="List the built-in codebooks by name.")
+    check = actions.add_parser("check", help="load a codebook and report what it holds",
+                               description="Load a codebook (built-in name or YAML path), "
+                                           "validate it and count its items, scales and "
+                                           "indicators.")
+    check.add_argument("target", nargs="?", default=None, metavar="NAME_OR_PATH",
+                       help="built-in codebook name or a .yml path")
 
 
 def _rule_overrides(items: list[str]) -> dict:
@@ -529,9 +543,33 @@ def _run_glm(args) -> int:
         return [c.strip() for c in text.split(",") if c.strip()] if text else None
 
     data = io.read_survey(args.data).data
-    design = SurveyDesign(data, ids=cols(args.ids), strata=cols(args.strata),
-                          weights=args.weights, fpc=cols(args.fpc), nest=args.nest,
-                          lonely_psu=args.lonely_psu)
+    given = [f"--{name.replace('_', '-')}" for name in _GLM_DESIGN_OPTIONS
+             if getattr(args, name) not in (None, False)]
+    kind = args.design or ("columns" if given else "city")
+    if given and kind != "columns":
+        raise ParameterError(f"{', '.join(given)} describe a design; --design {kind} has its own",
+                             rule="--design columns with --ids/--strata/--weights/--fpc",
+                             hint=f"drop {', '.join(given)}, or use --design columns")
+    if kind == "city":
+        from ssp_research.core.errors import DataError
+
+        try:
+            design = indicators.city_design(data)
+        except DataError as err:  # the CLI's way out, not the Python keyword
+            raise DataError(f"{err.message}; ssp glm's default design is the city's",
+                            file=args.data, column=err.column, rule=err.rule,
+                            hint="rename the column, or choose the design: --design srs "
+                            "(simple random sampling) or --ids/--strata/--weights") from err
+    elif kind == "srs":
+        import warnings
+
+        with warnings.catch_warnings():  # equal probability is what --design srs asks for
+            warnings.filterwarnings("ignore", "No weights or probabilities supplied")
+            design = SurveyDesign(data)
+    else:
+        design = SurveyDesign(data, ids=cols(args.ids), strata=cols(args.strata),
+                              weights=args.weights, fpc=cols(args.fpc), nest=args.nest,
+                              lonely_psu=args.lonely_psu or "fail")
     if args.subset:
         col, value = _split_pair(args.subset, "subset")
         if col not in data.columns:
@@ -553,19 +591,36 @@ def _run_glm(args) -> int:
     return 0
 
 
+#: the options that describe a design column by column (``--design columns``)
+_GLM_DESIGN_OPTIONS = ("ids", "strata", "weights", "fpc", "nest", "lonely_psu")
+
+
 @command("glm", "Design-based GLM (as R's svyglm): one row per term with t CIs")
 def _add_glm(p) -> None:
+    p.description = (
+        "Fit a design-based GLM (R's svyglm). By default the design is the city's, as in the "
+        "notebooks (ssp.city_design): schools x waves as strata, pupils as units, the 'weight' "
+        "column, lonely strata adjusted; in R: svydesign(ids = ~1, strata = "
+        "~interaction(wave, school), weights = ~weight). --design srs treats the respondents "
+        "as a simple random sample (no strata, no weights); --design columns (implied by any "
+        "of --ids, --strata, --weights, --fpc, --nest, --lonely-psu) builds the design from "
+        "the columns named.")
     p.add_argument("data", help="tidy survey data (.parquet, .csv, .sav, .xlsx)")
     p.add_argument("formula", help='model, e.g. "ind_lonely ~ wave + gender + C(grade)"')
     p.add_argument("--family", default="gaussian",
                    choices=("gaussian", "quasibinomial", "binomial", "quasipoisson", "poisson"))
+    p.add_argument("--design", default=None, choices=("city", "srs", "columns"),
+                   help="city (default: needs the columns wave, school, weight), srs (simple "
+                   "random sampling, unweighted) or columns (from the options below; implied "
+                   "when one is given)")
     p.add_argument("--ids", default=None, help="cluster column(s), comma-separated per stage")
     p.add_argument("--strata", default=None, help="stratum column")
     p.add_argument("--weights", default=None, help="weight column (e.g. weight)")
     p.add_argument("--fpc", default=None, help="fpc column(s), comma-separated per stage")
     p.add_argument("--nest", action="store_true", help="cluster ids are reused across strata")
-    p.add_argument("--lonely-psu", default="fail",
-                   choices=("fail", "remove", "certainty", "adjust", "average"))
+    p.add_argument("--lonely-psu", default=None,
+                   choices=("fail", "remove", "certainty", "adjust", "average"),
+                   help="strata with one cluster, for --design columns (default: fail)")
     p.add_argument("--subset", default=None, metavar="COLUMN=VALUE",
                    help='fit in one domain, e.g. "district=Heimdal"')
     p.add_argument("--format", choices=("csv", "json"), default="csv")
@@ -799,11 +854,15 @@ def run() -> None:
     """The ``ssp`` command: :func:`main`, then exit with its status.
 
     It first puts off ``rfc3987_syntax``'s slow import (see
-    :func:`ssp_research.core.lazy_imports.defer_rfc3987_syntax`): every brief imports nbformat.
+    :func:`ssp_research.core.lazy_imports.defer_rfc3987_syntax`): every brief imports nbformat;
+    and pins the project it was started in (``$SSP_PROJECT_DIR``, see
+    :func:`ssp_research.core.paths.pin_project_dir`) for the kernels and workers it starts.
     """
+    from ssp_research.core import paths
     from ssp_research.core.lazy_imports import defer_rfc3987_syntax
 
     defer_rfc3987_syntax()
+    paths.pin_project_dir()
     sys.exit(main())
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -152,3 +153,21 @@ def test_a_notebook_kernel_imports_the_library(server):
     assert version == "0.1.0"
     assert Path(prefix).resolve() == Path(sys.prefix).resolve()  # the project's venv kernel
     assert lines[1] == "Trondheim 2025 10"
+
+
+@pytest.mark.parametrize("uid, allowed", [("0", True), ("1000", False)])
+def test_make_lab_allows_root_only_as_root(tmp_path, uid, allowed):
+    """`make lab` passes --allow-root when `id -u` is 0 (JupyterLab refuses root otherwise)."""
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    fake = tmp_path / "id"
+    fake.write_text(f"#!/bin/sh\necho {uid}\n", encoding="utf-8")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("LAB_ARGS", None)
+    # -n: print the recipe only; -o: take the installed venv as up to date
+    done = subprocess.run(["make", "-n", "-o", ".venv/.installed", "lab"], cwd=paths.PROJECT_DIR,
+                          env=env, capture_output=True, text=True, check=True)
+    line = next(ln for ln in done.stdout.splitlines() if "jupyter lab" in ln)
+    assert ("--allow-root" in line.split()) == allowed, line
+    assert line.split()[-1] == "notebooks", line

@@ -147,10 +147,9 @@ ROUNDS, GAIN = 8, 0.2
 def _solver():
     import highspy  # the LP solver, loaded when an LP is solved
 
-    model = highspy.Highs.__new__(highspy.Highs)
-    super(highspy.Highs, model).__init__()  # no banner (see secondary._quiet_solver)
-    model.setOptionValue("output_flag", False)
-    return model, highspy
+    from ssp_research.disclosure.secondary import _quiet_solver
+
+    return _quiet_solver(), highspy  # no "Running HiGHS ... Copyright" banner
 
 
 class IntruderLP:

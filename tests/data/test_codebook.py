@@ -216,6 +216,25 @@ def test_cli_codebook_draft_list_check(tmp_path, sav, capsys):
     assert "needs a file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("action, own, foreign", [
+    ("draft", ["usage: ssp codebook draft", "--sheet", "--header-row", "FILE",
+               "ssp codebook draft export.sav > codebook.yml"], ["NAME_OR_PATH", "ACTION"]),
+    ("check", ["usage: ssp codebook check", "NAME_OR_PATH"], ["--sheet", "FILE"]),
+])
+def test_cli_codebook_action_help_is_its_own(capsys, action, own, foreign):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["codebook", action, "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert all(word in text for word in own), text
+    assert not any(word in text for word in foreign), text
+    with pytest.raises(SystemExit):
+        cli.main(["codebook", "--help"])
+    parent = capsys.readouterr().out
+    assert "usage: ssp codebook [-h] ACTION" in parent
+    assert all(a in parent.split() for a in ("draft", "list", "check"))
+
+
 def test_builtin_yaml_files_are_utf8_and_name_their_stem():
     for name in list_codebooks():
         text = resource_path("codebooks", f"{name}.yml").read_text(encoding="utf-8")

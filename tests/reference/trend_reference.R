@@ -112,4 +112,11 @@ put("did_coef", num(coef(md)["treat"]))
 put("did_se", num(SE(md)["treat"]))
 put("did_df", num(md$df.residual))
 
+# 5. ssp glm: the city design (as 2.) and simple random sampling (--design srs) ---------------
+srs <- svydesign(ids = ~1, data = d)
+ms <- svyglm(ind_lonely ~ step + girl, srs, family = quasibinomial())
+put("glm_srs_coef", vec(coef(ms)))
+put("glm_srs_se", vec(SE(ms)))
+put("glm_srs_df", num(ms$df.residual))
+
 cat("{\n", paste(items, collapse = ",\n"), "\n}\n", sep = "")

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -145,3 +149,73 @@ def test_cli_glm_writes_the_table(tmp_path, capsys):
     code = cli.main(["glm", str(src), "api00 ~ el", "--strata", "stype", "--weights", "pw"])
     assert code == 2
     assert "did you mean 'ell'" in capsys.readouterr().err
+
+
+# --- ssp glm's designs: the city's by default (as the notebooks), SRS on request -------------
+
+TREND_REF = json.loads((Path(__file__).parents[1] / "reference" / "trend_reference.json")
+                       .read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def glm_data(refdata, tmp_path):
+    """The R script's city data (tests/reference/trend_reference.R) with its derived columns."""
+    src = tmp_path / "city.parquet"
+    refdata.assign(step=(refdata["wave"] - 2019) / 2,
+                   girl=(refdata["gender"] == "girl").astype(float)).to_parquet(src)
+    return src
+
+
+def _glm(capsys, *argv) -> pd.DataFrame:
+    from ssp_research import cli
+
+    capsys.readouterr()
+    assert cli.main(["glm", *map(str, argv), "--format", "json"]) == 0
+    return pd.read_json(io.StringIO(capsys.readouterr().out))
+
+
+def test_cli_glm_defaults_to_the_city_design(glm_data, capsys):
+    """R: svyglm(ind_lonely ~ step, svydesign(ids = ~1, strata = ~interaction(wave, school),
+    weights = ~weight), family = quasibinomial())."""
+    table = _glm(capsys, glm_data, "ind_lonely ~ step", "--family", "quasibinomial")
+    np.testing.assert_allclose(table["estimate"], TREND_REF["trend_coef"], rtol=1e-6)
+    np.testing.assert_allclose(table["se"], TREND_REF["trend_se"], rtol=1e-6)
+    assert (table["df"] == TREND_REF["trend_df"]).all()
+    explicit = _glm(capsys, glm_data, "ind_lonely ~ step", "--family", "quasibinomial",
+                    "--design", "city")
+    pd.testing.assert_frame_equal(explicit, table)
+
+
+def test_cli_glm_simple_random_sampling(glm_data, capsys):
+    """R: svyglm(ind_lonely ~ step + girl, svydesign(ids = ~1, data = d), quasibinomial())."""
+    table = _glm(capsys, glm_data, "ind_lonely ~ step + girl", "--family", "quasibinomial",
+                 "--design", "srs")
+    np.testing.assert_allclose(table["estimate"], TREND_REF["glm_srs_coef"], rtol=1e-6)
+    np.testing.assert_allclose(table["se"], TREND_REF["glm_srs_se"], rtol=1e-6)
+    assert (table["df"] == TREND_REF["glm_srs_df"]).all()
+
+
+def test_cli_glm_design_options_conflict_and_missing_columns(glm_data, tmp_path, capsys):
+    from ssp_research import cli
+
+    assert cli.main(["glm", str(glm_data), "ind_lonely ~ step", "--design", "srs",
+                     "--weights", "weight"]) == 2
+    assert "--weights describe a design; --design srs has its own" in capsys.readouterr().err
+    no_school = tmp_path / "no_school.parquet"
+    pd.read_parquet(glm_data).drop(columns="school").to_parquet(no_school)
+    assert cli.main(["glm", str(no_school), "ind_lonely ~ step"]) == 2
+    err = capsys.readouterr().err
+    assert "'school'" in err and "default design is the city's" in err and "--design srs" in err
+    # the design named column by column still works without the city's columns
+    assert cli.main(["glm", str(no_school), "ind_lonely ~ step", "--strata", "district",
+                     "--weights", "weight"]) == 0
+
+
+def test_cli_glm_help_names_the_default_design(capsys):
+    from ssp_research import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["glm", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "By default the design is the city's" in text and "--design {city,srs,columns}" in text

@@ -444,14 +444,14 @@ def write_files(result, out_dir=None) -> dict[str, Path]:
     ----------
     result : SynthResult
     out_dir : path, optional
-        Default :func:`ssp_research.core.paths.synthetic_dir`.
+        Default ``data/synthetic`` of the project (:func:`ssp_research.core.paths.data_dir`).
 
     Returns
     -------
     dict
         File role -> path.
     """
-    out = Path(out_dir) if out_dir is not None else paths.synthetic_dir()
+    out = Path(out_dir) if out_dir is not None else paths.data_dir() / "synthetic"
     suffix = "" if result.name == "trondheim" else f"_{result.name}"
     files = {
         "data": write_atomic(out / f"{result.name}.parquet",

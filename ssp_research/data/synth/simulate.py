@@ -501,7 +501,8 @@ def write(result: SynthResult, out_dir=None) -> dict[str, Path]:
     result : SynthResult
         From :func:`generate`.
     out_dir : path, optional
-        Target folder; default :func:`ssp_research.core.paths.synthetic_dir`.
+        Target folder; default ``data/synthetic`` of the project
+        (:func:`ssp_research.core.paths.data_dir`).
 
     Returns
     -------
