@@ -144,17 +144,22 @@ def browser():
             b.close()
 
 
+def _in_browser(browser, path: Path, width: int, look):
+    """``look(page)`` on the brief at ``path`` in a viewport ``width`` px wide."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(path.as_uri(), wait_until="load")
+        return look(page)
+    finally:
+        page.close()
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("name", sorted(BRIEFS))
 def test_axe_finds_no_accessibility_violation(browser, briefs, name):
     from axe_playwright_python.sync_playwright import Axe
 
-    page = browser.new_page(viewport={"width": 1000, "height": 900})
-    try:
-        page.goto(briefs[name].as_uri(), wait_until="load")
-        result = Axe().run(page)
-    finally:
-        page.close()
+    result = _in_browser(browser, briefs[name], 1000, Axe().run)
     violations = [(v["impact"], v["id"], v["help"], v["nodes"][0]["html"][:120])
                   for v in result.response["violations"]]
     assert result.response["passes"], "axe ran no rules"
@@ -164,14 +169,10 @@ def test_axe_finds_no_accessibility_violation(browser, briefs, name):
 @pytest.mark.browser
 @pytest.mark.parametrize("name", sorted(BRIEFS))
 def test_tables_fit_a_desktop_screen(browser, briefs, name):
-    page = browser.new_page(viewport={"width": 1000, "height": 900})
-    try:
-        page.goto(briefs[name].as_uri(), wait_until="load")
-        wide = page.evaluate("""() => [...document.querySelectorAll('.ssp-table-wrap')]
+    wide = _in_browser(browser, briefs[name], 1000, lambda page: page.evaluate(
+        """() => [...document.querySelectorAll('.ssp-table-wrap')]
             .filter(w => w.scrollWidth > w.clientWidth + 1)
-            .map(w => w.querySelector('caption').textContent)""")
-    finally:
-        page.close()
+            .map(w => w.querySelector('caption').textContent)"""))
     assert wide == [], f"{name}: tables that scroll at 1000 px: {wide}"
 
 
@@ -190,12 +191,7 @@ PHONE_CHECK = """() => {
 @pytest.mark.browser
 @pytest.mark.parametrize("name", sorted(BRIEFS))
 def test_nothing_cut_off_on_a_phone(browser, briefs, name):
-    page = browser.new_page(viewport={"width": 400, "height": 800})
-    try:
-        page.goto(briefs[name].as_uri(), wait_until="load")
-        seen = page.evaluate(PHONE_CHECK)
-    finally:
-        page.close()
+    seen = _in_browser(browser, briefs[name], 400, lambda page: page.evaluate(PHONE_CHECK))
     assert seen["client"] == 400
     assert seen["scroll"] <= seen["client"], f"{name}: the page scrolls sideways {seen}"
     assert seen["small"] == [], f"{name}: text under 12 px {seen['small']}"
