@@ -33,42 +33,47 @@ GaussSuppression's interval requirement is on primary cells only). A control sho
 attackers bite: the same tables with only the primary cells hidden.
 
 Measured on 2026-12-04 (2 cores; Python with highspy 1.16; R 4.2.2 with GaussSuppression
-1.2.3, SSBtools 1.8.6 and LP package Rglpk 0.6-4, highs and Rsymphony not installed)::
+1.2.3, SSBtools 1.8.6 and LP package Rglpk 0.6-4, highs and Rsymphony not installed), with
+the repair of :mod:`ssp_research.disclosure.intervals` (GaussSuppression's interval step:
+publish in order of ``n``, hide the cell whose publication first narrows a hidden one)::
 
     wave 2025, 10 tables of 360 cells; GS: LP package Rglpk, GaussSuppression 1.2.3
        indicator  prim  sec_o  sec_g  g_int  sec_r  mass_o  mass_g  mass_r     t_r leak_o leak_g
-          lonely    33     43     40      4   1.07     491     462    1.06  0.0069    0/0    0/0
-      depressive    57     68     57      8   1.19     559     477    1.17 0.00331    0/0    0/0
-         bullied    77     82     62     13   1.32     630     479    1.32 0.00207    0/0    0/0
-    close_friend    62     71     52      3   1.37    5539    4497    1.23 0.00768    0/0    0/0
-        thriving    40     50     31      5   1.61    2820    2065    1.37 0.00491    0/0    0/0
-       local_env    36     33     32      4   1.03    1872    1856    1.01 0.00645    0/0    0/0
-        inactive    45     45     43      2   1.05     350     360   0.972 0.00885    0/0    0/0
-       screen_4h    27     29     31      0  0.935     433     502   0.863  0.0343    0/0    0/0
-    poor_economy   102     83     59     11   1.41     563     385    1.46 0.00187    0/0    0/0
-     good_health    28     33     32      0   1.03    1346    1324    1.02  0.0344    0/0    0/0
+          lonely    33     39     40      4  0.975     445     462   0.963  0.0113    0/0    0/0
+      depressive    57     60     57      8   1.05     501     477    1.05   0.012    0/0    0/0
+         bullied    77     60     62     13  0.968     489     479    1.02 0.00799    0/0    0/0
+    close_friend    62     51     52      3  0.981    4549    4497    1.01  0.0107    0/0    0/0
+        thriving    40     31     31      5      1    2068    2065       1  0.0134    0/0    0/0
+       local_env    36     33     32      4   1.03    1872    1856    1.01 0.00837    0/0    0/0
+        inactive    45     43     43      2      1     342     360    0.95  0.0123    0/0    0/0
+       screen_4h    27     29     31      0  0.935     433     502   0.863  0.0188    0/0    0/0
+    poor_economy   102     58     59     11  0.983     390     385    1.01 0.00888    0/0    0/0
+     good_health    28     33     32      0   1.03    1346    1324    1.02  0.0261    0/0    0/0
 
     prim: primary cells (the same for both); sec_o / sec_g: secondary cells, ours / GS (g_int of
     GS's from its interval step); mass: the sum of the hidden counts; _r: ours / GS; t_r: wall time
     ours / GS; leak: hidden counts narrowed below min(3, n), library attack / intruder.
-    total: 3600 cells, 507 primary; secondary ours 537 vs GS 439 (ratio 1.223); hidden count mass
-    ours 14603 vs GS 12407 (ratio 1.177); wall time ours / GS 0.004.
+    total: 3600 cells, 507 primary; secondary ours 437 vs GS 439 (ratio 0.995); hidden count mass
+    ours 12435 vs GS 12407 (ratio 1.002); wall time ours / GS 0.01.
     GS hid 0 n cells; GS hid a count but not its complement (or the reverse) in 0 cells.
     leaks ours: primary cells narrowed 0 (library attack) / 0 (intruder); any hidden cell 0 / 0.
     leaks GS: primary cells narrowed 0 (library attack) / 0 (intruder); any hidden cell 0 / 0.
     leaks control (primary cells only, no secondary): primary cells narrowed 506 (library attack) /
     506 (intruder); any hidden cell 506 / 506.
 
-Ours hides 22 % more secondary cells than GaussSuppression (537 against 439 over the ten
-tables; per table from 6 % fewer to 61 % more) and 18 % more of the count mass (per table
-from 14 % less to 46 % more), at about 1/250 of its wall time (for bullied 0.07 s against
-34 s, almost all of it GaussSuppression's interval LPs; lpSolve took about 2.5 times as
-long as Rglpk). Neither output leaks: no hidden count, primary or secondary, is narrowed below
-``min(3, n)`` by either attacker, GaussSuppression hid no ``n``, and the control (primary
-cells alone) loses 506 of its 507 primary cells to both attackers. Ours requires every hidden
-count to stay wide (secondary cells too), GaussSuppression only its primary cells; its
-secondary cells came out wide anyway here, so GaussSuppression's choice of cells (Gaussian
-elimination over candidates ordered by size) meets our stricter check with fewer cells.
+Ours hides 437 secondary cells where GaussSuppression hides 439 (ratio 0.995; per table from 6
+% fewer to 5 % more) and about the same count mass (ratio 1.002; per table 0.86-1.05), in about
+1/100 of its wall time (per table 0.008-0.026 of it; ours 0.02-0.36 s a table). Neither output
+leaks: no hidden count, primary or secondary, is narrowed below ``min(3, n)`` by either
+attacker, and the control (primary cells alone) loses 506 of its 507 primary cells to both.
+Ours keeps every hidden count wide (secondary cells too), GaussSuppression only its primary
+cells.
+
+Before that repair (the cheapest member of an unsafe cell's relations, one per round), the
+same tables took 537 secondary cells (ratio 1.22) and 14603 of count mass (1.18). Checking
+the width of primary cells only, as GaussSuppression does, did not help that repair (553
+cells). GaussSuppression's Gaussian elimination step before the interval step gave 432 cells
+(0.984) but needs a dense basis of the system, which a national table cannot afford.
 
 Skips with a message (exit 0) when ``Rscript`` or the R package GaussSuppression is missing.
 

@@ -1,11 +1,12 @@
 """Disclosure control: nothing that leaves the workbench reveals a small group of children.
 
 Modules: :mod:`~ssp_research.disclosure.rules` (the limits and markers),
-:mod:`~ssp_research.disclosure.suppression` (primary, series and secondary suppression;
-the attack), :mod:`~ssp_research.disclosure.secondary` (additive systems and their LP
-ranges), :mod:`~ssp_research.disclosure.publication` (one protected table for a whole batch),
-:mod:`~ssp_research.disclosure.cache` (that table on disk, built once per inputs),
-:mod:`~ssp_research.disclosure.html` (the HTML contract of protected tables) and
+:mod:`~ssp_research.disclosure.suppression` (primary, series and secondary suppression; the
+attack), :mod:`~ssp_research.disclosure.secondary` (additive systems and their LP ranges),
+:mod:`~ssp_research.disclosure.intervals` (which cells to hide so that none is narrowed:
+GaussSuppression's interval step), :mod:`~ssp_research.disclosure.publication` (one protected
+table for a whole batch), :mod:`~ssp_research.disclosure.cache` (that table on disk, built once
+per inputs), :mod:`~ssp_research.disclosure.html` (the HTML contract of protected tables) and
 :mod:`~ssp_research.disclosure.auditing` (the audit of every output).
 """
 

@@ -18,7 +18,9 @@ ledger) in it:
 * :func:`suppress_joint` adds secondary suppressions until no hidden cell can be narrowed
   below the rule, choosing candidates along the cells' additive relations
   (:class:`~ssp_research.disclosure.secondary.AdditiveSystem`, with pooled windows as one
-  more dimension) and never hiding a cell that is already public.
+  more dimension; the repair is GaussSuppression's interval step on those relations,
+  :func:`~ssp_research.disclosure.intervals.fix_intervals`) and never hiding a cell that is
+  already public.
 
 The relations alone (``parent = sum(children) + rest``) miss what overlapping windows give
 away together (``{2021-2025} - {2019-2023} = 2025 - 2019``); the LP over finest cells does not,
@@ -49,6 +51,7 @@ import pandas as pd
 from scipy import sparse
 
 from ssp_research.core.errors import DisclosureError
+from ssp_research.disclosure.intervals import BoundsLP, fix_intervals, neighbourhood
 from ssp_research.disclosure.rules import Rules
 
 __all__ = ["Finest", "finest_cells", "membership", "IntruderLP", "suppress_joint",
@@ -147,9 +150,9 @@ ROUNDS, GAIN = 8, 0.2
 def _solver():
     import highspy  # the LP solver, loaded when an LP is solved
 
-    from ssp_research.disclosure.secondary import _quiet_solver
+    from ssp_research.disclosure.intervals import quiet_solver
 
-    return _quiet_solver(), highspy  # no "Running HiGHS ... Copyright" banner
+    return quiet_solver(), highspy  # no "Running HiGHS ... Copyright" banner
 
 
 class IntruderLP:
@@ -402,11 +405,19 @@ def suppress_joint(system, reason: pd.Series, rules: Rules, lp: IntruderLP, *,
             if not len(unsafe):
                 continue
         safe[unsafe] = False
-        hidden, rels, cell_label, rel_label = system.components(sup & ~system.locked)
-        system._labels = {int(h): int(lab) for h, lab in zip(hidden, cell_label)}
-        system._comp_rels = {int(lab): rels[rel_label == lab] for lab in np.unique(rel_label)}
         open_ = sup & ~system.locked
-        added = system.repair(open_, [int(i) for i in unsafe], rules, strict=False)
+        # GaussSuppression's interval step on the relations (publishing order, largest n
+        # first); cells the relations alone do not find narrowed (window overlaps, a
+        # pupil's own answer) get the older repairs
+        known = np.flatnonzero(system.locked | (n <= 0))
+        order = [int(i) for i in np.argsort(-n, kind="stable")
+                 if n[i] > 0 and not system.locked[i]]
+        narrow = [int(i) for i in unsafe]
+        cand, local = neighbourhood(system, open_, narrow, order)
+        added = fix_intervals(BoundsLP(system, local), open_, cand, need, narrow, known)
+        open_[added] = True
+        if not added:
+            added = system.repair(open_, [int(i) for i in unsafe], rules)
         if not added:  # every related cell is hidden or public: widen through overlaps
             added = _hide_overlapping(lp.members, open_, system.locked, unsafe, n)
         if not added:  # or through the known cells that bound it in the intruder's LP
